@@ -1,0 +1,31 @@
+# Two commands do all the set-up on a fresh machine: `make crashhunt` and `make test`.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PYTEST := $(VENV)/bin/pytest
+
+.PHONY: install crashhunt shootout test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first and pinned: this version resolves to the local CPU build (no CUDA downloads).
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e .
+	touch $(STAMP)
+
+crashhunt: $(STAMP)
+	$(PYTEST) -m crashhunt --profile quick -n 2
+
+shootout: $(STAMP)
+	$(PYTEST) -m shootout --profile quick -n 2
+
+test: $(STAMP)
+	$(PYTEST)
+
+bench: $(STAMP)
+	$(VENV)/bin/harness bench
+
+clean:
+	rm -rf $(VENV) runs fixtures/.cache

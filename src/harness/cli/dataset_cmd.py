@@ -1,0 +1,48 @@
+"""`harness dataset`: build or reuse the cached dataset and place train.npz / test.npz."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from ..data import get_dataset
+from ..fsutil import ensure_writable_dir, place_file
+from ..profiles import load_profile
+from .flags import add_dataset_flags, dataset_params
+
+
+def add_parser(subparsers, name: str) -> None:
+    parser = subparsers.add_parser(name, help="build or verify the simulated dataset cache")
+    add_dataset_flags(parser)
+    parser.add_argument("--output-dir", default=None, help="place train.npz and test.npz here (links to the cache)")
+
+
+def summary_lines(dataset) -> list[str]:
+    train, test = dataset.train, dataset.test
+    lines = [
+        f"dataset {dataset.key} ({'built' if dataset.built else 'reused from cache'}): {dataset.directory}",
+        f"  patches: train {train['diffraction'].shape[0]}, test {test['diffraction'].shape[0]}"
+        f" (N={dataset.params.N}, strides {dataset.params.train_stride}/{dataset.params.test_stride})",
+        f"  intensity scale {float(train['intensity_scale']):.6g}, norm_Y_I train {float(train['norm_Y_I']):.6g}"
+        f" test {float(test['norm_Y_I']):.6g}",
+    ]
+    for key in ("diffraction", "Y_I", "Y_phi"):
+        values = train[key]
+        lines.append(f"  train {key:<11} mean {float(np.mean(values)):.6g}  std {float(np.std(values)):.6g}")
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    profile = load_profile(args.profile)
+    params = dataset_params(args, profile)
+    params.validate()
+    output_dir = ensure_writable_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    dataset = get_dataset(params, args.cache_dir)
+    if output_dir is not None:
+        for split in ("train", "test"):
+            place_file(dataset.path(split), Path(output_dir) / f"{split}.npz")
+    print(f"profile {profile.name}")
+    print("\n".join(summary_lines(dataset)))
+    return 0

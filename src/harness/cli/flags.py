@@ -1,0 +1,36 @@
+"""Flags shared by several subcommands, with the original wrapper's names and meanings."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..data import DatasetParams
+from ..profiles import Profile
+
+
+def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data (SPEC §3)")
+    group.add_argument("--N", type=int, default=64, help="patch size in pixels (default 64)")
+    group.add_argument("--gridsize", type=int, default=1, help="patches per solution region side (only 1)")
+    group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
+    group.add_argument("--nimgs-train", type=int, default=1, help="training object canvases")
+    group.add_argument("--nimgs-test", type=int, default=1, help="test object canvases")
+    group.add_argument("--nphotons", type=float, default=1e9, help="mean photons per training patch")
+    group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
+    group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
+    group.add_argument("--profile", default="auto", help="paper | quick | auto (paper on a GPU): sets the scan strides and epochs")
+
+
+def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
+    return DatasetParams(
+        N=args.N,
+        gridsize=args.gridsize,
+        set_phi=args.set_phi,
+        nimgs_train=args.nimgs_train,
+        nimgs_test=args.nimgs_test,
+        nphotons=args.nphotons,
+        probe_npz=args.probe_npz,
+        object_size=profile.object_size,
+        train_stride=profile.train_stride,
+        test_stride=profile.test_stride,
+    )

@@ -1,0 +1,87 @@
+"""The parameters that define a simulated dataset, and its cache key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+# Bump when the simulation changes what it produces for the same parameters: old cache entries
+# then get a new key and are never mistaken for current data.
+GENERATOR_VERSION = "grid-lines-1"
+
+
+def patches_per_axis(size: int, patch: int, stride: int) -> int:
+    """Raster positions along one axis: ⌊(size − patch) / stride⌋ + 1."""
+    return (size - patch) // stride + 1
+
+
+@dataclass(frozen=True)
+class DatasetParams:
+    """Grid-lines simulation settings (SPEC §3). Defaults are the paper protocol."""
+
+    N: int = 64
+    gridsize: int = 1
+    set_phi: bool = True
+    nimgs_train: int = 1
+    nimgs_test: int = 1
+    nphotons: float = 1e9
+    probe_npz: str | None = None
+    object_size: int = 392
+    n_lines: int = 400
+    train_stride: int = 4
+    test_stride: int = 10
+    train_seed: int = 1
+    test_seed: int = 2
+
+    def validate(self) -> None:
+        """Raise UsageError (naming the flag) for settings the simulation cannot honour."""
+        if self.N < 8 or self.N % 2:
+            raise UsageError("--N", self.N, "must be an even patch size of at least 8")
+        if self.gridsize != 1:
+            raise UsageError("--gridsize", self.gridsize, "only gridsize 1 is supported")
+        if self.object_size < self.N:
+            raise UsageError("--N", self.N, f"larger than the object ({self.object_size} px)")
+        for flag, value in (("--nimgs-train", self.nimgs_train), ("--nimgs-test", self.nimgs_test)):
+            if value < 1:
+                raise UsageError(flag, value, "must be at least 1")
+        if not self.nphotons > 0 or self.nphotons != self.nphotons or self.nphotons == float("inf"):
+            raise UsageError("--nphotons", self.nphotons, "must be a positive finite photon count")
+        if self.train_stride < 1:
+            raise UsageError("train_stride", self.train_stride, "must be at least 1")
+        if not 1 <= self.test_stride <= self.N or (self.N - self.test_stride) % 2:
+            raise UsageError(
+                "test_stride", self.test_stride,
+                f"must be at most --N {self.N} and differ from it by an even number (central tiles)",
+            )
+        if self.n_lines < 1:
+            raise UsageError("n_lines", self.n_lines, "must be at least 1")
+
+    @property
+    def n_train_patches(self) -> int:
+        return self.nimgs_train * patches_per_axis(self.object_size, self.N, self.train_stride) ** 2
+
+    @property
+    def n_test_patches(self) -> int:
+        return self.nimgs_test * patches_per_axis(self.object_size, self.N, self.test_stride) ** 2
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    def cache_key(self, probe_digest: str | None = None) -> str:
+        """A key derived from every parameter and the generator version.
+
+        A probe file enters through the digest of its content, not its path.
+        """
+        identity = self.as_dict()
+        identity["probe_npz"] = probe_digest
+        identity["generator_version"] = GENERATOR_VERSION
+        blob = json.dumps(identity, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def file_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

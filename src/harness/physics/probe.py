@@ -1,0 +1,70 @@
+"""Probe creation, loading and normalisation (SPEC §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from ..errors import UsageError
+
+PROBE_KEY = "probeGuess"
+
+
+def _centred_radius(n: int) -> np.ndarray:
+    """Distance of every pixel from the array centre ((n-1)/2, as a symmetric window is centred)."""
+    coords = np.arange(n) - (n - 1) / 2.0
+    return np.hypot(coords[:, None], coords[None, :])
+
+
+def probe_support_disk(n: int, radius: float) -> np.ndarray:
+    """Boolean disk of the given radius centred in an n×n array."""
+    return _centred_radius(n) <= radius
+
+
+def make_synthetic_probe(n: int) -> np.ndarray:
+    """Default probe: a disk of radius ≈ n/6, blurred with σ=1, plus 1e-9 (real-valued, complex64).
+
+    The disk is where a separable Gaussian window of std n/(0.7π²) exceeds 0.5 in the product.
+    """
+    std = n / (0.7 * np.pi**2)
+    coords = np.arange(n) - (n - 1) / 2.0
+    window_1d = np.exp(-0.5 * (coords / std) ** 2)
+    disk = (window_1d[:, None] * window_1d[None, :]) > 0.5
+    probe = gaussian_filter(disk.astype(np.float64), sigma=1.0) + 1e-9
+    return probe.astype(np.complex64)
+
+
+def load_probe_npz(path: str | Path, n: int) -> np.ndarray:
+    """Load a complex n×n probe from key `probeGuess`; every failure names the file."""
+    path = Path(path)
+    flag = "--probe-npz"
+    if not path.is_file():
+        raise UsageError(flag, path, "file not found")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if PROBE_KEY not in archive.files:
+                raise UsageError(flag, path, f"no key '{PROBE_KEY}' (keys: {', '.join(archive.files) or 'none'})")
+            probe = np.asarray(archive[PROBE_KEY])
+    except UsageError:
+        raise
+    except Exception as exc:  # zip/format errors of a corrupt file
+        raise UsageError(flag, path, f"not a readable NPZ file ({type(exc).__name__}: {exc})") from None
+    if probe.ndim != 2 or probe.shape[0] != probe.shape[1]:
+        raise UsageError(flag, path, f"'{PROBE_KEY}' must be a square 2-D array, got shape {probe.shape}")
+    if probe.shape[0] != n:
+        raise UsageError(flag, path, f"'{PROBE_KEY}' is {probe.shape[0]}×{probe.shape[1]} but --N is {n}")
+    if not np.all(np.isfinite(probe)):
+        raise UsageError(flag, path, f"'{PROBE_KEY}' holds non-finite values")
+    return probe.astype(np.complex64)
+
+
+def normalize_probe(probe: np.ndarray) -> np.ndarray:
+    """P = P₀ / (4 · mean(|M·P₀|)), M the centred disk of radius n/4."""
+    n = probe.shape[0]
+    mask = probe_support_disk(n, n / 4.0)
+    scale = 4.0 * np.mean(np.abs(probe * mask))
+    if not scale > 0:
+        raise ValueError("probe is zero inside the central disk of radius N/4; it cannot be normalised")
+    return (probe / scale).astype(np.complex64)
