@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..data import DatasetParams
+from ..errors import UsageError
 from ..profiles import Profile
 
 
@@ -34,3 +35,30 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         train_stride=profile.train_stride,
         test_stride=profile.test_stride,
     )
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model (SPEC §4)")
+    group.add_argument("--architectures", nargs="+", default=["hybrid"], help="hybrid and/or stable_hybrid")
+    group.add_argument("--fno-blocks", type=int, default=4, help="depth: encoder levels of the U-Net")
+    group.add_argument("--fno-width", type=int, default=32, help="channels of the first level")
+    group.add_argument("--fno-modes", type=int, default=12, help="Fourier modes per spectral layer")
+    group.add_argument("--torch-max-hidden-channels", type=int, default=None, help="cap on hidden channels")
+
+
+def check_model_flags(args: argparse.Namespace) -> None:
+    """Bad model input as UsageError; a depth too deep for N is not bad input but `infeasible`."""
+    from ..models import ARCHITECTURES
+
+    for architecture in args.architectures:
+        if architecture not in ARCHITECTURES:
+            raise UsageError("--architectures", architecture, f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
+    if args.fno_blocks < 1:
+        raise UsageError("--fno-blocks", args.fno_blocks, "the depth must be at least 1")
+    if args.fno_width < 1:
+        raise UsageError("--fno-width", args.fno_width, "must be at least 1")
+    if args.fno_modes < 1:
+        raise UsageError("--fno-modes", args.fno_modes, "must be at least 1")
+    cap = args.torch_max_hidden_channels
+    if cap is not None and cap < args.fno_width:
+        raise UsageError("--torch-max-hidden-channels", cap, f"must be at least --fno-width ({args.fno_width})")

@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from ..errors import UsageError
-from . import dataset_cmd
+from . import dataset_cmd, describe_cmd
 
 # Each command module defines add_parser() and run(); heavy imports stay inside run().
-COMMANDS = {"dataset": dataset_cmd}
+COMMANDS = {"dataset": dataset_cmd, "describe": describe_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

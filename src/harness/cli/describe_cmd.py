@@ -1,0 +1,56 @@
+"""`harness describe`: parameters, channel plan, feasibility and training memory, without training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..errors import UsageError
+from .flags import add_model_flags, check_model_flags
+
+
+def add_parser(subparsers, name: str) -> None:
+    parser = subparsers.add_parser(name, help="describe a model (size, channels, memory) without building it")
+    add_model_flags(parser)
+    parser.add_argument("--N", type=int, default=64, help="patch size")
+    parser.add_argument("--torch-batch-size", type=int, default=16, help="batch size for the activation estimate")
+    parser.add_argument("--json", action="store_true", help="print JSON (one object; a list for several architectures)")
+
+
+def _gib(value: int) -> str:
+    return f"{value / 2**30:.2f} GiB"
+
+
+def format_description(info: dict) -> str:
+    head = f"{info['architecture']} depth {info['depth']}"
+    if not info["feasible"]:
+        return f"{head}: infeasible — {info['reason']}"
+    memory = info["memory_breakdown_bytes"]
+    return "\n".join([
+        f"{head}: {info['params']:,} parameters ({info['live_params']:,} live at N={info['n']})",
+        f"  channels per level: {info['channels']}  (spatial sizes {info['sizes']})",
+        f"  training memory at batch {info['batch_size']}: {_gib(info['train_memory_bytes'])}"
+        f" = weights {_gib(memory['weights'])} + gradients {_gib(memory['gradients'])}"
+        f" + Adam state {_gib(memory['optimizer_state'])} + activations {_gib(memory['activations'])}",
+    ])
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..models.describe import describe_generator
+
+    check_model_flags(args)
+    if args.torch_batch_size < 1:
+        raise UsageError("--torch-batch-size", args.torch_batch_size, "must be at least 1")
+    if args.N < 1:
+        raise UsageError("--N", args.N, "must be at least 1")
+    infos = [
+        describe_generator(architecture, depth=args.fno_blocks, width=args.fno_width, modes=args.fno_modes,
+                           max_hidden_channels=args.torch_max_hidden_channels, n=args.N,
+                           batch_size=args.torch_batch_size)
+        for architecture in args.architectures
+    ]
+    if args.json:
+        print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=2))
+    else:
+        print("\n".join(format_description(info) for info in infos))
+    return 0

@@ -1,0 +1,81 @@
+"""Describe a generator without materialising it: parameters, channels, live modes, memory."""
+
+from __future__ import annotations
+
+import torch
+
+from . import build_generator, make_plan
+from .plan import InfeasibleModel
+from .spectral_conv import SpectralConv2d, live_modes
+
+ADAM_STATE_PER_WEIGHT = 2  # exp_avg and exp_avg_sq
+
+
+def _bytes(tensor: torch.Tensor) -> int:
+    return tensor.numel() * tensor.element_size()
+
+
+def describe_generator(architecture: str, *, depth: int, width: int = 32, modes: int = 12,
+                       max_hidden_channels: int | None = None, n: int = 64, batch_size: int = 16) -> dict:
+    """Everything a user needs to decide whether a model fits, computed on the meta device.
+
+    `params` counts complex weights as one element (as numel does); `live_params` leaves out the
+    spectral modes that the input size at each level can never reach.
+    """
+    try:
+        plan = make_plan(architecture, depth=depth, width=width, modes=modes,
+                         max_hidden_channels=max_hidden_channels, n=n)
+    except InfeasibleModel as exc:
+        return {"architecture": architecture, "depth": depth, "feasible": False, "reason": str(exc),
+                "params": None, "live_params": None, "channels": None, "train_memory_bytes": None}
+
+    with torch.device("meta"):
+        model = build_generator(architecture, depth=depth, width=width, modes=modes,
+                                max_hidden_channels=max_hidden_channels, n=n)
+        reached: dict[int, tuple[int, int]] = {}
+        hooks = [
+            module.register_forward_pre_hook(lambda m, args: reached.__setitem__(id(m), args[0].shape[-2:]))
+            for module in model.modules() if isinstance(module, SpectralConv2d)
+        ]
+        saved_bytes = 0
+
+        def pack(tensor):
+            nonlocal saved_bytes
+            saved_bytes += _bytes(tensor)
+            return tensor
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+            output = model(torch.empty(batch_size, 1, n, n))
+        for hook in hooks:
+            hook.remove()
+
+    params = sum(p.numel() for p in model.parameters())
+    dead = 0
+    for module in model.modules():
+        if isinstance(module, SpectralConv2d):
+            modes_h, modes_w = live_modes(module.modes, *reached[id(module)])
+            dead += module.in_channels * module.out_channels * (module.modes**2 - modes_h * modes_w)
+    weight_bytes = sum(_bytes(p) for p in model.parameters())
+    memory = {
+        "weights": weight_bytes,
+        "gradients": weight_bytes,
+        "optimizer_state": ADAM_STATE_PER_WEIGHT * weight_bytes,
+        "activations": saved_bytes + _bytes(output),
+    }
+    return {
+        "architecture": architecture,
+        "depth": depth,
+        "width": width,
+        "modes": modes,
+        "max_hidden_channels": max_hidden_channels,
+        "n": n,
+        "batch_size": batch_size,
+        "feasible": True,
+        "reason": None,
+        "params": params,
+        "live_params": params - dead,
+        "channels": plan.channels,
+        "sizes": plan.sizes,
+        "train_memory_bytes": sum(memory.values()),
+        "memory_breakdown_bytes": memory,
+    }

@@ -1,0 +1,21 @@
+"""StablePtychoBlock (`stable_hybrid`, norm-last + LayerScale): y = x + λ ⊙ IN(GELU(Spectral(x) + Conv3×3(x)))."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layer_scale import LayerScale
+from .ptycho_block import PtychoBlock
+
+LAYER_SCALE_INIT = 1e-3
+
+
+class StablePtychoBlock(PtychoBlock):
+    def __init__(self, channels: int, modes: int, layer_scale_init: float = LAYER_SCALE_INIT):
+        super().__init__(channels, modes)
+        self.norm = nn.InstanceNorm2d(channels, affine=True, eps=1e-5, track_running_stats=False)
+        self.layer_scale = LayerScale(channels, layer_scale_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.layer_scale(self.norm(self.branch(x)))
