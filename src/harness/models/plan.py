@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# Architectures whose blocks normalise over space and so need at least 2×2 pixels at every level.
+NORMALISED_ARCHITECTURES = ("stable_hybrid",)
+
+
 class InfeasibleModel(ValueError):
     """The configuration cannot be built (e.g. more halvings than the patch size allows)."""
 
@@ -57,4 +61,9 @@ class GeneratorPlan:
             raise InfeasibleModel(
                 f"depth {self.depth} needs {self.depth - 1} halvings of n={self.n}, which allows "
                 f"at most depth {largest}; use depth ≤ {largest} or a patch size divisible by {2 ** (self.depth - 1)}"
+            )
+        if self.architecture in NORMALISED_ARCHITECTURES and self.sizes[-1] < 2:
+            raise InfeasibleModel(
+                f"depth {self.depth} of {self.architecture} reaches 1×1 pixel at n={self.n}, where its instance "
+                f"normalisation is undefined; use depth ≤ {self.depth - 1}"
             )
