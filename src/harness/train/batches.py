@@ -1,0 +1,52 @@
+"""The dataset as tensors on the training device, and the batch iterables Lightning consumes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..data import Dataset
+from ..physics import normalize_probe
+
+
+@dataclass
+class TrainingData:
+    """Diffraction amplitudes (n, 1, N, N) of both splits and the normalised probe, on one device."""
+
+    train_x: torch.Tensor
+    test_x: torch.Tensor
+    probe: torch.Tensor
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, device: torch.device | str = "cpu") -> "TrainingData":
+        def patches(split):
+            # (n, N, N, 1) → (n, 1, N, N): a private, writable copy of the read-only cached array
+            return torch.from_numpy(np.moveaxis(split["diffraction"], -1, 1).copy()).to(device)
+
+        probe = normalize_probe(np.asarray(dataset.train["probeGuess"]))
+        return cls(patches(dataset.train), patches(dataset.test), torch.from_numpy(probe).to(device))
+
+
+class ShuffledBatches:
+    """Batches of the training patches in a new order every epoch, drawn from a seeded generator."""
+
+    def __init__(self, patches: torch.Tensor, batch_size: int, seed: int):
+        self.patches = patches
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return math.ceil(self.patches.shape[0] / self.batch_size)
+
+    def __iter__(self):
+        order = torch.randperm(self.patches.shape[0], generator=self.generator).to(self.patches.device)
+        for start in range(0, order.numel(), self.batch_size):
+            yield self.patches.index_select(0, order[start:start + self.batch_size])
+
+
+def ordered_batches(patches: torch.Tensor, batch_size: int):
+    for start in range(0, patches.shape[0], batch_size):
+        yield patches[start:start + batch_size]

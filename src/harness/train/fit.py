@@ -1,0 +1,64 @@
+"""Run the Lightning trainer as a library: quiet, no files outside the run folder, state restored."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from .batches import ShuffledBatches, TrainingData
+from .config import TrainConfig
+from .history import History
+from .module import PtychoTrainingModule
+from .seeding import torch_state
+
+LIGHTNING_LOGGERS = ("lightning", "lightning.pytorch", "lightning.fabric", "pytorch_lightning")
+
+
+@contextmanager
+def quiet_lightning():
+    loggers = [logging.getLogger(name) for name in LIGHTNING_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+        warnings.filterwarnings("ignore", message=".*`training_step` returned `None`.*")
+        warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+        warnings.filterwarnings("ignore", message=".*lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`.*")
+        try:
+            yield
+        finally:
+            for logger, level in zip(loggers, levels):
+                logger.setLevel(level)
+
+
+def accelerator_for(device: torch.device) -> tuple[str, list[int] | int]:
+    if device.type == "cuda":
+        return "cuda", [device.index or 0]
+    return "cpu", 1
+
+
+def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, device: str | torch.device = "cpu",
+        root_dir: str | Path | None = None, threads: int | None = None,
+        progress: Callable[[str], None] | None = None) -> History:
+    """Train `generator` in place and return its History. The caller seeds (see `seeded`)."""
+    import lightning as L
+
+    device = torch.device(device)
+    accelerator, devices = accelerator_for(device)
+    history = History()
+    module = PtychoTrainingModule(generator, data, config, history, progress)
+    with quiet_lightning(), torch_state(threads=threads, deterministic=device.type == "cpu"):
+        trainer = L.Trainer(
+            accelerator=accelerator, devices=devices, max_epochs=config.epochs, logger=False,
+            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+            num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(root_dir) if root_dir else None,
+        )
+        trainer.fit(module, train_dataloaders=ShuffledBatches(data.train_x, config.batch_size, config.seed))
+    return history

@@ -1,0 +1,24 @@
+"""Physics-informed losses on diffraction amplitudes (SPEC §5), normalised by the batch's mean amplitude."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+LOSS_MODES = ("mae", "poisson")
+NORMALISER_EPS = 1e-8
+
+
+def amplitude_loss_terms(predicted: torch.Tensor, measured: torch.Tensor, mode: str) -> torch.Tensor:
+    """Per-element loss before normalisation: |A_pred − X|, or the Poisson NLL of counts X² at rate A_pred²."""
+    if mode == "mae":
+        return (predicted - measured).abs()
+    if mode == "poisson":
+        return F.poisson_nll_loss(predicted.square(), measured.square(), log_input=False, full=False,
+                                  eps=NORMALISER_EPS, reduction="none")
+    raise ValueError(f"unknown loss mode '{mode}' (known: {', '.join(LOSS_MODES)})")
+
+
+def amplitude_loss(predicted: torch.Tensor, measured: torch.Tensor, mode: str = "mae") -> torch.Tensor:
+    """mean(terms) / (mean(X) + 1e-8), the normaliser detached."""
+    return amplitude_loss_terms(predicted, measured, mode).mean() / (measured.detach().mean() + NORMALISER_EPS)

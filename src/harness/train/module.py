@@ -1,0 +1,126 @@
+"""The physics-informed LightningModule: predict O, push it through the shared forward model, fit X."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable
+
+import lightning as L
+import torch
+
+from ..physics import predicted_amplitude
+from ..verdict import COLLAPSE_CV
+from .batches import TrainingData
+from .clipping import clip_gradients_, global_grad_norm, mark_unit_axes
+from .config import TrainConfig
+from .history import History
+from .losses import amplitude_loss
+from .optimizers import build_optimizer
+from .schedulers import build_scheduler, step_scheduler
+from .validation import validation_pass
+
+
+class PtychoTrainingModule(L.LightningModule):
+    """Manual optimisation, so the non-finite guard and the clipping sit exactly where SPEC §5 puts them:
+    backward → global norm (guard) → clip → step; a non-finite loss or gradient stops before the step.
+    """
+
+    def __init__(self, generator: torch.nn.Module, data: TrainingData, config: TrainConfig, history: History,
+                 progress: Callable[[str], None] | None = None):
+        super().__init__()
+        self.generator = generator
+        self.data = data
+        self.config = config
+        self.history = history
+        self.progress = progress
+        self.automatic_optimization = False
+        self.scheduler = None
+        mark_unit_axes(generator)
+        self._parameters_list = [p for p in generator.parameters() if p.requires_grad]
+        self._collapsed_streak = 0
+
+    def forward(self, diffraction: torch.Tensor) -> torch.Tensor:
+        return self.generator(diffraction)
+
+    def configure_optimizers(self):
+        config = self.config
+        optimizer = build_optimizer(self._parameters_list, config.optimizer, lr=config.learning_rate,
+                                    weight_decay=config.weight_decay, betas=config.betas)
+        self.scheduler = build_scheduler(optimizer, config.scheduler, epochs=config.epochs,
+                                         warmup_epochs=config.warmup_epochs, min_lr_ratio=config.min_lr_ratio)
+        return optimizer
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_lr = self.optimizers().param_groups[0]["lr"]
+        self._epoch_loss = torch.zeros((), dtype=torch.float64, device=self.device)
+        self._epoch_steps = 0
+        self._epoch_started = time.perf_counter()
+
+    def training_step(self, batch: torch.Tensor, batch_index: int):
+        if self.history.stop_reason is not None:
+            return None
+        config, history = self.config, self.history
+        optimizer = self.optimizers()
+        optimizer.zero_grad(set_to_none=True)
+        loss = amplitude_loss(predicted_amplitude(self.generator(batch), self.data.probe), batch[:, 0], config.loss_mode)
+        self.manual_backward(loss)
+        pre_norm = global_grad_norm(self._parameters_list)
+        loss_finite, grad_finite = torch.isfinite(torch.stack([loss.detach().float(), pre_norm.float()])).tolist()
+        step = history.steps_done
+        if not (loss_finite and grad_finite):
+            history.nonfinite = {"step": step, "epoch": self.current_epoch, "what": "loss" if not loss_finite else "gradient"}
+            history.stop_reason = "nonfinite"
+            optimizer.zero_grad(set_to_none=True)
+            self.trainer.should_stop = True
+            return None
+        clip_gradients_(self._parameters_list, config.grad_clip_algorithm, config.grad_clip, pre_norm)
+        if config.log_grad_norm and step % config.grad_norm_log_freq == 0:
+            post_norm = global_grad_norm(self._parameters_list) if config.grad_clip > 0 else pre_norm
+            history.steps.append({"step": step, "epoch": self.current_epoch, "loss": loss.item(),
+                                  "grad_norm_pre": pre_norm.item(), "grad_norm_post": post_norm.item()})
+        optimizer.step()
+        self._epoch_loss += loss.detach()
+        self._epoch_steps += 1
+        history.steps_done += 1
+        return None
+
+    def on_train_epoch_end(self) -> None:
+        config, history = self.config, self.history
+        epoch = self.current_epoch
+        validation = validation_pass(self.generator, self.data.probe, self.data.test_x, config.infer_batch_size,
+                                     config.loss_mode)
+        weights_finite = all(bool(torch.isfinite(p).all()) for p in self._parameters_list)
+        if not weights_finite and history.nonfinite is None:
+            history.nonfinite = {"step": history.steps_done, "epoch": epoch, "what": "weight"}
+            history.stop_reason = "nonfinite"
+            self.trainer.should_stop = True
+        collapsed = validation["amp_cv"] < COLLAPSE_CV
+        if collapsed and history.collapse_onset_epoch is None:
+            history.collapse_onset_epoch = epoch
+        self._collapsed_streak = self._collapsed_streak + 1 if collapsed else 0
+        logged = [s for s in history.steps if s["epoch"] == epoch]
+        record = {
+            "epoch": epoch,
+            "train_loss": float(self._epoch_loss.item() / self._epoch_steps) if self._epoch_steps else math.nan,
+            "val_loss": validation["val_loss"],
+            "lr": self._epoch_lr,
+            "amp_cv": validation["amp_cv"],
+            "collapsed": collapsed,
+            "steps": self._epoch_steps,
+            "grad_norm_pre_mean": sum(s["grad_norm_pre"] for s in logged) / len(logged) if logged else None,
+            "grad_norm_pre_max": max((s["grad_norm_pre"] for s in logged), default=None),
+            "grad_norm_post_max": max((s["grad_norm_post"] for s in logged), default=None),
+            "wall_s": time.perf_counter() - self._epoch_started,
+        }
+        history.epochs.append(record)
+        step_scheduler(self.scheduler, validation["val_loss"])
+        history.final_lr = self.optimizers().param_groups[0]["lr"]
+        if self.progress is not None:
+            self.progress(
+                f"epoch {epoch + 1}/{config.epochs}  train {record['train_loss']:.4g}  val {record['val_loss']:.4g}"
+                f"  lr {record['lr']:.3g}  amp std/mean {record['amp_cv']:.3g}  ({record['wall_s']:.1f} s)"
+            )
+        if config.collapse_patience and self._collapsed_streak >= config.collapse_patience and history.stop_reason is None:
+            history.stop_reason = "collapsed"
+            self.trainer.should_stop = True
