@@ -10,7 +10,6 @@ from pathlib import Path
 from .errors import UsageError
 
 FIXTURES_ENV = "HARNESS_FIXTURES"
-PROFILE_NAMES = ("paper", "quick", "auto")
 
 
 def fixtures_dir() -> Path:
@@ -28,6 +27,7 @@ class Profile:
     test_stride: int
     epochs: int
     collapse_patience: int
+    n_lines: int = 400
 
 
 def gpu_available() -> bool:
@@ -37,11 +37,11 @@ def gpu_available() -> bool:
 
 
 def load_profile(name: str, flag: str = "--profile") -> Profile:
-    """Resolve a profile name; `auto` is paper on a GPU, else quick."""
-    if name not in PROFILE_NAMES:
-        raise UsageError(flag, name, f"unknown profile (choose from {', '.join(PROFILE_NAMES)})")
+    """Resolve a profile name from fixtures/profiles.toml; `auto` is paper on a GPU, else quick."""
+    with open(fixtures_dir() / "profiles.toml", "rb") as stream:
+        profiles = tomllib.load(stream)
     if name == "auto":
         name = "paper" if gpu_available() else "quick"
-    with open(fixtures_dir() / "profiles.toml", "rb") as stream:
-        table = tomllib.load(stream)[name]
-    return Profile(name=name, **table)
+    if name not in profiles:
+        raise UsageError(flag, name, f"unknown profile (choose from auto, {', '.join(profiles)})")
+    return Profile(name=name, **profiles[name])

@@ -32,6 +32,7 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
         object_size=profile.object_size,
+        n_lines=profile.n_lines,
         train_stride=profile.train_stride,
         test_stride=profile.test_stride,
     )

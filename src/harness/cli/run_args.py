@@ -1,0 +1,126 @@
+"""The `harness run` flags (the original wrapper's names) and their translation into RunConfigs.
+
+Study arms in fixtures/ are written with the same flag names, so a TOML arm and a command line
+mean exactly the same thing and go through the same checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..data.simulate import resolve_probe
+from ..errors import UsageError
+from ..profiles import load_profile
+from .flags import add_dataset_flags, add_model_flags, check_model_flags, dataset_params
+
+DEFAULT_SEED = 20260128
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    add_dataset_flags(parser)
+    add_model_flags(parser)
+    group = parser.add_argument_group("training (SPEC §5)")
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED, help="drives init, data order and all randomness")
+    group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
+    group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
+    group.add_argument("--torch-batch-size", type=int, default=16)
+    group.add_argument("--torch-infer-batch-size", type=int, default=64, help="batch size for validation and prediction")
+    group.add_argument("--torch-optimizer", default="adam", help="adam | adamw | sgd")
+    group.add_argument("--torch-learning-rate", type=float, default=1e-3)
+    group.add_argument("--torch-weight-decay", type=float, default=0.0)
+    group.add_argument("--torch-betas", type=float, nargs=2, default=(0.9, 0.999), metavar=("BETA1", "BETA2"))
+    group.add_argument("--torch-grad-clip", type=float, default=0.0, help="clip value; ≤ 0 means no clipping")
+    group.add_argument("--torch-grad-clip-algorithm", default="norm", help="norm | value | agc | agc-per-tensor")
+    group.add_argument("--torch-loss-mode", default="mae", help="mae | poisson")
+    group.add_argument("--torch-scheduler", default="Default", help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
+    group.add_argument("--torch-lr-warmup-epochs", type=int, default=0)
+    group.add_argument("--torch-lr-min-ratio", type=float, default=0.0)
+    group.add_argument("--torch-log-grad-norm", action="store_true", help="keep global grad norms in the history")
+    group.add_argument("--torch-grad-norm-log-freq", type=int, default=1, help="log every k steps")
+    group.add_argument("--collapse-patience", type=int, default=None,
+                       help="stop after K collapsed epochs in a row (default: the profile's; 0 = never)")
+    where = parser.add_argument_group("where and how")
+    where.add_argument("--output-dir", default=None, help="the run folder (a subfolder per architecture when several)")
+    where.add_argument("--runs-dir", default="runs", help="root of runs/<study>/<arm>/depth<d>_seed<s>/ (default runs)")
+    where.add_argument("--study", default="adhoc", help="study name for the default folder layout")
+    where.add_argument("--arm", default=None, help="arm name (default: the architecture)")
+    where.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    where.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    where.add_argument("--rerun", action="store_true", help="retrain even when a finished run with this config exists")
+
+
+def settings_to_argv(settings: dict) -> list[str]:
+    """{'torch-grad-clip': 1.0, 'set-phi': true, 'architectures': 'hybrid'} → command-line words."""
+    argv = []
+    for name, value in settings.items():
+        flag = f"--{name}"
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, *map(str, value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def _check_device(device: str) -> str:
+    import torch
+
+    from ..run import resolve_device
+
+    resolved = resolve_device(device)
+    if resolved != "cpu" and not resolved.startswith("cuda"):
+        raise UsageError("--device", device, "must be auto, cpu, cuda or cuda:N")
+    if resolved.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device", device, "no CUDA device is available on this machine")
+    return resolved
+
+
+def run_configs(args: argparse.Namespace) -> list:
+    """One RunConfig per architecture, every value checked; raises UsageError naming the flag."""
+    from ..run import RunConfig
+    from ..train import TrainConfig
+
+    profile = load_profile(args.profile)
+    check_model_flags(args)
+    params = dataset_params(args, profile)
+    params.validate()
+    resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
+    epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
+    if epochs is None:
+        epochs = profile.epochs
+    train = TrainConfig(
+        seed=args.seed, epochs=epochs, batch_size=args.torch_batch_size, optimizer=args.torch_optimizer,
+        learning_rate=args.torch_learning_rate, weight_decay=args.torch_weight_decay, betas=tuple(args.torch_betas),
+        grad_clip=args.torch_grad_clip, grad_clip_algorithm=args.torch_grad_clip_algorithm,
+        loss_mode=args.torch_loss_mode, scheduler=args.torch_scheduler, warmup_epochs=args.torch_lr_warmup_epochs,
+        min_lr_ratio=args.torch_lr_min_ratio, log_grad_norm=args.torch_log_grad_norm,
+        grad_norm_log_freq=args.torch_grad_norm_log_freq, infer_batch_size=args.torch_infer_batch_size,
+        collapse_patience=profile.collapse_patience if args.collapse_patience is None else args.collapse_patience,
+    )
+    for flag, value, reason in train.problems():
+        if flag == "--torch-epochs" and args.torch_epochs is None:
+            flag = "--nepochs"
+        raise UsageError(flag, value, reason)
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads", args.threads, "must be at least 1")
+    device = _check_device(args.device)
+    return [
+        RunConfig(architecture=architecture, depth=args.fno_blocks, data=params, train=train, width=args.fno_width,
+                  modes=args.fno_modes, max_hidden_channels=args.torch_max_hidden_channels, profile=profile.name,
+                  device=device, study=args.study, arm=args.arm, threads=args.threads)
+        for architecture in args.architectures
+    ]
+
+
+def run_folders(args: argparse.Namespace, configs: list) -> list[Path]:
+    """--output-dir itself (or a subfolder per architecture when several), else the default layout."""
+    if args.output_dir is None:
+        return [config.default_folder(args.runs_dir) for config in configs]
+    base = Path(args.output_dir)
+    if len(configs) == 1:
+        return [base]
+    return [base / config.architecture for config in configs]

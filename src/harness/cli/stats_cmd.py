@@ -1,0 +1,33 @@
+"""`harness stats --run-dir D --out-json F`: the verdict of an existing run, recomputed without training."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from ..fsutil import atomic_write_json
+
+
+def add_parser(subparsers, name: str) -> None:
+    parser = subparsers.add_parser(name, help="recompute the verdict of an existing run folder")
+    parser.add_argument("--run-dir", required=True, help="a run folder written by `harness run` or a study")
+    parser.add_argument("--out-json", default=None, help="write the recomputed stats here (else print them)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..run import NotARunFolder, RunFolder
+    from ..run.restat import recompute_stats
+
+    try:
+        stats = recompute_stats(RunFolder(args.run_dir))
+    except NotARunFolder as exc:
+        print(f"harness stats: error: --run-dir {args.run_dir}: {exc}", file=sys.stderr)
+        return 1
+    if args.out_json:
+        atomic_write_json(args.out_json, stats)
+    label = "crashed (" + ", ".join(stats["reasons"]) + ")" if stats["crashed"] else "ok"
+    print(f"{args.run_dir}: {label}  amp_ssim {stats['amp_ssim']}  floor {stats['collapse_floor']}")
+    if not args.out_json:
+        print(json.dumps(stats, indent=2))
+    return 0

@@ -1,0 +1,148 @@
+"""One run end to end: simulate → cache → train → evaluate → verdict → record (SPEC §5–§7)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..data import get_dataset
+from ..evaluate import mean_reconstruction_metrics, predict_patches, stitch_reconstructions
+from ..models import InfeasibleModel, build_generator, make_plan
+from ..train import TrainingData, fit, seeded
+from ..verdict import detect
+from .config import RunConfig
+from .folder import RunFolder
+from .plot import save_reconstruction_png
+
+OUTCOMES = ("ok", "crashed", "oom", "infeasible")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    message = str(error).lower()
+    return isinstance(error, RuntimeError) and ("out of memory" in message or "can't allocate memory" in message)
+
+
+def finite_or_none(value):
+    return value if value is None or math.isfinite(value) else None
+
+
+def resolve_device(requested: str) -> str:
+    """`auto` → cuda when present, else cpu; explicit names pass through."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def _identity(config: RunConfig) -> dict:
+    return {
+        "study": config.study, "arm": config.arm_name, "architecture": config.architecture, "depth": config.depth,
+        "seed": config.seed, "profile": config.profile, "device": config.device, "config_hash": config.config_hash,
+    }
+
+
+def _unfinished(config: RunConfig, outcome: str, message: str, wall_s: float, params: int | None = None) -> dict:
+    """Stats of a run that was not trained to a verdict (oom, infeasible): never a crash."""
+    return {**_identity(config), "outcome": outcome, "crashed": False, "reasons": [], "message": message,
+            "wall_s": wall_s, "params": params}
+
+
+def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
+                       progress: Callable[[str], None] | None = None) -> dict:
+    timings = {}
+    clock = time.perf_counter()
+    dataset = get_dataset(config.data, cache_dir)
+    data = TrainingData.from_dataset(dataset, config.device)
+    timings["data_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    with seeded(config.seed):
+        model = build_generator(config.architecture, depth=config.depth, width=config.width, modes=config.modes,
+                                max_hidden_channels=config.max_hidden_channels, n=config.data.N).to(config.device)
+        params = sum(p.numel() for p in model.parameters())
+        if progress:
+            progress(f"{config.arm_name} depth {config.depth} seed {config.seed}: {params:,} parameters, "
+                     f"{data.train_x.shape[0]} training patches, {config.train.epochs} epochs on {config.device}")
+        history = fit(model, data, config.train, device=config.device, root_dir=folder.path,
+                      threads=config.threads, progress=progress)
+    timings["train_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    object_patches = predict_patches(model, data.test_x, config.train.infer_batch_size)
+    reconstruction = stitch_reconstructions(object_patches, float(dataset.test["norm_Y_I"]), config.data.object_size,
+                                            config.data.test_stride)
+    truth = dataset.test["YY_ground_truth"][..., 0]
+    metrics = mean_reconstruction_metrics(reconstruction, truth)
+    val_losses = [e["val_loss"] for e in history.epochs]
+    finite_losses = [v for v in val_losses if math.isfinite(v)]
+    metrics["best_val_loss"] = min(finite_losses) if finite_losses else math.nan
+    metrics["final_val_loss"] = val_losses[-1] if val_losses else math.nan
+    verdict = detect(history.as_dict(), metrics, np.abs(reconstruction))
+    timings["evaluate_s"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    folder.write_json("history.json", history.as_dict())
+    folder.write_json("metrics.json", {key: finite_or_none(value) for key, value in metrics.items()})
+    folder.save_model(model)
+    folder.save_reconstruction(reconstruction, truth)
+    save_reconstruction_png(folder / "recon.png", reconstruction[0], truth[0],
+                            f"{config.arm_name} depth {config.depth} seed {config.seed}: {verdict.label}"
+                            f" (amp SSIM {metrics['amp_ssim']:.3f}, floor {metrics['collapse_floor']:.3f})")
+    timings["write_s"] = time.perf_counter() - clock
+
+    return {
+        **_identity(config),
+        "outcome": verdict.outcome,
+        "crashed": verdict.crashed,
+        "reasons": verdict.reasons,
+        "crashed_heuristic": verdict.crashed_heuristic,
+        "onset_epoch": verdict.onset_epoch,
+        "onset_step": verdict.onset_step,
+        "evidence": {k: finite_or_none(v) if isinstance(v, float) else v for k, v in verdict.evidence.items()},
+        **{key: finite_or_none(metrics[key]) for key in ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim",
+                                                        "amp_mae", "phase_mae", "collapse_floor")},
+        "n_epochs": len(history.epochs),
+        "stop_reason": history.stop_reason,
+        **history.grad_norm_summary(),
+        "params": params,
+        "timings": timings,
+    }
+
+
+def execute_run(config: RunConfig, folder: str | Path, *, rerun: bool = False, cache_dir=None,
+                progress: Callable[[str], None] | None = None) -> dict:
+    """Train and classify one run into `folder`, or reuse its finished stats (same config hash).
+
+    A crashed run is a result; OOM and infeasible configurations are recorded as such. Only a
+    broken harness raises.
+    """
+    folder = RunFolder(folder)
+    if not rerun and (stats := folder.finished_stats(config.config_hash)) is not None:
+        return {**stats, "reused": True, "run_dir": str(folder.path)}
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.clear()
+    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
+    started = time.perf_counter()
+    try:
+        make_plan(config.architecture, depth=config.depth, width=config.width, modes=config.modes,
+                  max_hidden_channels=config.max_hidden_channels, n=config.data.N)
+    except InfeasibleModel as exc:
+        stats = _unfinished(config, "infeasible", str(exc), time.perf_counter() - started)
+    else:
+        try:
+            stats = train_and_evaluate(config, folder, cache_dir=cache_dir, progress=progress)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            stats = _unfinished(config, "oom", f"{type(exc).__name__}: {exc}".strip()[:500], time.perf_counter() - started)
+    stats["wall_s"] = time.perf_counter() - started
+    folder.write_json("stats.json", stats)
+    return {**stats, "reused": False, "run_dir": str(folder.path)}

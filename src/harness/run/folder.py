@@ -1,0 +1,63 @@
+"""The run folder (SPEC §7): every artifact written atomically, stats.json last."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..fsutil import atomic_save, atomic_write_json
+
+ARTIFACTS = ("config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png", "stats.json")
+
+
+class NotARunFolder(Exception):
+    pass
+
+
+class RunFolder:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    def finished_stats(self, config_hash: str | None = None) -> dict | None:
+        """stats.json when the run finished (with this config hash, if given), else None."""
+        try:
+            stats = json.loads((self / "stats.json").read_text())
+        except (OSError, ValueError):
+            return None
+        if config_hash is not None and stats.get("config_hash") != config_hash:
+            return None
+        return stats
+
+    def clear(self) -> None:
+        """Remove a previous attempt's artifacts (stats.json first, so a half-cleared folder is unfinished)."""
+        for name in ("stats.json", *ARTIFACTS):
+            (self / name).unlink(missing_ok=True)
+
+    def write_json(self, name: str, payload) -> None:
+        atomic_write_json(self / name, payload)
+
+    def read_json(self, name: str):
+        path = self / name
+        if not path.is_file():
+            raise NotARunFolder(f"{self.path} is not a run folder: {name} is missing")
+        return json.loads(path.read_text())
+
+    def save_model(self, model: torch.nn.Module) -> None:
+        atomic_save(self / "model.pt", lambda temporary: torch.save(model.state_dict(), temporary))
+
+    def save_reconstruction(self, reconstruction: np.ndarray, truth: np.ndarray) -> None:
+        atomic_save(self / "recon.npz",
+                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth))
+
+    def load_reconstruction(self) -> tuple[np.ndarray, np.ndarray]:
+        path = self / "recon.npz"
+        if not path.is_file():
+            raise NotARunFolder(f"{self.path} has no recon.npz")
+        with np.load(path) as archive:
+            return archive["reconstruction"], archive["ground_truth"]

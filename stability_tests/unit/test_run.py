@@ -1,0 +1,138 @@
+"""One run end to end (SPEC §6–§8): run folder, reuse, atomicity, OOM/infeasible, `harness run` and `harness stats`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.cli.main import main
+from harness.run import RunConfig, execute_run
+from harness.train import TrainConfig
+from conftest import TINY_DATASET
+
+SMOKE_RUN = ["run", "--profile", "smoke", "--N", "32", "--set-phi", "--fno-blocks", "2", "--fno-width", "8",
+             "--fno-modes", "4", "--torch-log-grad-norm", "--torch-grad-clip", "1.0", "--device", "cpu"]
+STATS_FIELDS = ("crashed", "outcome", "reasons", "best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae",
+                "phase_mae", "collapse_floor", "onset_epoch", "onset_step", "n_epochs", "grad_norm_mean",
+                "grad_norm_max", "grad_norm_p99", "params", "wall_s", "device", "config_hash", "profile")
+
+
+def tiny_config(**train):
+    return RunConfig(architecture="hybrid", depth=2, width=8, modes=4, max_hidden_channels=None, data=TINY_DATASET,
+                     train=TrainConfig(**{"epochs": 2, "log_grad_norm": True, **train}), profile="test")
+
+
+def test_run_folder_has_every_file_and_field_and_is_reused(tmp_path, cache_dir, monkeypatch):
+    folder = tmp_path / "run"
+    stats = execute_run(tiny_config(), folder, cache_dir=cache_dir)
+    assert sorted(os.listdir(folder)) == sorted(
+        ["config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png", "stats.json"])
+    saved = json.loads((folder / "stats.json").read_text())
+    for field in STATS_FIELDS:
+        assert field in saved, field
+    assert saved["outcome"] in ("ok", "crashed") and saved["n_epochs"] == 2 and saved["params"] == 14_842
+    history = json.loads((folder / "history.json").read_text())
+    assert len(history["epochs"]) == 2 and len(history["steps"]) == history["steps_done"]
+    assert not stats["reused"]
+
+    from harness.run import execute as execute_module
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(execute_module, "train_and_evaluate", no_training)
+    again = execute_run(tiny_config(), folder, cache_dir=cache_dir)
+    assert again["reused"] and again["config_hash"] == stats["config_hash"]
+    with pytest.raises(AssertionError, match="trained again"):
+        execute_run(tiny_config(), folder, cache_dir=cache_dir, rerun=True)
+    with pytest.raises(AssertionError, match="trained again"):  # another setting is another run
+        execute_run(tiny_config(learning_rate=5e-4), folder, cache_dir=cache_dir)
+
+
+def test_infeasible_is_recorded_fast_and_is_not_a_crash(tmp_path):
+    data = TINY_DATASET.__class__(**{**TINY_DATASET.as_dict(), "N": 64, "object_size": 128})
+    config = RunConfig(architecture="hybrid", depth=8, data=data, train=TrainConfig(epochs=1))
+    start = time.perf_counter()
+    stats = execute_run(config, tmp_path / "deep")
+    assert time.perf_counter() - start < 1.0
+    assert stats["outcome"] == "infeasible" and stats["crashed"] is False and "at most depth 7" in stats["message"]
+
+
+def test_out_of_memory_is_recorded_as_oom(tmp_path, cache_dir, monkeypatch):
+    from harness.run import execute as execute_module
+
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(execute_module, "fit", exhausted)
+    stats = execute_run(tiny_config(), tmp_path / "oom", cache_dir=cache_dir)
+    assert stats["outcome"] == "oom" and stats["crashed"] is False and "allocate" in stats["message"]
+    monkeypatch.setattr(execute_module, "fit", lambda *a, **k: (_ for _ in ()).throw(ValueError("a harness bug")))
+    with pytest.raises(ValueError, match="a harness bug"):  # only a broken harness raises
+        execute_run(tiny_config(seed=2), tmp_path / "bug", cache_dir=cache_dir)
+
+
+def test_harness_run_and_stats_commands(tmp_path, cache_dir, capsys):
+    out = tmp_path / "OUT"
+    assert main([*SMOKE_RUN, "--cache-dir", str(cache_dir), "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert "hybrid depth 2 seed 20260128:" in printed.out and "amp_ssim" in printed.out
+    assert "epoch 2/2" in printed.err  # a progress line per epoch
+    assert main(["stats", "--run-dir", str(out), "--out-json", str(tmp_path / "stats.json")]) == 0
+    recomputed = json.loads((tmp_path / "stats.json").read_text())
+    original = json.loads((out / "stats.json").read_text())
+    for key in ("crashed", "reasons", "amp_ssim", "collapse_floor", "best_val_loss"):
+        assert recomputed[key] == original[key]
+    assert main(["stats", "--run-dir", str(tmp_path)]) == 1
+    assert "not a run folder" in capsys.readouterr().err
+
+
+def test_several_architectures_run_each(tmp_path, cache_dir, capsys):
+    out = tmp_path / "OUT"
+    assert main([*SMOKE_RUN, "--architectures", "hybrid", "stable_hybrid", "--torch-epochs", "1",
+                 "--cache-dir", str(cache_dir), "--output-dir", str(out)]) == 0
+    assert (out / "hybrid" / "stats.json").exists() and (out / "stable_hybrid" / "stats.json").exists()
+    assert "stable_hybrid depth 2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, flag", [
+    (["--architectures", "unet"], "--architectures unet"),
+    (["--fno-blocks", "0"], "--fno-blocks 0"),
+    (["--torch-epochs", "-3"], "--torch-epochs -3"),
+    (["--nepochs", "-1"], "--nepochs -1"),
+    (["--probe-npz", "/nonexistent/p.npz"], "--probe-npz /nonexistent/p.npz"),
+    (["--output-dir", "/proc/no/such"], "--output-dir /proc/no/such"),
+    (["--torch-optimizer", "lion"], "--torch-optimizer lion"),
+    (["--device", "tpu"], "--device tpu"),
+])
+def test_bad_input_is_one_line_naming_the_flag(tmp_path, arguments, flag):
+    cache = tmp_path / "cache"
+    result = subprocess.run([sys.executable, "-m", "harness.cli.main", *SMOKE_RUN, "--cache-dir", str(cache),
+                             "--runs-dir", str(tmp_path / "runs"), *arguments],
+                            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag in lines[0], result.stderr
+    assert not cache.exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path, cache_dir):
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "harness.cli.main", *SMOKE_RUN, "--torch-epochs", "50",
+               "--cache-dir", str(cache_dir), "--output-dir", str(out)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    for line in process.stderr:
+        if line.startswith("epoch 2/50"):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(60)
+    assert (out / "config.json").exists() and not (out / "stats.json").exists()
+    assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+    result = subprocess.run([*command[:-4], "--torch-epochs", "1", "--cache-dir", str(cache_dir), "--output-dir", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "(reused)" not in result.stdout
+    assert json.loads((out / "stats.json").read_text())["n_epochs"] == 1
