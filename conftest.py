@@ -6,6 +6,8 @@ import pytest
 
 from harness.data import DatasetParams, get_dataset
 
+pytest_plugins = ["harness.study.plugin"]
+
 # A dataset small enough for unit tests that train (seconds on CPU), with the real physics.
 TINY_DATASET = DatasetParams(N=32, set_phi=True, object_size=96, n_lines=60, train_stride=8, test_stride=8, nphotons=1e9)
 

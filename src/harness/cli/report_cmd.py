@@ -1,0 +1,49 @@
+"""`harness report`: rebuild the study reports from JSON reports and/or run folders (several machines)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def add_parser(subparsers, name: str) -> None:
+    parser = subparsers.add_parser(name, help="aggregate run records into reports/ (merges shards)")
+    parser.add_argument("--json-report", action="append", default=[], metavar="FILE",
+                        help="a pytest-json-report file of a study session (repeat for shards)")
+    parser.add_argument("--runs-dir", action="append", default=[], metavar="DIR",
+                        help="a runs folder with runs/<study>/<arm>/<run>/stats.json (repeat for shards)")
+    parser.add_argument("--reports-dir", default="reports", help="where to write the reports (default reports/)")
+    parser.add_argument("--count-unfinished-as-crash", action="store_true",
+                        help="count oom and infeasible runs as crashes")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..fsutil import ensure_writable_dir
+    from ..study import aggregate, records_from_json_report, records_from_runs_dir
+    from ..study.report import terminal_table, write_reports
+
+    if not args.json_report and not args.runs_dir:
+        raise UsageError("--json-report/--runs-dir", "(none)", "give at least one JSON report or runs folder")
+    records = []
+    for path in args.json_report:
+        if not Path(path).is_file():
+            raise UsageError("--json-report", path, "file not found")
+        try:
+            records += records_from_json_report(path)
+        except (ValueError, KeyError) as exc:
+            raise UsageError("--json-report", path, f"not a pytest-json-report file ({exc})") from None
+    for folder in args.runs_dir:
+        if not Path(folder).is_dir():
+            raise UsageError("--runs-dir", folder, "not a folder")
+        records += records_from_runs_dir(folder)
+    if not records:
+        raise UsageError("--json-report/--runs-dir", " ".join(args.json_report + args.runs_dir),
+                         "no study records found")
+    ensure_writable_dir(args.reports_dir, "--reports-dir")
+    summaries = aggregate(records, count_unfinished_as_crash=args.count_unfinished_as_crash)
+    written = write_reports(summaries, args.reports_dir)
+    print(terminal_table(summaries))
+    print("\nwrote: " + ", ".join(str(p) for p in written))
+    return 0

@@ -1,0 +1,109 @@
+"""P_crash tables from run records: a pure function, the same for a session, a JSON report or run folders."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+from .statistics import clopper_pearson, fisher_exact, mcnemar_exact
+
+COMPLETED = ("ok", "crashed")      # classified runs: the denominator of P_crash
+CRASH_DEPTH_RULE = "crash depth = the smallest depth where at least one seed crashed (nonfinite or collapsed)"
+CONTROL_ARM = "control"
+ROW_FIELDS = ("arm", "seed", "outcome", "best_val_loss", "amp_ssim", "crashed", "reasons", "run_dir")
+
+
+def _counts(records: list[dict], count_unfinished_as_crash: bool = False) -> dict:
+    """runs, crashes, P_crash with its interval; oom / infeasible / errors beside it."""
+    by_outcome = {name: sum(r["outcome"] == name for r in records) for name in ("oom", "infeasible", "error")}
+    completed = [r for r in records if r["outcome"] in COMPLETED]
+    runs = len(completed)
+    crashes = sum(bool(r["crashed"]) for r in completed)
+    if count_unfinished_as_crash:
+        extra = by_outcome["oom"] + by_outcome["infeasible"]
+        runs, crashes = runs + extra, crashes + extra
+    return {
+        "runs": runs,
+        "crashes": crashes,
+        "p_crash": crashes / runs if runs else None,
+        "ci95": clopper_pearson(crashes, runs),
+        "oom": by_outcome["oom"],
+        "infeasible": by_outcome["infeasible"],
+        "errors": by_outcome["error"],
+    }
+
+
+def _row(record: dict) -> dict:
+    return {field: record.get(field) for field in ROW_FIELDS}
+
+
+def crash_hunt_summary(records: list[dict], *, profile: str | None = None,
+                       count_unfinished_as_crash: bool = False) -> dict:
+    depths = []
+    for depth in sorted({r["depth"] for r in records}):
+        at_depth = sorted((r for r in records if r["depth"] == depth), key=lambda r: r["seed"])
+        seeds = [{**{k: v for k, v in _row(r).items() if k != "arm"}} for r in at_depth]
+        depths.append({"depth": depth, **_counts(at_depth, count_unfinished_as_crash), "seeds": seeds})
+    crashing = [d["depth"] for d in depths if d["crashes"] > 0]
+    return {
+        "profile": profile,
+        "rule": CRASH_DEPTH_RULE,
+        "crash_depth": min(crashing) if crashing else None,
+        "count_unfinished_as_crash": count_unfinished_as_crash,
+        "depths": depths,
+    }
+
+
+def compare_arms(name_a: str, a: list[dict], name_b: str, b: list[dict]) -> dict:
+    """Exact McNemar when both arms completed the same seeds (paired), else Fisher's exact test."""
+    done_a = {r["seed"]: bool(r["crashed"]) for r in a if r["outcome"] in COMPLETED}
+    done_b = {r["seed"]: bool(r["crashed"]) for r in b if r["outcome"] in COMPLETED}
+    if done_a and set(done_a) == set(done_b):
+        a_only = sum(done_a[s] and not done_b[s] for s in done_a)
+        b_only = sum(done_b[s] and not done_a[s] for s in done_a)
+        return {"a": name_a, "b": name_b, "test": "mcnemar_exact", "p_value": mcnemar_exact(a_only, b_only),
+                "pairs": len(done_a), "a_only_crashed": a_only, "b_only_crashed": b_only}
+    return {"a": name_a, "b": name_b, "test": "fisher_exact",
+            "p_value": fisher_exact(sum(done_a.values()), len(done_a), sum(done_b.values()), len(done_b)),
+            "runs_a": len(done_a), "runs_b": len(done_b)}
+
+
+def shootout_summary(records: list[dict], *, profile: str | None = None, depth: int | None = None,
+                     count_unfinished_as_crash: bool = False) -> dict:
+    arm_names = list(dict.fromkeys(r["arm"] for r in records))  # first-seen order
+    by_arm = {arm: sorted((r for r in records if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arm_names}
+    depths = sorted({r["depth"] for r in records if r["depth"] is not None})
+    return {
+        "profile": profile,
+        "depth": depth if depth is not None else (depths[0] if len(depths) == 1 else depths or None),
+        "rows": [_row(r) for arm in arm_names for r in by_arm[arm]],
+        "arms": [{"arm": arm, **_counts(by_arm[arm], count_unfinished_as_crash)} for arm in arm_names],
+        "comparisons": [compare_arms(a, by_arm[a], b, by_arm[b]) for a, b in combinations(arm_names, 2)],
+    }
+
+
+def aggregate(records: list[dict], *, profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
+    """{"crash_hunt": summary or None, "shootout": summary or None} from records of either study.
+
+    A record: study, arm, depth, seed, outcome (ok | crashed | oom | infeasible | error), crashed,
+    reasons, best_val_loss, amp_ssim, run_dir. Records are de-duplicated per (study, arm, depth,
+    seed), a classified run winning over an error, so merged shards count each run once.
+    """
+    unique: dict[tuple, dict] = {}
+    for record in records:
+        key = (record["study"], record["arm"], record["depth"], record["seed"])
+        if key not in unique or (unique[key]["outcome"] == "error" and record["outcome"] != "error"):
+            unique[key] = record
+    ordered = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], -1 if k[2] is None else k[2], k[3]))]
+    hunt = [r for r in ordered if r["study"] == "crash_hunt"]
+    shoot = [r for r in ordered if r["study"] == "shootout"]
+    if profile is None:
+        profiles = sorted({r.get("profile") for r in ordered if r.get("profile")})
+        profile = profiles[0] if len(profiles) == 1 else ("+".join(profiles) or None)
+    # the same order whatever the input order (shards merge in any order): the control arm first
+    shoot.sort(key=lambda r: (r["arm"] != CONTROL_ARM, r["arm"], r["seed"]))
+    return {
+        "crash_hunt": crash_hunt_summary(hunt, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
+        if hunt else None,
+        "shootout": shootout_summary(shoot, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
+        if shoot else None,
+    }

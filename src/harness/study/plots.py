@@ -1,0 +1,120 @@
+"""The study plots: loss curves coloured by verdict, P_crash with intervals, crashed vs healthy reconstruction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..fsutil import atomic_save
+
+VERDICT_COLOURS = {"ok": "tab:green", "crashed": "tab:red"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _rows(study: str, summary: dict) -> list[dict]:
+    if study == "crash_hunt":
+        return [{**seed, "label": f"depth {d['depth']} seed {seed['seed']}"} for d in summary["depths"] for seed in d["seeds"]]
+    return [{**row, "label": f"{row['arm']} seed {row['seed']}"} for row in summary["rows"]]
+
+
+def _history(row: dict) -> dict | None:
+    if not row.get("run_dir"):
+        return None
+    try:
+        return json.loads((Path(row["run_dir"]) / "history.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _save(figure, path: Path) -> Path:
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=90, format="png"))
+    _pyplot().close(figure)
+    return path
+
+
+def loss_curves(study: str, summary: dict, path: Path) -> Path | None:
+    plt = _pyplot()
+    curves = [(row, history) for row in _rows(study, summary) if row["outcome"] in VERDICT_COLOURS
+              and (history := _history(row)) and history["epochs"]]
+    if not curves:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for row, history in curves:
+        epochs = [e["epoch"] + 1 for e in history["epochs"]]
+        losses = [np.nan if e["val_loss"] is None else e["val_loss"] for e in history["epochs"]]
+        axis.plot(epochs, losses, color=VERDICT_COLOURS[row["outcome"]], alpha=0.8, marker=".", label=row["label"])
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("validation loss")
+    axis.set_yscale("log")
+    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run (green ok, red crashed)")
+    axis.legend(fontsize=7, ncol=2)
+    return _save(figure, path)
+
+
+def p_crash_plot(study: str, summary: dict, path: Path) -> Path | None:
+    plt = _pyplot()
+    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
+    groups = [g for g in groups if g["runs"]]
+    if not groups:
+        return None
+    names = [f"depth {g['depth']}" if study == "crash_hunt" else g["arm"] for g in groups]
+    estimates = np.array([g["p_crash"] for g in groups])
+    low = estimates - np.array([g["ci95"][0] for g in groups])
+    high = np.array([g["ci95"][1] for g in groups]) - estimates
+    figure, axis = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    axis.errorbar(range(len(groups)), estimates, yerr=[low, high], fmt="o", capsize=6, color="black")
+    for index, group in enumerate(groups):
+        axis.annotate(f"{group['crashes']}/{group['runs']}", (index, estimates[index]), textcoords="offset points",
+                      xytext=(10, 0), fontsize=9)
+    axis.set_xticks(range(len(groups)), names)
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_ylabel("P_crash (95% Clopper–Pearson)")
+    axis.set_title(f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}")
+    return _save(figure, path)
+
+
+def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
+    """A crashed and a healthy run side by side (amplitude), when the run folders are at hand."""
+    plt = _pyplot()
+    rows = _rows(study, summary)
+    picks = []
+    for outcome in ("crashed", "ok"):
+        candidates = [r for r in rows if r["outcome"] == outcome and r.get("run_dir")
+                      and (Path(r["run_dir"]) / "recon.npz").exists()]
+        if outcome == "ok":
+            candidates.sort(key=lambda r: -(r.get("amp_ssim") or 0))
+        if candidates:
+            picks.append(candidates[0])
+    if not picks:
+        return None
+    figure, axes = plt.subplots(1, len(picks) + 1, figsize=(4 * (len(picks) + 1), 4), constrained_layout=True)
+    truth = None
+    for axis, row in zip(axes[1:], picks):
+        with np.load(Path(row["run_dir"]) / "recon.npz") as archive:
+            reconstruction, truth = np.abs(archive["reconstruction"][0]), np.abs(archive["ground_truth"][0])
+        axis.imshow(np.nan_to_num(reconstruction), cmap="gray")
+        axis.set_title(f"{row['label']}\n{row['outcome']} (amp SSIM {row.get('amp_ssim') or float('nan'):.3f})", fontsize=9)
+        axis.axis("off")
+    axes[0].imshow(truth, cmap="gray")
+    axes[0].set_title("ground truth amplitude", fontsize=9)
+    axes[0].axis("off")
+    return _save(figure, path)
+
+
+def study_plots(study: str, summary: dict, reports_dir: Path) -> list[Path]:
+    made = [
+        loss_curves(study, summary, reports_dir / f"{study}_loss_curves.png"),
+        p_crash_plot(study, summary, reports_dir / f"{study}_p_crash.png"),
+        reconstructions_plot(study, summary, reports_dir / f"{study}_reconstructions.png"),
+    ]
+    return [path for path in made if path is not None]

@@ -1,0 +1,109 @@
+"""The pytest plugin of the studies: options, parametrization, records, and the session-finish aggregation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from .records import RECORD_PROPERTY, error_record
+
+STUDY_MARKERS = ("crashhunt", "shootout")
+SESSION_KEY = pytest.StashKey["StudySession"]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("stability", "the stability studies (crash hunt, shootout)")
+    group.addoption("--profile", default="auto", help="quick | paper | auto (paper on a GPU, else quick) | smoke")
+    group.addoption("--depths", default=None, help="crash-hunt depths, e.g. 4,6 (default: fixtures/studies.toml)")
+    group.addoption("--seeds", default=None, help="seeds, e.g. 20260128,20260129 (default: the fixture's)")
+    group.addoption("--n-seeds", type=int, default=None, help="use K seeds counted up from the fixture's seed_base")
+    group.addoption("--arms", default=None, help="shootout arms, e.g. control,layerscale (default: all)")
+    group.addoption("--crash-depth", type=int, default=None, help="shootout depth (default: the crash hunt's)")
+    group.addoption("--epochs", type=int, default=None, help="override the profile's epochs (smoke runs)")
+    group.addoption("--runs-dir", default="runs", help="run folders (default runs/)")
+    group.addoption("--reports-dir", default="reports", help="summaries, Markdown and plots (default reports/)")
+    group.addoption("--rerun", action="store_true", help="retrain runs that already finished")
+    group.addoption("--device", default="auto", help="auto | cpu | cuda")
+    group.addoption("--cache-dir", default=None, help="dataset cache (default $HARNESS_CACHE_DIR or fixtures/.cache)")
+    group.addoption("--count-unfinished-as-crash", action="store_true",
+                    help="count oom and infeasible runs as crashes (default: listed beside P_crash)")
+
+
+def _selects_studies(config) -> bool:
+    expression = config.getoption("markexpr") or ""
+    return any(marker in expression for marker in STUDY_MARKERS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    from .session import StudyOptions, StudySession
+
+    try:
+        options = StudyOptions.from_pytest(config)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[SESSION_KEY] = StudySession(options)
+    if not hasattr(config, "workerinput"):  # aggregate once, in the controlling process only
+        config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
+    # Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise.
+    if _selects_studies(config) and hasattr(config.option, "json_report") and not config.option.json_report:
+        config.option.json_report = True
+        config.option.json_report_file = str(options.reports_dir / "pytest_report.json")
+        config.option.json_report_indent = 1
+
+
+def pytest_generate_tests(metafunc):
+    session = metafunc.config.stash[SESSION_KEY]
+    if "crash_hunt_case" in metafunc.fixturenames:
+        cases = session.crash_hunt_cases()
+        metafunc.parametrize("crash_hunt_case", cases, ids=[f"depth{d}-seed{s}" for d, s in cases])
+    if "shootout_case" in metafunc.fixturenames:
+        cases = session.shootout_cases()
+        metafunc.parametrize("shootout_case", cases, ids=[f"{a}-seed{s}" for a, s in cases])
+
+
+@pytest.fixture(scope="session")
+def study_session(request):
+    return request.config.stash[SESSION_KEY]
+
+
+class StudyRecorder:
+    """Gathers each study test's record (relayed from xdist workers too) and aggregates them at the end."""
+
+    def __init__(self, config):
+        self.config = config
+        self.records: list[dict] = []
+        self.started = time.time()
+        self.summaries: dict | None = None
+        self.written: list[Path] = []
+
+    def pytest_runtest_logreport(self, report):
+        records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
+        if records and report.when == "call":
+            self.records.append(records[-1])
+        elif report.failed and not records:  # a harness error, or a worker that died: never a crash
+            last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
+            if (entry := error_record(report.nodeid, last_line)) is not None:
+                self.records.append(entry)
+
+    def pytest_sessionfinish(self, session):
+        if not self.records:
+            return
+        from .aggregate import aggregate
+        from .report import write_reports
+
+        options = self.config.stash[SESSION_KEY].options
+        self.summaries = aggregate(self.records, count_unfinished_as_crash=options.count_unfinished_as_crash)
+        self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.summaries:
+            return
+        from .report import terminal_table
+
+        terminalreporter.write_sep("=", "stability: P_crash")
+        terminalreporter.write_line(terminal_table(self.summaries))
+        terminalreporter.write_line("")
+        terminalreporter.write_line("reports: " + ", ".join(str(p) for p in self.written if p.suffix in (".json", ".md")))

@@ -1,0 +1,67 @@
+"""Run records: built from a run's stats, from a pytest report, or from a run folder on disk."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+RECORD_PROPERTY = "stability_record"
+RECORD_FIELDS = ("study", "arm", "depth", "seed", "outcome", "crashed", "reasons", "best_val_loss", "amp_ssim",
+                 "run_dir", "profile", "config_hash", "message")
+# Test ids: crash hunt "depth6-seed20260129", shootout "layerscale-seed20260128".
+_HUNT_ID = re.compile(r"test_crash_hunt\[depth(?P<depth>\d+)-seed(?P<seed>\d+)\]")
+_SHOOT_ID = re.compile(r"test_shootout\[(?P<arm>.+)-seed(?P<seed>\d+)\]")
+
+
+def record_from_stats(stats: dict, run_dir: str | Path | None = None) -> dict:
+    """The builtin-typed record of one run (what a study test passes to record_property)."""
+    record = {field: stats.get(field) for field in RECORD_FIELDS}
+    record["reasons"] = list(record["reasons"] or [])
+    record["crashed"] = bool(record["crashed"])
+    if run_dir is not None:
+        record["run_dir"] = str(run_dir)
+    return record
+
+
+def error_record(nodeid: str, message: str) -> dict | None:
+    """A study test that ended without a record (harness error, dead worker): an infrastructure error."""
+    if match := _HUNT_ID.search(nodeid):
+        study, arm, depth = "crash_hunt", "control", int(match["depth"])
+    elif match := _SHOOT_ID.search(nodeid):
+        study, arm, depth = "shootout", match["arm"], None
+    else:
+        return None
+    return {"study": study, "arm": arm, "depth": depth, "seed": int(match["seed"]), "outcome": "error",
+            "crashed": None, "reasons": [], "best_val_loss": None, "amp_ssim": None, "run_dir": None,
+            "profile": None, "config_hash": None, "message": message[:500]}
+
+
+def records_from_json_report(path: str | Path) -> list[dict]:
+    """Records from a pytest-json-report file: each study test's record, or an error entry."""
+    report = json.loads(Path(path).read_text())
+    records = []
+    for test in report.get("tests", []):
+        found = [prop[RECORD_PROPERTY] for prop in test.get("user_properties", []) if RECORD_PROPERTY in prop]
+        if found:
+            records.append(found[-1])
+        elif test.get("outcome") in ("failed", "error") and (entry := error_record(test["nodeid"], _failure_text(test))):
+            records.append(entry)
+    return records
+
+
+def _failure_text(test: dict) -> str:
+    for stage in ("call", "setup", "teardown"):
+        if test.get(stage, {}).get("longrepr"):
+            return str(test[stage]["longrepr"]).strip().splitlines()[-1]
+    return "failed without a record"
+
+
+def records_from_runs_dir(runs_dir: str | Path) -> list[dict]:
+    """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/."""
+    records = []
+    for stats_path in sorted(Path(runs_dir).glob("*/*/*/stats.json")):
+        stats = json.loads(stats_path.read_text())
+        if stats.get("study") in ("crash_hunt", "shootout"):
+            records.append(record_from_stats(stats, stats_path.parent))
+    return records

@@ -1,0 +1,135 @@
+"""What a pytest session of the studies needs: options, cases, device per worker, the crash depth."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
+
+
+def _int_list(text: str | None, option: str) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        return [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise ValueError(f"{option} {text}: expected integers separated by commas") from None
+
+
+@dataclass
+class StudyOptions:
+    profile: str = "auto"
+    depths: list[int] | None = None
+    seeds: list[int] | None = None
+    n_seeds: int | None = None
+    arms: list[str] | None = None
+    crash_depth: int | None = None
+    epochs: int | None = None
+    runs_dir: Path = Path("runs")
+    reports_dir: Path = Path("reports")
+    rerun: bool = False
+    device: str = "auto"
+    cache_dir: Path | None = None
+    count_unfinished_as_crash: bool = False
+
+    @classmethod
+    def from_pytest(cls, config) -> "StudyOptions":
+        option = config.getoption
+        arms = option("--arms")
+        return cls(
+            profile=option("--profile"),
+            depths=_int_list(option("--depths"), "--depths"),
+            seeds=_int_list(option("--seeds"), "--seeds"),
+            n_seeds=option("--n-seeds"),
+            arms=[a for a in arms.replace(",", " ").split()] if arms else None,
+            crash_depth=option("--crash-depth"),
+            epochs=option("--epochs"),
+            runs_dir=Path(option("--runs-dir")),
+            reports_dir=Path(option("--reports-dir")),
+            rerun=option("--rerun"),
+            device=option("--device"),
+            cache_dir=Path(option("--cache-dir")) if option("--cache-dir") else None,
+            count_unfinished_as_crash=option("--count-unfinished-as-crash"),
+        )
+
+
+def worker_placement(device: str) -> tuple[str, int | None]:
+    """(device, torch threads) for this pytest-xdist worker: one GPU each, or an equal share of the CPU cores."""
+    import torch
+
+    from ..run import resolve_device
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    resolved = resolve_device(device)
+    if worker is None:
+        return resolved, None
+    index = int(worker.removeprefix("gw") or 0)
+    if resolved == "cuda" and torch.cuda.device_count() > 1:
+        return f"cuda:{index % torch.cuda.device_count()}", None
+    if resolved == "cpu":
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return resolved, max(1, cores // workers)
+    return resolved, None
+
+
+@dataclass
+class StudySession:
+    options: StudyOptions
+    studies: Studies = field(default_factory=load_studies)
+
+    def seeds(self, study: str) -> list[int]:
+        if self.options.seeds:
+            return self.options.seeds
+        if self.options.n_seeds:
+            return self.studies.seeds_from_base(study, self.options.n_seeds)
+        return list((self.studies.crash_hunt if study == CRASH_HUNT else self.studies.shootout)["seeds"])
+
+    def crash_hunt_cases(self) -> list[tuple[int, int]]:
+        depths = self.options.depths or self.studies.crash_hunt["depths"]
+        return [(depth, seed) for depth in depths for seed in self.seeds(CRASH_HUNT)]
+
+    def shootout_cases(self) -> list[tuple[str, int]]:
+        arms = self.options.arms or self.studies.shootout["arms"]
+        return [(arm, seed) for arm in arms for seed in self.seeds(SHOOTOUT)]
+
+    def run(self, study: str, arm: str, depth: int, seed: int, label: str) -> dict:
+        """Train (or reuse) one study run and return its stats; progress goes to the terminal."""
+        from ..run import execute_run
+
+        device, threads = worker_placement(self.options.device)
+        config = run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=seed,
+                                profile=self.options.profile, epochs=self.options.epochs, device=device,
+                                threads=threads)
+        folder = config.default_folder(self.options.runs_dir)
+        stream = sys.__stderr__
+        progress = lambda line: print(f"[{label}] {line}", file=stream, flush=True)
+        return execute_run(config, folder, rerun=self.options.rerun, cache_dir=self.options.cache_dir,
+                           progress=progress)
+
+    def crash_depth(self) -> int:
+        """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""
+        from .aggregate import crash_hunt_summary
+        from .records import records_from_runs_dir
+        from .report import load_summary
+
+        if self.options.crash_depth is not None:
+            return self.options.crash_depth
+        summary = load_summary(self.options.reports_dir, CRASH_HUNT)
+        source = f"{self.options.reports_dir}/crash_hunt_summary.json"
+        if summary is None:
+            wanted = set(self.crash_hunt_cases())
+            records = [r for r in records_from_runs_dir(self.options.runs_dir)
+                       if r["study"] == CRASH_HUNT and (r["depth"], r["seed"]) in wanted]
+            if {(r["depth"], r["seed"]) for r in records} == wanted:
+                summary, source = crash_hunt_summary(records), f"the crash hunt runs in {self.options.runs_dir}"
+        if summary is None:
+            raise LookupError("no crash depth for the shootout: run `pytest -m crashhunt` first "
+                              "(or pass --crash-depth D)")
+        if summary["crash_depth"] is None:
+            raise LookupError(f"the crash hunt ({source}) found no depth where a seed crashes; "
+                              "pass --crash-depth D to run the shootout at a depth of your choice")
+        return summary["crash_depth"]
