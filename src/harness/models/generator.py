@@ -33,17 +33,19 @@ class DecoderStage(nn.Module):
 class PtychoGenerator(nn.Module):
     """Maps a diffraction amplitude (B, in_channels, n, n) to the complex object patch (B, n, n)."""
 
-    def __init__(self, plan: GeneratorPlan, block: Callable[[int, int], nn.Module]):
+    def __init__(self, plan: GeneratorPlan, block: Callable[..., nn.Module], prune_unreachable_modes: bool = True):
         super().__init__()
         plan.check()
         self.plan = plan
         channels = plan.channels
+        # Each block knows its input size, so spectral modes it can never reach are not trained.
+        sizes = plan.sizes if prune_unreachable_modes else [None] * plan.depth
         self.lift = Lift(plan.in_channels, plan.width)
-        self.encoder = nn.ModuleList(block(c, plan.modes) for c in channels)
+        self.encoder = nn.ModuleList(block(c, plan.modes, size) for c, size in zip(channels, sizes))
         self.down = nn.ModuleList(
             nn.Conv2d(channels[i], channels[i + 1], kernel_size=2, stride=2) for i in range(plan.depth - 1)
         )
-        self.bottleneck = block(channels[-1], plan.modes // 2)
+        self.bottleneck = block(channels[-1], plan.modes // 2, sizes[-1])
         self.decoder = nn.ModuleList(
             DecoderStage(channels[i + 1], channels[i]) for i in reversed(range(plan.depth - 1))
         )

@@ -10,9 +10,9 @@ from .spectral_conv import SpectralConv2d
 
 
 class PtychoBlock(nn.Module):
-    def __init__(self, channels: int, modes: int):
+    def __init__(self, channels: int, modes: int, input_size: int | None = None):
         super().__init__()
-        self.spectral = SpectralConv2d(channels, channels, modes)
+        self.spectral = SpectralConv2d(channels, channels, modes, input_size)
         self.conv = nn.Conv2d(channels, channels, kernel_size=3, padding=1)
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:

@@ -17,24 +17,54 @@ class SpectralConv2d(nn.Module):
     """y = irfft2(W ⊙ rfft2(x)) on the kept modes, zero elsewhere; no bias.
 
     The weight is complex [c_in, c_out, modes, modes] with variance 1/c_in (real and imaginary
-    parts each 1/(2·c_in)). An input smaller than the modes uses only the leading slice of it.
+    parts each 1/(2·c_in)). Built for a known `input_size`, the modes that input can never reach
+    are kept apart in `weight_unreachable`, a frozen parameter: they still count as parameters (the
+    model has the size the user asked for), but no gradient or optimizer update is spent on them.
+    The forward pass and every gradient are the same as with one [c_in, c_out, modes, modes] weight.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, modes: int):
+    def __init__(self, in_channels: int, out_channels: int, modes: int, input_size: int | None = None):
         super().__init__()
         self.in_channels, self.out_channels, self.modes = in_channels, out_channels, modes
-        self.weight = nn.Parameter(torch.empty(in_channels, out_channels, modes, modes, dtype=torch.complex64))
+        self.input_size = input_size
+        self.kept_h, self.kept_w = live_modes(modes, input_size, input_size) if input_size else (modes, modes)
+        self.weight = nn.Parameter(torch.empty(in_channels, out_channels, self.kept_h, self.kept_w, dtype=torch.complex64))
+        unreachable = modes * modes - self.kept_h * self.kept_w
+        self.weight_unreachable = (
+            nn.Parameter(torch.empty(in_channels, out_channels, unreachable, dtype=torch.complex64), requires_grad=False)
+            if unreachable else None
+        )
         self.reset_parameters()
+
+    def _kept_mask(self) -> torch.Tensor:
+        mask = torch.zeros(self.modes, self.modes, dtype=torch.bool)
+        mask[:self.kept_h, :self.kept_w] = True
+        return mask
 
     def reset_parameters(self) -> None:
         if self.weight.device.type == "meta":
             return
         with torch.no_grad():
-            self.weight.copy_(torch.randn_like(self.weight) / math.sqrt(self.in_channels))
+            full = torch.randn(self.in_channels, self.out_channels, self.modes, self.modes, dtype=torch.complex64,
+                               device=self.weight.device) / math.sqrt(self.in_channels)
+            self.weight.copy_(full[:, :, :self.kept_h, :self.kept_w])
+            if self.weight_unreachable is not None:
+                self.weight_unreachable.copy_(full[:, :, ~self._kept_mask()])
+
+    def full_weight(self) -> torch.Tensor:
+        """The whole [c_in, c_out, modes, modes] weight, reachable and unreachable modes together."""
+        full = self.weight.new_zeros(self.in_channels, self.out_channels, self.modes, self.modes)
+        full[:, :, :self.kept_h, :self.kept_w] = self.weight
+        if self.weight_unreachable is not None:
+            full[:, :, ~self._kept_mask().to(full.device)] = self.weight_unreachable
+        return full
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         height, width = x.shape[-2:]
         modes_h, modes_w = live_modes(self.modes, height, width)
+        if modes_h > self.kept_h or modes_w > self.kept_w:
+            raise ValueError(f"this layer was built for {self.input_size}×{self.input_size} inputs; "
+                             f"a {height}×{width} input reaches modes it does not train")
         spectrum = torch.fft.rfft2(x.float(), norm="backward")
         kept = spectrum[:, :, :modes_h, :modes_w]
         mixed = torch.einsum("bixy,ioxy->boxy", kept, self.weight[:, :, :modes_h, :modes_w])
@@ -43,4 +73,4 @@ class SpectralConv2d(nn.Module):
         return torch.fft.irfft2(out, s=(height, width), norm="backward")
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, modes={self.modes}"
+        return f"{self.in_channels}, {self.out_channels}, modes={self.modes}, trained modes={self.kept_h}×{self.kept_w}"

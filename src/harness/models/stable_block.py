@@ -12,8 +12,9 @@ LAYER_SCALE_INIT = 1e-3
 
 
 class StablePtychoBlock(PtychoBlock):
-    def __init__(self, channels: int, modes: int, layer_scale_init: float = LAYER_SCALE_INIT):
-        super().__init__(channels, modes)
+    def __init__(self, channels: int, modes: int, input_size: int | None = None,
+                 layer_scale_init: float = LAYER_SCALE_INIT):
+        super().__init__(channels, modes, input_size)
         self.norm = nn.InstanceNorm2d(channels, affine=True, eps=1e-5, track_running_stats=False)
         self.layer_scale = LayerScale(channels, layer_scale_init)
 

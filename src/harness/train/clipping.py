@@ -11,6 +11,8 @@ CLIP_ALGORITHMS = ("norm", "value", "agc", "agc-per-tensor")
 
 # The axis that indexes output units, for weights whose output axis is not 0.
 UNIT_AXIS_ATTRIBUTE = "agc_unit_axis"
+# Frozen remainder of a weight (unreachable spectral modes) whose norm still belongs to each unit.
+EXTRA_WEIGHT_ATTRIBUTE = "agc_extra_weight"
 
 
 def mark_unit_axes(model: nn.Module) -> None:
@@ -20,6 +22,8 @@ def mark_unit_axes(model: nn.Module) -> None:
     for module in model.modules():
         if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, SpectralConv2d)):
             setattr(module.weight, UNIT_AXIS_ATTRIBUTE, 1)
+        if isinstance(module, SpectralConv2d) and module.weight_unreachable is not None:
+            setattr(module.weight, EXTRA_WEIGHT_ATTRIBUTE, module.weight_unreachable)
 
 
 def _unit_norm(tensor: torch.Tensor, unit_axis: int | None) -> torch.Tensor:
@@ -49,6 +53,10 @@ def adaptive_clip_grad_(parameters: Iterable[torch.Tensor] | nn.Module, clip_fac
             continue
         unit_axis = getattr(parameter, UNIT_AXIS_ATTRIBUTE, 0) if unitwise else None
         weight_norm = _unit_norm(parameter.detach(), unit_axis)
+        extra = getattr(parameter, EXTRA_WEIGHT_ATTRIBUTE, None)
+        if extra is not None:  # the unit's weight includes its frozen, unreachable modes
+            extra_norm = _unit_norm(extra.detach(), unit_axis if unit_axis is None else 1)
+            weight_norm = torch.sqrt(weight_norm.square() + extra_norm.reshape(weight_norm.shape).square())
         grad_norm = _unit_norm(grad, unit_axis)
         max_norm = clip_factor * weight_norm.clamp_min(eps)
         trigger = torch.isfinite(grad_norm) & (grad_norm > max_norm)
