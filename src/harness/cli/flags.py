@@ -19,7 +19,10 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nphotons", type=float, default=1e9, help="mean photons per training patch")
     group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
     group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
-    group.add_argument("--profile", default="auto", help="paper | quick | auto (paper on a GPU): sets the scan strides and epochs")
+    group.add_argument("--profile", default="auto", help="paper | quick | smoke | auto (paper on a GPU, else quick)")
+    group.add_argument("--train-stride", type=int, default=None, help="training scan stride in px (default: the profile's)")
+    group.add_argument("--test-stride", type=int, default=None, help="test scan stride in px (default: the profile's)")
+    group.add_argument("--object-size", type=int, default=None, help="object canvas in px (default: the profile's)")
 
 
 def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
@@ -31,10 +34,10 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nimgs_test=args.nimgs_test,
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
-        object_size=profile.object_size,
+        object_size=args.object_size or profile.object_size,
         n_lines=profile.n_lines,
-        train_stride=profile.train_stride,
-        test_stride=profile.test_stride,
+        train_stride=args.train_stride or profile.train_stride,
+        test_stride=args.test_stride or profile.test_stride,
     )
 
 

@@ -51,10 +51,10 @@ class DatasetParams:
         if not self.nphotons > 0 or self.nphotons != self.nphotons or self.nphotons == float("inf"):
             raise UsageError("--nphotons", self.nphotons, "must be a positive finite photon count")
         if self.train_stride < 1:
-            raise UsageError("train_stride", self.train_stride, "must be at least 1")
+            raise UsageError("--train-stride", self.train_stride, "must be at least 1")
         if not 1 <= self.test_stride <= self.N or (self.N - self.test_stride) % 2:
             raise UsageError(
-                "test_stride", self.test_stride,
+                "--test-stride", self.test_stride,
                 f"must be at most --N {self.N} and differ from it by an even number (central tiles)",
             )
         if self.n_lines < 1:

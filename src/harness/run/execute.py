@@ -59,7 +59,14 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
     clock = time.perf_counter()
     dataset = get_dataset(config.data, cache_dir)
     data = TrainingData.from_dataset(dataset, config.device)
+    truth = dataset.test["YY_ground_truth"][..., 0]
+    norm_y_i = float(dataset.test["norm_Y_I"])
     timings["data_s"] = time.perf_counter() - clock
+
+    def evaluate(object_patches: np.ndarray) -> tuple[np.ndarray, dict]:
+        reconstruction = stitch_reconstructions(object_patches, norm_y_i, config.data.object_size,
+                                                config.data.test_stride)
+        return reconstruction, mean_reconstruction_metrics(reconstruction, truth)
 
     clock = time.perf_counter()
     with seeded(config.seed):
@@ -70,15 +77,16 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
             progress(f"{config.arm_name} depth {config.depth} seed {config.seed}: {params:,} parameters, "
                      f"{data.train_x.shape[0]} training patches, {config.train.epochs} epochs on {config.device}")
         history = fit(model, data, config.train, device=config.device, root_dir=folder.path,
-                      threads=config.threads, progress=progress)
+                      threads=config.threads, progress=progress,
+                      epoch_evaluator=lambda patches: {"amp_ssim": evaluate(patches)[1]["amp_ssim"]})
     timings["train_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    object_patches = predict_patches(model, data.test_x, config.train.infer_batch_size)
-    reconstruction = stitch_reconstructions(object_patches, float(dataset.test["norm_Y_I"]), config.data.object_size,
-                                            config.data.test_stride)
-    truth = dataset.test["YY_ground_truth"][..., 0]
-    metrics = mean_reconstruction_metrics(reconstruction, truth)
+    # The last validation pass already predicted the test split with the final weights.
+    object_patches = history.last_object_patches
+    if object_patches is None:
+        object_patches = predict_patches(model, data.test_x, config.train.infer_batch_size)
+    reconstruction, metrics = evaluate(object_patches)
     val_losses = [e["val_loss"] for e in history.epochs]
     finite_losses = [v for v in val_losses if math.isfinite(v)]
     metrics["best_val_loss"] = min(finite_losses) if finite_losses else math.nan

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from .batches import ShuffledBatches, TrainingData
@@ -46,14 +47,19 @@ def accelerator_for(device: torch.device) -> tuple[str, list[int] | int]:
 
 def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, device: str | torch.device = "cpu",
         root_dir: str | Path | None = None, threads: int | None = None,
-        progress: Callable[[str], None] | None = None) -> History:
-    """Train `generator` in place and return its History. The caller seeds (see `seeded`)."""
+        progress: Callable[[str], None] | None = None,
+        epoch_evaluator: Callable[[np.ndarray], dict] | None = None) -> History:
+    """Train `generator` in place and return its History. The caller seeds (see `seeded`).
+
+    epoch_evaluator(object_patches) → extra per-epoch metrics (e.g. amp_ssim of the stitched
+    reconstruction). The final epoch's test predictions are kept in `history.last_object_patches`.
+    """
     import lightning as L
 
     device = torch.device(device)
     accelerator, devices = accelerator_for(device)
     history = History()
-    module = PtychoTrainingModule(generator, data, config, history, progress)
+    module = PtychoTrainingModule(generator, data, config, history, progress, epoch_evaluator)
     with quiet_lightning(), torch_state(threads=threads, deterministic=device.type == "cpu"):
         trainer = L.Trainer(
             accelerator=accelerator, devices=devices, max_epochs=config.epochs, logger=False,
@@ -61,4 +67,5 @@ def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, 
             num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(root_dir) if root_dir else None,
         )
         trainer.fit(module, train_dataloaders=ShuffledBatches(data.train_x, config.batch_size, config.seed))
+    history.last_object_patches = module.last_object_patches
     return history

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -16,6 +16,8 @@ class History:
     stop_reason: str | None = None                        # nonfinite | collapsed | None (ran all epochs)
     final_lr: float | None = None                         # the rate after the last scheduler step
     steps_done: int = 0
+    # the test-split predictions of the last validation pass (not saved in history.json)
+    last_object_patches: np.ndarray | None = field(default=None, repr=False)
 
     def grad_norm_summary(self) -> dict:
         """mean / max / p99 of the logged pre-clip global gradient norms (finite ones)."""
@@ -33,8 +35,4 @@ class History:
         return [e["val_loss"] for e in self.epochs]
 
     def as_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, payload: dict) -> "History":
-        return cls(**payload)
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "last_object_patches"}

@@ -7,6 +7,7 @@ import time
 from typing import Callable
 
 import lightning as L
+import numpy as np
 import torch
 
 from ..physics import predicted_amplitude
@@ -27,13 +28,16 @@ class PtychoTrainingModule(L.LightningModule):
     """
 
     def __init__(self, generator: torch.nn.Module, data: TrainingData, config: TrainConfig, history: History,
-                 progress: Callable[[str], None] | None = None):
+                 progress: Callable[[str], None] | None = None,
+                 epoch_evaluator: Callable[[np.ndarray], dict] | None = None):
         super().__init__()
         self.generator = generator
         self.data = data
         self.config = config
         self.history = history
         self.progress = progress
+        self.epoch_evaluator = epoch_evaluator
+        self.last_object_patches: np.ndarray | None = None  # the latest validation predictions
         self.automatic_optimization = False
         self.scheduler = None
         mark_unit_axes(generator)
@@ -90,6 +94,8 @@ class PtychoTrainingModule(L.LightningModule):
         epoch = self.current_epoch
         validation = validation_pass(self.generator, self.data.probe, self.data.test_x, config.infer_batch_size,
                                      config.loss_mode)
+        self.last_object_patches = validation.pop("object_patches")
+        evaluated = self.epoch_evaluator(self.last_object_patches) if self.epoch_evaluator else {}
         weights_finite = all(bool(torch.isfinite(p).all()) for p in self._parameters_list)
         if not weights_finite and history.nonfinite is None:
             history.nonfinite = {"step": history.steps_done, "epoch": epoch, "what": "weight"}
@@ -111,6 +117,7 @@ class PtychoTrainingModule(L.LightningModule):
             "grad_norm_pre_mean": sum(s["grad_norm_pre"] for s in logged) / len(logged) if logged else None,
             "grad_norm_pre_max": max((s["grad_norm_pre"] for s in logged), default=None),
             "grad_norm_post_max": max((s["grad_norm_post"] for s in logged), default=None),
+            **evaluated,
             "wall_s": time.perf_counter() - self._epoch_started,
         }
         history.epochs.append(record)
