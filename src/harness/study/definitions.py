@@ -44,7 +44,7 @@ def load_studies(path: str | Path | None = None) -> Studies:
 def _run_parser() -> argparse.ArgumentParser:
     from ..cli.run_args import add_run_flags
 
-    parser = argparse.ArgumentParser(prog="study", add_help=False)
+    parser = argparse.ArgumentParser(prog="study", add_help=False, allow_abbrev=False)
     add_run_flags(parser)
     return parser
 

@@ -27,6 +27,8 @@ def pytest_addoption(parser):
     group.addoption("--rerun", action="store_true", help="retrain runs that already finished")
     group.addoption("--device", default="auto", help="auto | cpu | cuda")
     group.addoption("--cache-dir", default=None, help="dataset cache (default $HARNESS_CACHE_DIR or fixtures/.cache)")
+    group.addoption("--threads-per-run", type=int, default=1,
+                    help="torch threads of each CPU run (default 1; fixed so results do not depend on -n)")
     group.addoption("--count-unfinished-as-crash", action="store_true",
                     help="count oom and infeasible runs as crashes (default: listed beside P_crash)")
 

@@ -34,6 +34,7 @@ class StudyOptions:
     device: str = "auto"
     cache_dir: Path | None = None
     count_unfinished_as_crash: bool = False
+    threads_per_run: int = 1
 
     @classmethod
     def from_pytest(cls, config) -> "StudyOptions":
@@ -53,26 +54,27 @@ class StudyOptions:
             device=option("--device"),
             cache_dir=Path(option("--cache-dir")) if option("--cache-dir") else None,
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
+            threads_per_run=option("--threads-per-run"),
         )
 
 
-def worker_placement(device: str) -> tuple[str, int | None]:
-    """(device, torch threads) for this pytest-xdist worker: one GPU each, or an equal share of the CPU cores."""
+def worker_placement(device: str, cpu_threads: int) -> tuple[str, int | None]:
+    """(device, torch threads) for this process: one GPU per pytest-xdist worker where several exist.
+
+    CPU runs use a fixed thread count whatever the number of workers: float reductions depend on
+    the thread count, so a fixed count keeps every run's result independent of how pytest
+    scheduled it (serial or `-n K` give the same verdicts). Spread runs over cores with `-n`.
+    """
     import torch
 
     from ..run import resolve_device
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
     resolved = resolve_device(device)
-    if worker is None:
-        return resolved, None
-    index = int(worker.removeprefix("gw") or 0)
-    if resolved == "cuda" and torch.cuda.device_count() > 1:
-        return f"cuda:{index % torch.cuda.device_count()}", None
     if resolved == "cpu":
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        return resolved, max(1, cores // workers)
+        return resolved, cpu_threads
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is not None and resolved == "cuda" and torch.cuda.device_count() > 1:
+        return f"cuda:{int(worker.removeprefix('gw') or 0) % torch.cuda.device_count()}", None
     return resolved, None
 
 
@@ -100,7 +102,7 @@ class StudySession:
         """Train (or reuse) one study run and return its stats; progress goes to the terminal."""
         from ..run import execute_run
 
-        device, threads = worker_placement(self.options.device)
+        device, threads = worker_placement(self.options.device, self.options.threads_per_run)
         config = run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=seed,
                                 profile=self.options.profile, epochs=self.options.epochs, device=device,
                                 threads=threads)

@@ -1,0 +1,101 @@
+"""aggregate(records): counts, exact intervals, the crash-depth rule, McNemar and Fisher (SPEC §7)."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from harness.study import aggregate
+from harness.study.statistics import clopper_pearson, fisher_exact, mcnemar_exact
+
+
+def record(study="crash_hunt", arm="control", depth=4, seed=1, outcome="ok", reasons=()):
+    return {"study": study, "arm": arm, "depth": depth, "seed": seed, "outcome": outcome,
+            "crashed": outcome == "crashed", "reasons": list(reasons), "best_val_loss": 0.1, "amp_ssim": 0.6,
+            "run_dir": None, "profile": "quick"}
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_clopper_pearson_matches_scipy(data):
+    runs = data.draw(st.integers(1, 200))
+    crashes = data.draw(st.integers(0, runs))
+    low, high = clopper_pearson(crashes, runs)
+    expected = stats.binomtest(crashes, runs).proportion_ci(confidence_level=0.95, method="exact")
+    assert low == pytest.approx(expected.low, abs=1e-9) and high == pytest.approx(expected.high, abs=1e-9)
+
+
+def test_known_intervals():
+    assert clopper_pearson(0, 3) == pytest.approx([0.0, 0.7076], abs=1e-4)
+    assert clopper_pearson(3, 3) == pytest.approx([0.2924, 1.0], abs=1e-4)
+    assert clopper_pearson(1, 3) == pytest.approx([0.0084, 0.9057], abs=1e-4)
+    assert clopper_pearson(0, 0) is None
+
+
+def test_mcnemar_and_fisher_on_known_tables():
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(3, 0) == pytest.approx(0.25)          # 2 · 0.5³
+    assert mcnemar_exact(5, 1) == pytest.approx(0.21875)       # 2 · (1 + 6) / 64
+    assert fisher_exact(3, 3, 0, 3) == pytest.approx(0.1)      # 2 / C(6, 3)
+    assert fisher_exact(1, 3, 1, 3) == pytest.approx(1.0)
+
+
+def test_crash_hunt_counts_rule_and_exclusions():
+    records = [
+        record(depth=4, seed=1), record(depth=4, seed=2), record(depth=4, seed=3),
+        record(depth=6, seed=1, outcome="crashed", reasons=["collapsed"]), record(depth=6, seed=2),
+        record(depth=6, seed=3, outcome="oom"),
+        *[record(depth=8, seed=s, outcome="infeasible") for s in (1, 2, 3)],
+        record(depth=10, seed=1, outcome="error"),
+    ]
+    summary = aggregate(records)["crash_hunt"]
+    by_depth = {d["depth"]: d for d in summary["depths"]}
+    assert summary["crash_depth"] == 6 and summary["profile"] == "quick"
+    assert by_depth[4]["runs"] == 3 and by_depth[4]["crashes"] == 0 and by_depth[4]["p_crash"] == 0
+    assert by_depth[6]["runs"] == 2 and by_depth[6]["crashes"] == 1 and by_depth[6]["oom"] == 1  # oom not in denominator
+    assert by_depth[6]["ci95"] == pytest.approx(clopper_pearson(1, 2))
+    assert by_depth[8]["runs"] == 0 and by_depth[8]["p_crash"] is None and by_depth[8]["infeasible"] == 3
+    assert by_depth[10]["errors"] == 1 and by_depth[10]["runs"] == 0
+    assert [s["seed"] for s in by_depth[6]["seeds"]] == [1, 2, 3]
+    assert aggregate(records)["shootout"] is None
+
+
+def test_unfinished_runs_count_as_crashes_only_when_asked():
+    records = [record(depth=6, seed=1), record(depth=6, seed=2, outcome="oom")]
+    assert aggregate(records)["crash_hunt"]["depths"][0]["p_crash"] == 0
+    counted = aggregate(records, count_unfinished_as_crash=True)["crash_hunt"]["depths"][0]
+    assert counted["runs"] == 2 and counted["crashes"] == 1
+
+
+def test_no_crash_means_no_crash_depth():
+    assert aggregate([record(depth=4, seed=s) for s in (1, 2)])["crash_hunt"]["crash_depth"] is None
+
+
+def test_shootout_arms_and_paired_comparisons():
+    outcomes = {"control": ["crashed", "crashed", "crashed"], "layerscale": ["ok", "ok", "ok"],
+                "adamw": ["crashed", "ok", "ok"]}
+    records = [record("shootout", arm, 6, seed, outcome, ["nonfinite"] if outcome == "crashed" else [])
+               for arm, results in outcomes.items() for seed, outcome in zip((1, 2, 3), results)]
+    summary = aggregate(records)["shootout"]
+    assert summary["depth"] == 6
+    assert [a["arm"] for a in summary["arms"]] == ["control", "adamw", "layerscale"]
+    arms = {a["arm"]: a for a in summary["arms"]}
+    assert arms["control"]["p_crash"] == 1 and arms["layerscale"]["p_crash"] == 0
+    comparisons = {(c["a"], c["b"]): c for c in summary["comparisons"]}
+    control_vs_ls = comparisons[("control", "layerscale")]
+    assert control_vs_ls["test"] == "mcnemar_exact" and control_vs_ls["p_value"] == pytest.approx(0.25)
+    assert {tuple(sorted(row)) for row in summary["rows"]} and set(summary["rows"][0]) >= {
+        "arm", "seed", "best_val_loss", "amp_ssim", "crashed", "reasons"}
+
+
+def test_unpaired_arms_use_fisher():
+    records = [record("shootout", "control", 6, s, "crashed", ["collapsed"]) for s in (1, 2, 3)]
+    records += [record("shootout", "agc", 6, s, "ok") for s in (4, 5, 6)]
+    (comparison,) = aggregate(records)["shootout"]["comparisons"]
+    assert comparison["test"] == "fisher_exact" and comparison["p_value"] == pytest.approx(0.1)
+
+
+def test_input_order_and_duplicates_do_not_matter():
+    records = [record(depth=d, seed=s, outcome="crashed" if (d, s) == (6, 2) else "ok") for d in (4, 6) for s in (1, 2)]
+    errors_then_done = [{**records[0], "outcome": "error", "crashed": None}] + records[::-1]
+    assert aggregate(records) == aggregate(errors_then_done)

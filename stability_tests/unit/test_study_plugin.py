@@ -1,0 +1,137 @@
+"""The study plugin end to end on real (tiny) training runs: pytester sessions, xdist, dead workers, shards."""
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.cli.main import main
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY_STUDIES = """
+[protocol]
+N = 32
+set-phi = true
+fno-width = 8
+fno-modes = 4
+torch-batch-size = 16
+torch-log-grad-norm = true
+torch-grad-clip = 1.0
+
+[crash_hunt]
+arm = "control"
+depths = [2, 3, 7]
+seeds = [11, 12]
+seed_base = 11
+
+[shootout]
+arms = ["control", "layerscale"]
+seeds = [11, 12]
+seed_base = 11
+
+[arms.control]
+architectures = "hybrid"
+
+[arms.layerscale]
+architectures = "stable_hybrid"
+torch-grad-clip = 0.0
+"""
+
+
+@pytest.fixture
+def study_dir(pytester, monkeypatch, cache_dir):
+    """A project with the real study tests and plugin, tiny study definitions and the smoke profile."""
+    fixtures = pytester.path / "fixtures"
+    fixtures.mkdir()
+    shutil.copy(ROOT / "fixtures" / "profiles.toml", fixtures / "profiles.toml")
+    (fixtures / "studies.toml").write_text(TINY_STUDIES)
+    monkeypatch.setenv("HARNESS_FIXTURES", str(fixtures))
+    monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache_dir))
+    pytester.makeconftest('pytest_plugins = ["harness.study.plugin"]')
+    pytester.makeini(textwrap.dedent("""
+        [pytest]
+        markers =
+            slow: slow
+            crashhunt: crash hunt
+            shootout: shootout
+    """))
+    for name in ("test_crash_hunt.py", "test_shootout.py"):
+        shutil.copy(ROOT / "stability_tests" / "studies" / name, pytester.path / name)
+    return pytester
+
+
+def _summary(reports: Path, name: str) -> dict:
+    summary = json.loads((reports / name).read_text())
+    summary.pop("environment")
+    for group in summary.get("depths", []):
+        for seed in group["seeds"]:
+            seed.pop("run_dir")
+    for row in summary.get("rows", []):
+        row.pop("run_dir")
+    return summary
+
+
+def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
+    common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider"]
+    serial = study_dir.runpytest_subprocess(*common, "--reports-dir", "serial")
+    serial.assert_outcomes(passed=6)
+    parallel = study_dir.runpytest_subprocess(*common, "--reports-dir", "parallel", "-n", "2", "--rerun")
+    parallel.assert_outcomes(passed=6)
+    assert _summary(study_dir.path / "serial", "crash_hunt_summary.json") == _summary(
+        study_dir.path / "parallel", "crash_hunt_summary.json")
+    summary = _summary(study_dir.path / "serial", "crash_hunt_summary.json")
+    assert [d["depth"] for d in summary["depths"]] == [2, 3, 7]
+    assert summary["depths"][2]["infeasible"] == 2 and summary["depths"][2]["runs"] == 0  # N=32 allows depth ≤ 6
+    serial.stdout.fnmatch_lines(["*stability: P_crash*", "*| depth | runs | crashes*"])
+    for name in ("crash_hunt_report.md", "crash_hunt_p_crash.png", "crash_hunt_loss_curves.png", "pytest_report.json"):
+        assert (study_dir.path / "serial" / name).exists(), name
+    report = json.loads((study_dir.path / "serial" / "pytest_report.json").read_text())
+    properties = [test["user_properties"] for test in report["tests"]]
+    assert all(p and "stability_record" in p[0] for p in properties)
+
+
+def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
+    common = ["--profile", "smoke", "--runs-dir", "runs", "--reports-dir", "reports", "-p", "no:cacheprovider"]
+    missing = study_dir.runpytest_subprocess("-m", "shootout", *common)
+    missing.assert_outcomes(errors=4)
+    missing.stdout.fnmatch_lines(["*run `pytest -m crashhunt` first*"])
+    result = study_dir.runpytest_subprocess("-m", "shootout", *common, "--crash-depth", "2")
+    result.assert_outcomes(passed=4)
+    shootout = _summary(study_dir.path / "reports", "shootout_results.json")
+    assert shootout["depth"] == 2 and [a["arm"] for a in shootout["arms"]] == ["control", "layerscale"]
+    assert shootout["comparisons"][0]["test"] == "mcnemar_exact"
+    assert {(r["arm"], r["seed"]) for r in shootout["rows"]} == {(a, s) for a in ("control", "layerscale") for s in (11, 12)}
+
+
+def test_a_dead_worker_is_an_infrastructure_error(study_dir):
+    dying = (study_dir.path / "test_crash_hunt.py").read_text().replace(
+        "    depth, seed = crash_hunt_case\n",
+        "    depth, seed = crash_hunt_case\n    if (depth, seed) == (3, 12):\n        import os; os._exit(1)\n")
+    (study_dir.path / "test_crash_hunt.py").write_text(dying)
+    result = study_dir.runpytest_subprocess("-m", "crashhunt", "--profile", "smoke", "--depths", "2,3",
+                                            "--reports-dir", "reports", "-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, failed=1)
+    summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
+    depth3 = next(d for d in summary["depths"] if d["depth"] == 3)
+    assert depth3["errors"] == 1 and depth3["runs"] == 1
+    assert [s["outcome"] for s in depth3["seeds"]] == ["ok" if depth3["crashes"] == 0 else "crashed", "error"]
+
+
+def test_shards_merge_into_the_same_summary(study_dir, capsys):
+    common = ["-m", "crashhunt", "--profile", "smoke", "-p", "no:cacheprovider"]
+    study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "whole").assert_outcomes(passed=6)
+    study_dir.runpytest_subprocess(*common, "--depths", "2", "--runs-dir", "shard_a", "--reports-dir", "a").assert_outcomes(passed=2)
+    study_dir.runpytest_subprocess(*common, "--depths", "3,7", "--runs-dir", "shard_b", "--reports-dir", "b").assert_outcomes(passed=4)
+    base = study_dir.path
+    assert main(["report", "--runs-dir", str(base / "shard_a"), "--runs-dir", str(base / "shard_b"),
+                 "--reports-dir", str(base / "merged_runs")]) == 0
+    assert main(["report", "--json-report", str(base / "a" / "pytest_report.json"),
+                 "--json-report", str(base / "b" / "pytest_report.json"), "--reports-dir", str(base / "merged_json")]) == 0
+    whole = _summary(base / "whole", "crash_hunt_summary.json")
+    assert _summary(base / "merged_runs", "crash_hunt_summary.json") == whole
+    assert _summary(base / "merged_json", "crash_hunt_summary.json") == whole
+    assert "Crash depth" in capsys.readouterr().out
