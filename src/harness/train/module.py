@@ -92,6 +92,7 @@ class PtychoTrainingModule(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         config, history = self.config, self.history
         epoch = self.current_epoch
+        train_s = time.perf_counter() - self._epoch_started
         validation = validation_pass(self.generator, self.data.probe, self.data.test_x, config.infer_batch_size,
                                      config.loss_mode)
         self.last_object_patches = validation.pop("object_patches")
@@ -118,15 +119,17 @@ class PtychoTrainingModule(L.LightningModule):
             "grad_norm_pre_max": max((s["grad_norm_pre"] for s in logged), default=None),
             "grad_norm_post_max": max((s["grad_norm_post"] for s in logged), default=None),
             **evaluated,
+            "train_s": train_s,
             "wall_s": time.perf_counter() - self._epoch_started,
         }
         history.epochs.append(record)
         step_scheduler(self.scheduler, validation["val_loss"])
         history.final_lr = self.optimizers().param_groups[0]["lr"]
         if self.progress is not None:
+            evaluated_text = "".join(f"  {key} {value:.3f}" for key, value in evaluated.items())
             self.progress(
                 f"epoch {epoch + 1}/{config.epochs}  train {record['train_loss']:.4g}  val {record['val_loss']:.4g}"
-                f"  lr {record['lr']:.3g}  amp std/mean {record['amp_cv']:.3g}  ({record['wall_s']:.1f} s)"
+                f"{evaluated_text}  lr {record['lr']:.3g}  amp std/mean {record['amp_cv']:.3g}  ({record['wall_s']:.1f} s)"
             )
         if config.collapse_patience and self._collapsed_streak >= config.collapse_patience and history.stop_reason is None:
             history.stop_reason = "collapsed"

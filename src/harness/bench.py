@@ -1,0 +1,197 @@
+"""`harness bench`: training and inference throughput, FLOP/s and the machine's own reference rate.
+
+Every figure is measured in one process and also given as a fraction of the machine's measured peak
+(the faster of a large matmul and the model's own convolution shapes), so runs on different
+machines compare as ratios.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from .models import build_generator
+from .physics import predicted_amplitude
+from .train import TrainConfig, TrainingData, fit, seeded
+from .train.clipping import clip_gradients_, global_grad_norm, mark_unit_axes
+from .train.losses import amplitude_loss
+
+BATCH = 16
+MODELS = (("hybrid", 4, None), ("hybrid", 6, 512), ("stable_hybrid", 4, None))
+
+
+@dataclass
+class BenchSettings:
+    steps: int = 6             # timed optimizer steps per model (after warm-up)
+    warmup: int = 2
+    n: int = 64
+    device: str = "cpu"
+    threads: int | None = None
+
+
+def _sync(device) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _timed(function, repeats: int, device) -> float:
+    """Median seconds of `function()` over repeats."""
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        function()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def reference_rates(device: str) -> dict:
+    """The machine's FLOP/s on a large matmul and on 3×3 convolutions of the model's shapes."""
+    size = 1024
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    a @ b
+    matmul = 2 * size**3 / _timed(lambda: a @ b, 5, device)
+    conv_rates = {}
+    for channels, pixels in ((32, 64), (256, 8)):
+        x = torch.randn(BATCH, channels, pixels, pixels, device=device)
+        conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(device)
+        with torch.no_grad():
+            conv(x)
+            seconds = _timed(lambda: conv(x), 5, device)
+        conv_rates[f"conv3x3_{channels}ch_{pixels}px"] = 2 * 9 * channels * channels * pixels * pixels * BATCH / seconds
+    return {"matmul_1024": matmul, **conv_rates, "peak": max(matmul, *conv_rates.values())}
+
+
+def _training_step(model, optimizer, parameters, batch, probe):
+    optimizer.zero_grad(set_to_none=True)
+    loss = amplitude_loss(predicted_amplitude(model(batch), probe), batch[:, 0])
+    loss.backward()
+    norm = global_grad_norm(parameters)
+    torch.isfinite(norm).item()  # the harness's one host sync per step (the non-finite guard)
+    clip_gradients_(parameters, "norm", 1.0, norm)
+    optimizer.step()
+
+
+def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchSettings) -> dict:
+    device = settings.device
+    with seeded(0):
+        model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n).to(device)
+    mark_unit_axes(model)
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(parameters, lr=1e-3)
+    patches = torch.rand(BATCH * (settings.steps + settings.warmup), 1, settings.n, settings.n, device=device)
+    probe = torch.ones(settings.n, settings.n, dtype=torch.complex64, device=device)
+    batches = list(patches.split(BATCH))
+
+    with FlopCounterMode(display=False) as counter:
+        loss = amplitude_loss(predicted_amplitude(model(batches[0]), probe), batches[0][:, 0])
+        loss.backward()
+    step_flops = counter.get_total_flops()
+    optimizer.zero_grad(set_to_none=True)
+
+    for batch in batches[:settings.warmup]:
+        _training_step(model, optimizer, parameters, batch, probe)
+    _sync(device)
+    start = time.perf_counter()
+    for batch in batches[settings.warmup:]:
+        _training_step(model, optimizer, parameters, batch, probe)
+    _sync(device)
+    plain_step = (time.perf_counter() - start) / settings.steps
+
+    # The same steps through the harness (Lightning module, guard, clipping, grad-norm history).
+    data = TrainingData(train_x=patches[BATCH * settings.warmup:], test_x=patches[:BATCH], probe=probe)
+    config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
+    fit(model, data, config, device=device, threads=settings.threads)  # warm-up of the Lightning path
+    history = fit(model, data, config, device=device, threads=settings.threads)
+    epoch = history.epochs[0]
+    harness_step = epoch["train_s"] / epoch["steps"]
+
+    inference_batch = patches[:64]
+    with torch.no_grad():
+        model.eval()
+        model(inference_batch)
+        inference_s = _timed(lambda: model(inference_batch), 3, device)
+        model.train()
+    return {
+        "model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""),
+        "params": sum(p.numel() for p in model.parameters()),
+        "trained_params": sum(p.numel() for p in parameters),
+        "plain_step_s": plain_step,
+        "harness_step_s": harness_step,
+        "harness_overhead": harness_step / plain_step - 1,
+        "train_patches_per_s": BATCH / harness_step,
+        "inference_patches_per_s": 64 / inference_s,
+        "step_flops": step_flops,
+        "achieved_flops_per_s": step_flops / plain_step,
+    }
+
+
+def run_bench(settings: BenchSettings, models=MODELS, progress=print) -> dict:
+    import lightning
+
+    previous_threads = torch.get_num_threads()
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    try:
+        reference = reference_rates(settings.device)
+        progress(f"reference: matmul {reference['matmul_1024'] / 1e9:.1f} GFLOP/s, peak {reference['peak'] / 1e9:.1f} GFLOP/s")
+        results = []
+        for architecture, depth, cap in models:
+            result = bench_model(architecture, depth, cap, settings)
+            result["fraction_of_peak"] = result["achieved_flops_per_s"] / reference["peak"]
+            results.append(result)
+            progress(format_row(result))
+        dataset_s = _dataset_build_seconds()
+    finally:
+        torch.set_num_threads(previous_threads)
+    steps_per_paper_epoch = math.ceil(6889 / BATCH)
+    depth4 = next(r for r in results if r["model"] == "hybrid depth 4")
+    return {
+        "device": settings.device if settings.device != "cuda" else torch.cuda.get_device_name(0),
+        "threads": settings.threads or torch.get_num_threads(),
+        "machine": platform.machine(),
+        "versions": {"torch": torch.__version__, "lightning": lightning.__version__, "python": platform.python_version()},
+        "reference_flops_per_s": reference,
+        "models": results,
+        "paper_epoch_depth4_minutes": steps_per_paper_epoch * depth4["harness_step_s"] / 60,
+        "paper_dataset_build_s": dataset_s,
+    }
+
+
+def _dataset_build_seconds() -> float:
+    import tempfile
+
+    from .data import DatasetParams, get_dataset
+
+    with tempfile.TemporaryDirectory() as cache_dir:
+        start = time.perf_counter()
+        get_dataset(DatasetParams(set_phi=True), cache_dir)
+        return time.perf_counter() - start
+
+
+def format_row(result: dict) -> str:
+    return (f"{result['model']:<24} step {result['harness_step_s']:.3f} s (plain {result['plain_step_s']:.3f} s, "
+            f"overhead {100 * result['harness_overhead']:+.1f}%)  train {result['train_patches_per_s']:.1f} patch/s  "
+            f"infer {result['inference_patches_per_s']:.1f} patch/s  {result['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s"
+            + (f" = {100 * result['fraction_of_peak']:.0f}% of peak" if "fraction_of_peak" in result else ""))
+
+
+def compare(current: dict, saved: dict) -> list[str]:
+    """Ratios current/saved of step times and throughputs, model by model (> 1 step ratio = slower)."""
+    lines = [f"compared with a saved run on {saved.get('device')} ({saved.get('threads')} threads):"]
+    saved_models = {m["model"]: m for m in saved.get("models", [])}
+    for result in current["models"]:
+        before = saved_models.get(result["model"])
+        if before is None:
+            continue
+        lines.append(f"  {result['model']:<24} step time ×{result['harness_step_s'] / before['harness_step_s']:.2f}"
+                     f"  train throughput ×{result['train_patches_per_s'] / before['train_patches_per_s']:.2f}"
+                     f"  inference ×{result['inference_patches_per_s'] / before['inference_patches_per_s']:.2f}")
+    return lines

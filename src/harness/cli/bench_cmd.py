@@ -1,0 +1,43 @@
+"""`harness bench`: throughput, FLOP/s and fraction of the machine's peak; `--compare` a saved run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ..errors import UsageError
+
+
+def add_parser(subparsers, name: str) -> None:
+    parser = subparsers.add_parser(name, help="measure training/inference speed against the machine's own peak")
+    parser.add_argument("--out-json", default="reports/bench.json", help="where to save the results")
+    parser.add_argument("--compare", default=None, metavar="JSON", help="print ratios against a saved bench run")
+    parser.add_argument("--steps", type=int, default=6, help="timed optimizer steps per model")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--quick", action="store_true", help="only the hybrid at depth 4 (a smoke check)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..bench import MODELS, BenchSettings, compare, run_bench
+    from ..fsutil import atomic_write_json
+    from ..run import resolve_device
+
+    if args.steps < 1:
+        raise UsageError("--steps", args.steps, "must be at least 1")
+    saved = None
+    if args.compare:
+        try:
+            saved = json.loads(Path(args.compare).read_text())
+        except (OSError, ValueError) as exc:
+            raise UsageError("--compare", args.compare, f"not a readable bench JSON ({exc})") from None
+    settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads)
+    results = run_bench(settings, models=MODELS[:1] if args.quick else MODELS)
+    print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
+          f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
+    if saved is not None:
+        print("\n".join(compare(results, saved)))
+    atomic_write_json(args.out_json, results)
+    print(f"wrote {args.out_json}")
+    return 0

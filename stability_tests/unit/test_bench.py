@@ -1,0 +1,25 @@
+"""`harness bench` pieces on a small model: the figures exist, are positive and compare as ratios."""
+
+import pytest
+
+from harness.bench import BenchSettings, bench_model, compare, format_row
+
+
+@pytest.fixture(scope="module")
+def result():
+    return bench_model("hybrid", 2, None, BenchSettings(steps=2, warmup=1, n=16))
+
+
+def test_bench_model_reports_positive_rates(result):
+    assert result["params"] > result["trained_params"] > 0  # 12 modes cannot all be reached at 16×16 / 8×8
+    for key in ("plain_step_s", "harness_step_s", "train_patches_per_s", "inference_patches_per_s", "step_flops",
+                "achieved_flops_per_s"):
+        assert result[key] > 0, key
+    assert "overhead" in format_row(result)
+
+
+def test_compare_gives_ratios(result):
+    saved = {"device": "cpu", "threads": 2, "models": [{**result, "harness_step_s": result["harness_step_s"] * 2,
+                                                        "train_patches_per_s": result["train_patches_per_s"] / 2}]}
+    lines = compare({"models": [result]}, saved)
+    assert "step time ×0.50" in lines[1] and "train throughput ×2.00" in lines[1]
