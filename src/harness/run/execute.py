@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Callable
@@ -14,7 +13,7 @@ from ..data import get_dataset
 from ..evaluate import mean_reconstruction_metrics, predict_patches, stitch_reconstructions
 from ..models import InfeasibleModel, build_generator, make_plan
 from ..train import TrainingData, fit, seeded
-from ..verdict import detect
+from .classify import add_val_losses, classify, finite_or_none
 from .config import RunConfig
 from .folder import RunFolder
 from .plot import save_reconstruction_png
@@ -27,10 +26,6 @@ def is_out_of_memory(error: BaseException) -> bool:
         return True
     message = str(error).lower()
     return isinstance(error, RuntimeError) and ("out of memory" in message or "can't allocate memory" in message)
-
-
-def finite_or_none(value):
-    return value if value is None or math.isfinite(value) else None
 
 
 def resolve_device(requested: str) -> str:
@@ -87,11 +82,8 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
     if object_patches is None:
         object_patches = predict_patches(model, data.test_x, config.train.infer_batch_size)
     reconstruction, metrics = evaluate(object_patches)
-    val_losses = [e["val_loss"] for e in history.epochs]
-    finite_losses = [v for v in val_losses if math.isfinite(v)]
-    metrics["best_val_loss"] = min(finite_losses) if finite_losses else math.nan
-    metrics["final_val_loss"] = val_losses[-1] if val_losses else math.nan
-    verdict = detect(history.as_dict(), metrics, np.abs(reconstruction))
+    metrics = add_val_losses(metrics, history.epochs)
+    verdict, verdict_fields = classify(history.as_dict(), metrics, reconstruction)
     timings["evaluate_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -106,15 +98,7 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
 
     return {
         **_identity(config),
-        "outcome": verdict.outcome,
-        "crashed": verdict.crashed,
-        "reasons": verdict.reasons,
-        "crashed_heuristic": verdict.crashed_heuristic,
-        "onset_epoch": verdict.onset_epoch,
-        "onset_step": verdict.onset_step,
-        "evidence": {k: finite_or_none(v) if isinstance(v, float) else v for k, v in verdict.evidence.items()},
-        **{key: finite_or_none(metrics[key]) for key in ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim",
-                                                        "amp_mae", "phase_mae", "collapse_floor")},
+        **verdict_fields,
         "n_epochs": len(history.epochs),
         "stop_reason": history.stop_reason,
         **history.grad_norm_summary(),
