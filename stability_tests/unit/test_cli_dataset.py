@@ -15,7 +15,7 @@ def test_dataset_command_places_both_splits(tmp_path, capsys):
                    "--output-dir", str(tmp_path / "out")])
     assert status == 0
     printed = capsys.readouterr().out
-    assert "patches: train 441, test 1089" in printed and "intensity scale" in printed
+    assert "patches: train 441, test 289" in printed and "intensity scale" in printed
     with np.load(tmp_path / "out" / "train.npz") as archive:
         assert archive["diffraction"].shape == (441, 64, 64, 1)
     assert (tmp_path / "out" / "test.npz").exists()

@@ -106,3 +106,9 @@ def test_settings_take_effect(data):
                      dict(scheduler="WarmupCosine", warmup_epochs=1)):
         _, _, other = train(data, seed=5, epochs=2, **settings)
         assert [s["grad_norm_post"] for s in other.steps] != baseline, settings
+
+
+def test_bf16_autocast_trains_with_float32_ffts(data):
+    model, initial, history = train(data, epochs=1, bf16_autocast=True)
+    assert history.stop_reason is None and math.isfinite(history.epochs[0]["val_loss"])
+    assert all(p.dtype in (torch.float32, torch.complex64) for p in model.parameters())

@@ -29,6 +29,7 @@ class TrainConfig:
     grad_norm_log_freq: int = 1
     collapse_patience: int = 0             # stop after this many collapsed epochs in a row; 0 = never
     infer_batch_size: int = 64
+    bf16_autocast: bool = False            # convolutions in bfloat16; FFTs and spectral weights stay float32
 
     def problems(self) -> list[tuple[str, object, str]]:
         """(flag, value, reason) for every setting that cannot run."""

@@ -22,6 +22,11 @@ from .schedulers import build_scheduler, step_scheduler
 from .validation import validation_pass
 
 
+def autocast(enabled: bool, device: torch.device):
+    """bfloat16 autocast for the convolutions when asked; SpectralConv2d computes its FFTs in float32."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
 class PtychoTrainingModule(L.LightningModule):
     """Manual optimisation, so the non-finite guard and the clipping sit exactly where SPEC §5 puts them:
     backward → global norm (guard) → clip → step; a non-finite loss or gradient stops before the step.
@@ -67,7 +72,9 @@ class PtychoTrainingModule(L.LightningModule):
         config, history = self.config, self.history
         optimizer = self.optimizers()
         optimizer.zero_grad(set_to_none=True)
-        loss = amplitude_loss(predicted_amplitude(self.generator(batch), self.data.probe), batch[:, 0], config.loss_mode)
+        with autocast(config.bf16_autocast, batch.device):
+            object_patch = self.generator(batch)
+        loss = amplitude_loss(predicted_amplitude(object_patch, self.data.probe), batch[:, 0], config.loss_mode)
         self.manual_backward(loss)
         pre_norm = global_grad_norm(self._parameters_list)
         loss_finite, grad_finite = torch.isfinite(torch.stack([loss.detach().float(), pre_norm.float()])).tolist()
@@ -93,8 +100,9 @@ class PtychoTrainingModule(L.LightningModule):
         config, history = self.config, self.history
         epoch = self.current_epoch
         train_s = time.perf_counter() - self._epoch_started
-        validation = validation_pass(self.generator, self.data.probe, self.data.test_x, config.infer_batch_size,
-                                     config.loss_mode)
+        with autocast(config.bf16_autocast, self.data.test_x.device):
+            validation = validation_pass(self.generator, self.data.probe, self.data.test_x, config.infer_batch_size,
+                                         config.loss_mode)
         self.last_object_patches = validation.pop("object_patches")
         evaluated = self.epoch_evaluator(self.last_object_patches) if self.epoch_evaluator else {}
         weights_finite = all(bool(torch.isfinite(p).all()) for p in self._parameters_list)
