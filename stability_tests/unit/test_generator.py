@@ -93,8 +93,10 @@ def test_describe_agrees_with_the_materialised_model(architecture, depth, cap):
     assert info["params"] == parameter_count(model)
     assert info["channels"] == make_plan(architecture, depth=depth, width=16, max_hidden_channels=cap, n=32).channels
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
-    assert info["memory_breakdown_bytes"]["weights"] == weights
-    assert info["train_memory_bytes"] > 4 * weights  # + gradients, Adam state and activations
+    trained = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
+    memory = info["memory_breakdown_bytes"]
+    assert memory["weights"] == weights and memory["gradients"] == trained and memory["optimizer_state"] == 2 * trained
+    assert info["train_memory_bytes"] > weights + 3 * trained  # + activations
 
 
 def test_describe_counts_live_parameters():

@@ -6,7 +6,6 @@ import torch
 
 from . import build_generator, make_plan
 from .plan import InfeasibleModel
-from .spectral_conv import SpectralConv2d, live_modes
 
 ADAM_STATE_PER_WEIGHT = 2  # exp_avg and exp_avg_sq
 
@@ -20,7 +19,8 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
     """Everything a user needs to decide whether a model fits, computed on the meta device.
 
     `params` counts complex weights as one element (as numel does); `live_params` leaves out the
-    spectral modes that the input size at each level can never reach.
+    spectral modes that the input size at each level can never reach (they get no gradient and no
+    optimizer state, so the memory estimate leaves them out of both).
     """
     try:
         plan = make_plan(architecture, depth=depth, width=width, modes=modes,
@@ -32,11 +32,6 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
     with torch.device("meta"):
         model = build_generator(architecture, depth=depth, width=width, modes=modes,
                                 max_hidden_channels=max_hidden_channels, n=n)
-        reached: dict[int, tuple[int, int]] = {}
-        hooks = [
-            module.register_forward_pre_hook(lambda m, args: reached.__setitem__(id(m), args[0].shape[-2:]))
-            for module in model.modules() if isinstance(module, SpectralConv2d)
-        ]
         saved_bytes = 0
 
         def pack(tensor):
@@ -46,20 +41,15 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
 
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
             output = model(torch.empty(batch_size, 1, n, n))
-        for hook in hooks:
-            hook.remove()
 
     params = sum(p.numel() for p in model.parameters())
-    dead = 0
-    for module in model.modules():
-        if isinstance(module, SpectralConv2d):
-            modes_h, modes_w = live_modes(module.modes, *reached[id(module)])
-            dead += module.in_channels * module.out_channels * (module.modes**2 - modes_h * modes_w)
-    weight_bytes = sum(_bytes(p) for p in model.parameters())
+    # Spectral modes a level's input cannot reach are frozen parameters (see SpectralConv2d).
+    trained = [p for p in model.parameters() if p.requires_grad]
+    trained_bytes = sum(_bytes(p) for p in trained)
     memory = {
-        "weights": weight_bytes,
-        "gradients": weight_bytes,
-        "optimizer_state": ADAM_STATE_PER_WEIGHT * weight_bytes,
+        "weights": sum(_bytes(p) for p in model.parameters()),
+        "gradients": trained_bytes,
+        "optimizer_state": ADAM_STATE_PER_WEIGHT * trained_bytes,
         "activations": saved_bytes + _bytes(output),
     }
     return {
@@ -73,7 +63,7 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
         "feasible": True,
         "reason": None,
         "params": params,
-        "live_params": params - dead,
+        "live_params": sum(p.numel() for p in trained),
         "channels": plan.channels,
         "sizes": plan.sizes,
         "train_memory_bytes": sum(memory.values()),

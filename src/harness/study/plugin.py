@@ -85,10 +85,20 @@ class StudyRecorder:
         records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
         if records and report.when == "call":
             self.records.append(records[-1])
+            self._announce(report.nodeid, records[-1], report.duration)
         elif report.failed and not records:  # a harness error, or a worker that died: never a crash
             last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
             if (entry := error_record(report.nodeid, last_line)) is not None:
                 self.records.append(entry)
+
+    def _announce(self, nodeid: str, record: dict, seconds: float) -> None:
+        """One line per finished run, so long sessions show progress (also under pytest-xdist)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        verdict = "crashed (" + "+".join(record["reasons"]) + ")" if record["crashed"] else record["outcome"]
+        ssim = f"  amp_ssim {record['amp_ssim']:.3f}" if record.get("amp_ssim") is not None else ""
+        reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {verdict}{ssim}  ({seconds:.0f} s)")
 
     def pytest_sessionfinish(self, session):
         if not self.records:

@@ -107,10 +107,15 @@ class StudySession:
                                 profile=self.options.profile, epochs=self.options.epochs, device=device,
                                 threads=threads)
         folder = config.default_folder(self.options.runs_dir)
-        stream = sys.__stderr__
-        progress = lambda line: print(f"[{label}] {line}", file=stream, flush=True)
-        return execute_run(config, folder, rerun=self.options.rerun, cache_dir=self.options.cache_dir,
-                           progress=progress)
+        folder.mkdir(parents=True, exist_ok=True)
+        # Epoch lines go to the run's progress.log (tail -f it); with `pytest -s` also to the terminal.
+        with open(folder / "progress.log", "a") as log:
+            def progress(line: str) -> None:
+                print(line, file=log, flush=True)
+                print(f"[{label}] {line}", file=sys.stderr, flush=True)
+
+            return execute_run(config, folder, rerun=self.options.rerun, cache_dir=self.options.cache_dir,
+                               progress=progress)
 
     def crash_depth(self) -> int:
         """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""

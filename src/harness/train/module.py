@@ -88,8 +88,10 @@ class PtychoTrainingModule(L.LightningModule):
         clip_gradients_(self._parameters_list, config.grad_clip_algorithm, config.grad_clip, pre_norm)
         if config.log_grad_norm and step % config.grad_norm_log_freq == 0:
             post_norm = global_grad_norm(self._parameters_list) if config.grad_clip > 0 else pre_norm
-            history.steps.append({"step": step, "epoch": self.current_epoch, "loss": loss.item(),
-                                  "grad_norm_pre": pre_norm.item(), "grad_norm_post": post_norm.item()})
+            loss_value, pre_value, post_value = torch.stack([loss.detach().float(), pre_norm.float(),
+                                                             post_norm.float()]).tolist()  # one host sync
+            history.steps.append({"step": step, "epoch": self.current_epoch, "loss": loss_value,
+                                  "grad_norm_pre": pre_value, "grad_norm_post": post_value})
         optimizer.step()
         self._epoch_loss += loss.detach()
         self._epoch_steps += 1
