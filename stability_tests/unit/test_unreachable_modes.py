@@ -62,3 +62,18 @@ def test_same_losses_and_grad_norms_after_training(tiny_dataset, settings):
     for a, b in zip(pruned.steps, full.steps):
         assert a["grad_norm_pre"] == pytest.approx(b["grad_norm_pre"], rel=1e-3)
         assert a["grad_norm_post"] == pytest.approx(b["grad_norm_post"], rel=1e-3)
+
+
+def test_channels_last_gives_the_same_losses_and_verdict_inputs(tiny_dataset):
+    data = TrainingData.from_dataset(tiny_dataset)
+    histories = []
+    for channels_last in (True, False):
+        with seeded(6):
+            model = build_generator("hybrid", **MODEL)
+            histories.append(fit(model, data, TrainConfig(epochs=2, seed=6, log_grad_norm=True, grad_clip=1.0,
+                                                          channels_last=channels_last)))
+    fast, plain = histories
+    for a, b in zip(fast.epochs, plain.epochs):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+        assert a["amp_cv"] == pytest.approx(b["amp_cv"], rel=1e-3)
+    assert fast.steps_done == plain.steps_done and fast.stop_reason == plain.stop_reason

@@ -40,6 +40,8 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--torch-grad-norm-log-freq", type=int, default=1, help="log every k steps")
     group.add_argument("--bf16", action="store_true",
                        help="bfloat16 autocast for convolutions (FFTs stay float32); for GPUs")
+    group.add_argument("--no-channels-last", action="store_true",
+                       help="keep NCHW convolutions (channels-last is the default: same math, faster on CPU)")
     group.add_argument("--collapse-patience", type=int, default=None,
                        help="stop after K collapsed epochs in a row (default: the profile's; 0 = never)")
     where = parser.add_argument_group("where and how")
@@ -101,7 +103,7 @@ def run_configs(args: argparse.Namespace) -> list:
         loss_mode=args.torch_loss_mode, scheduler=args.torch_scheduler, warmup_epochs=args.torch_lr_warmup_epochs,
         min_lr_ratio=args.torch_lr_min_ratio, log_grad_norm=args.torch_log_grad_norm,
         grad_norm_log_freq=args.torch_grad_norm_log_freq, infer_batch_size=args.torch_infer_batch_size,
-        bf16_autocast=args.bf16,
+        bf16_autocast=args.bf16, channels_last=not args.no_channels_last,
         collapse_patience=profile.collapse_patience if args.collapse_patience is None else args.collapse_patience,
     )
     for flag, value, reason in train.problems():

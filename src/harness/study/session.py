@@ -91,7 +91,8 @@ class StudySession:
         return list((self.studies.crash_hunt if study == CRASH_HUNT else self.studies.shootout)["seeds"])
 
     def crash_hunt_cases(self) -> list[tuple[int, int]]:
-        depths = self.options.depths or self.studies.crash_hunt["depths"]
+        """Deepest first: the longest runs start first, so pytest-xdist workers finish together."""
+        depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
         return [(depth, seed) for depth in depths for seed in self.seeds(CRASH_HUNT)]
 
     def shootout_cases(self) -> list[tuple[str, int]]:

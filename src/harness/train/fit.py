@@ -58,6 +58,8 @@ def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, 
 
     device = torch.device(device)
     accelerator, devices = accelerator_for(device)
+    if config.channels_last:
+        generator.to(memory_format=torch.channels_last)
     history = History()
     module = PtychoTrainingModule(generator, data, config, history, progress, epoch_evaluator)
     with quiet_lightning(), torch_state(threads=threads, deterministic=device.type == "cpu"):
