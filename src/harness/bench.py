@@ -81,8 +81,11 @@ def _training_step(model, optimizer, parameters, batch, probe):
 
 def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchSettings) -> dict:
     device = settings.device
+    config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
     with seeded(0):
         model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n).to(device)
+    if config.channels_last:  # the plain loop does exactly what the harness does
+        model.to(memory_format=torch.channels_last)
     mark_unit_axes(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
@@ -107,7 +110,6 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
 
     # The same steps through the harness (Lightning module, guard, clipping, grad-norm history).
     data = TrainingData(train_x=patches[BATCH * settings.warmup:], test_x=patches[:BATCH], probe=probe)
-    config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
     fit(model, data, config, device=device, threads=settings.threads)  # warm-up of the Lightning path
     history = fit(model, data, config, device=device, threads=settings.threads)
     epoch = history.epochs[0]
