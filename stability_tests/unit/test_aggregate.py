@@ -99,3 +99,27 @@ def test_input_order_and_duplicates_do_not_matter():
     records = [record(depth=d, seed=s, outcome="crashed" if (d, s) == (6, 2) else "ok") for d in (4, 6) for s in (1, 2)]
     errors_then_done = [{**records[0], "outcome": "error", "crashed": None}] + records[::-1]
     assert aggregate(records) == aggregate(errors_then_done)
+
+
+def test_json_report_records_and_failures(tmp_path):
+    import json
+
+    from harness.study import records_from_json_report
+
+    ok = record(depth=4, seed=1)
+    report = {"tests": [
+        {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth4-seed1]", "outcome": "passed",
+         "user_properties": [{"stability_record": ok}]},
+        {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth4-seed2]", "outcome": "failed",
+         "user_properties": [{"stability_record": record(depth=4, seed=2)}],
+         "call": {"longrepr": "AssertionError: harness broke"}},
+        {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth6-seed3]", "outcome": "failed",
+         "call": {"longrepr": "worker 'gw0' crashed while running"}},
+        {"nodeid": "s/test_other.py::test_unrelated", "outcome": "failed"},
+    ]}
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    records = records_from_json_report(path)
+    assert records[0] == ok
+    assert [(r["depth"], r["seed"], r["outcome"]) for r in records[1:]] == [(4, 2, "error"), (6, 3, "error")]
+    assert "harness broke" in records[1]["message"]

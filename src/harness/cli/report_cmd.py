@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                          "no study records found")
     ensure_writable_dir(args.reports_dir, "--reports-dir")
     summaries = aggregate(records, count_unfinished_as_crash=args.count_unfinished_as_crash)
-    written = write_reports(summaries, args.reports_dir)
+    written = write_reports(summaries, args.reports_dir, records=records)
     print(terminal_table(summaries))
     print("\nwrote: " + ", ".join(str(p) for p in written))
     return 0

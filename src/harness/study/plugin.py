@@ -83,13 +83,13 @@ class StudyRecorder:
 
     def pytest_runtest_logreport(self, report):
         records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
-        if records and report.when == "call":
-            self.records.append(records[-1])
-            self._announce(report.nodeid, records[-1], report.duration)
-        elif report.failed and not records:  # a harness error, or a worker that died: never a crash
+        if report.failed:  # a harness error (even after recording), or a worker that died: never a crash
             last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
             if (entry := error_record(report.nodeid, last_line)) is not None:
                 self.records.append(entry)
+        elif records and report.when == "call":
+            self.records.append(records[-1])
+            self._announce(report.nodeid, records[-1], report.duration)
 
     def _announce(self, nodeid: str, record: dict, seconds: float) -> None:
         """One line per finished run, so long sessions show progress (also under pytest-xdist)."""
@@ -108,7 +108,8 @@ class StudyRecorder:
 
         options = self.config.stash[SESSION_KEY].options
         self.summaries = aggregate(self.records, count_unfinished_as_crash=options.count_unfinished_as_crash)
-        self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started)
+        self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
+                                     records=self.records)
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.summaries:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 RECORD_PROPERTY = "stability_record"
 RECORD_FIELDS = ("study", "arm", "depth", "seed", "outcome", "crashed", "reasons", "best_val_loss", "amp_ssim",
-                 "run_dir", "profile", "config_hash", "message")
+                 "run_dir", "profile", "config_hash", "message", "wall_s")
 # Test ids: crash hunt "depth6-seed20260129", shootout "layerscale-seed20260128".
 _HUNT_ID = re.compile(r"test_crash_hunt\[depth(?P<depth>\d+)-seed(?P<seed>\d+)\]")
 _SHOOT_ID = re.compile(r"test_shootout\[(?P<arm>.+)-seed(?P<seed>\d+)\]")
@@ -34,7 +34,7 @@ def error_record(nodeid: str, message: str) -> dict | None:
         return None
     return {"study": study, "arm": arm, "depth": depth, "seed": int(match["seed"]), "outcome": "error",
             "crashed": None, "reasons": [], "best_val_loss": None, "amp_ssim": None, "run_dir": None,
-            "profile": None, "config_hash": None, "message": message[:500]}
+            "profile": None, "config_hash": None, "message": message[:500], "wall_s": None}
 
 
 def records_from_json_report(path: str | Path) -> list[dict]:
@@ -43,10 +43,11 @@ def records_from_json_report(path: str | Path) -> list[dict]:
     records = []
     for test in report.get("tests", []):
         found = [prop[RECORD_PROPERTY] for prop in test.get("user_properties", []) if RECORD_PROPERTY in prop]
-        if found:
+        if test.get("outcome") in ("failed", "error"):
+            if (entry := error_record(test["nodeid"], _failure_text(test))) is not None:
+                records.append(entry)
+        elif found:
             records.append(found[-1])
-        elif test.get("outcome") in ("failed", "error") and (entry := error_record(test["nodeid"], _failure_text(test))):
-            records.append(entry)
     return records
 
 

@@ -12,6 +12,16 @@ from ..fsutil import atomic_save, atomic_write_bytes, atomic_write_json
 SUMMARY_FILES = {"crash_hunt": "crash_hunt_summary.json", "shootout": "shootout_results.json"}
 
 
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(wall_s: float | None = None) -> dict:
     """Versions, machine and wall time for report headers."""
     import lightning
@@ -20,7 +30,7 @@ def environment(wall_s: float | None = None) -> dict:
 
     return {
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": f"{platform.machine()} {platform.processor() or ''} ({_cpu_count()} CPUs)".replace("  ", " "),
+        "machine": f"{_cpu_model()}, {_cpu_count()} CPUs, {platform.machine()}",
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -99,26 +109,33 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         f"- profile: **{summary['profile']}**",
         f"- generated: {env['generated']}; machine: {env['machine']}; GPU: {env['gpu'] or 'none'}",
         f"- versions: Python {env['python']}, torch {env['torch']}, lightning {env['lightning']}, numpy {env['numpy']}",
-        f"- wall time: {_fmt(env['wall_s'], 0)} s" if env.get("wall_s") is not None else "- wall time: not measured",
+        f"- session wall time: {_fmt(env['wall_s'], 0)} s" if env.get("wall_s") is not None
+        else "- session wall time: not known (rebuilt by `harness report`)",
+        f"- training time summed over the runs: {_fmt(env.get('runs_wall_s'), 0)} s",
         "", "P_crash counts completed runs only (ok or crashed: nonfinite or collapsed); oom and infeasible runs "
-        "are listed beside it. Intervals are exact 95% Clopper–Pearson.", "",
+        "are listed beside it. Intervals are exact 95% Clopper–Pearson.", "", "",
     ]
     body = crash_hunt_table(summary) if study == "crash_hunt" else shootout_tables(summary)
     images = ["", *[f"![{name}]({name})" for name in plots]]
     return "\n".join(header) + body + "\n" + "\n".join(images) + "\n"
 
 
-def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | None = None) -> list[Path]:
-    """Write every summary present: JSON, Markdown and plots. Returns the files written."""
+def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | None = None,
+                  records: list[dict] = ()) -> list[Path]:
+    """Write every summary present: JSON, Markdown and plots. Returns the files written.
+
+    wall_s: the session's wall time, when a session wrote them; records give the summed run times.
+    """
     from .plots import study_plots
 
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    env = environment(wall_s)
+    base_env = environment(wall_s)
     written = []
     for study, summary in summaries.items():
         if not summary:
             continue
+        env = {**base_env, "runs_wall_s": sum(r.get("wall_s") or 0.0 for r in records if r["study"] == study)}
         summary_path = reports_dir / SUMMARY_FILES[study]
         atomic_write_json(summary_path, {**summary, "environment": env})
         plots = study_plots(study, summary, reports_dir)
