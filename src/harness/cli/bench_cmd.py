@@ -13,7 +13,7 @@ def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="measure training/inference speed against the machine's own peak")
     parser.add_argument("--out-json", default="reports/bench.json", help="where to save the results")
     parser.add_argument("--compare", default=None, metavar="JSON", help="print ratios against a saved bench run")
-    parser.add_argument("--steps", type=int, default=6, help="timed optimizer steps per model")
+    parser.add_argument("--steps", type=int, default=8, help="timed optimizer steps per model")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="only the hybrid at depth 4 (a smoke check)")
