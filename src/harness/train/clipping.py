@@ -34,6 +34,16 @@ def _unit_norm(tensor: torch.Tensor, unit_axis: int | None) -> torch.Tensor:
     return torch.linalg.vector_norm(tensor, dim=dims, keepdim=True)
 
 
+def _frozen_unit_norm(frozen: torch.Tensor, unit_axis: int | None) -> torch.Tensor:
+    """Unit norms of a frozen weight, computed once per version of it (it never changes in training)."""
+    key = (frozen._version, unit_axis)
+    cached = getattr(frozen, "_agc_norm_cache", None)
+    if cached is None or cached[0] != key:
+        cached = (key, _unit_norm(frozen.detach(), unit_axis if unit_axis is None else 1))
+        frozen._agc_norm_cache = cached
+    return cached[1]
+
+
 @torch.no_grad()
 def adaptive_clip_grad_(parameters: Iterable[torch.Tensor] | nn.Module, clip_factor: float = 0.01,
                         eps: float = 1e-3, unitwise: bool = True) -> None:
@@ -55,7 +65,7 @@ def adaptive_clip_grad_(parameters: Iterable[torch.Tensor] | nn.Module, clip_fac
         weight_norm = _unit_norm(parameter.detach(), unit_axis)
         extra = getattr(parameter, EXTRA_WEIGHT_ATTRIBUTE, None)
         if extra is not None:  # the unit's weight includes its frozen, unreachable modes
-            extra_norm = _unit_norm(extra.detach(), unit_axis if unit_axis is None else 1)
+            extra_norm = _frozen_unit_norm(extra, unit_axis)
             weight_norm = torch.sqrt(weight_norm.square() + extra_norm.reshape(weight_norm.shape).square())
         grad_norm = _unit_norm(grad, unit_axis)
         max_norm = clip_factor * weight_norm.clamp_min(eps)
