@@ -22,3 +22,18 @@ def cache_dir(tmp_path_factory):
 def tiny_dataset(cache_dir):
     """The tiny dataset, built once per session through the real cache."""
     return get_dataset(TINY_DATASET, cache_dir)
+
+
+def assert_usage_error(arguments: list[str], flag_and_value: str, untouched: list) -> None:
+    """Run `harness ARGUMENTS` in a fresh process: exit status 2, one stderr line naming the flag, nothing written."""
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "harness.cli.main", *arguments], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and flag_and_value in lines[0], result.stderr
+    for path in untouched:
+        assert not path.exists(), path

@@ -1,12 +1,9 @@
 """`harness dataset` from the command line."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
+from conftest import assert_usage_error
 from harness.cli.main import main
 
 
@@ -33,11 +30,4 @@ def test_dataset_command_places_both_splits(tmp_path, capsys):
 )
 def test_bad_input_is_one_line_and_status_2(tmp_path, arguments, flag):
     cache_dir = tmp_path / "cache"
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.cli.main", "dataset", "--cache-dir", str(cache_dir), *arguments],
-        capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and flag in lines[0], result.stderr
-    assert not cache_dir.exists()
+    assert_usage_error(["dataset", "--cache-dir", str(cache_dir), *arguments], flag, [cache_dir])

@@ -12,7 +12,7 @@ import pytest
 from harness.cli.main import main
 from harness.run import RunConfig, execute_run
 from harness.train import TrainConfig
-from conftest import TINY_DATASET
+from conftest import TINY_DATASET, assert_usage_error
 
 SMOKE_RUN = ["run", "--profile", "smoke", "--N", "32", "--set-phi", "--fno-blocks", "2", "--fno-width", "8",
              "--fno-modes", "4", "--torch-log-grad-norm", "--torch-grad-clip", "1.0", "--device", "cpu"]
@@ -110,14 +110,8 @@ def test_several_architectures_run_each(tmp_path, cache_dir, capsys):
     (["--device", "tpu"], "--device tpu"),
 ])
 def test_bad_input_is_one_line_naming_the_flag(tmp_path, arguments, flag):
-    cache = tmp_path / "cache"
-    result = subprocess.run([sys.executable, "-m", "harness.cli.main", *SMOKE_RUN, "--cache-dir", str(cache),
-                             "--runs-dir", str(tmp_path / "runs"), *arguments],
-                            capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and flag in lines[0], result.stderr
-    assert not cache.exists() and not (tmp_path / "runs").exists()
+    cache, runs = tmp_path / "cache", tmp_path / "runs"
+    assert_usage_error([*SMOKE_RUN, "--cache-dir", str(cache), "--runs-dir", str(runs), *arguments], flag, [cache, runs])
 
 
 def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path, cache_dir):

@@ -7,7 +7,7 @@ import platform
 import time
 from pathlib import Path
 
-from ..fsutil import atomic_save, atomic_write_bytes, atomic_write_json
+from ..fsutil import atomic_write_bytes, atomic_write_json
 
 SUMMARY_FILES = {"crash_hunt": "crash_hunt_summary.json", "shootout": "shootout_results.json"}
 
