@@ -42,10 +42,10 @@ def _identity(config: RunConfig) -> dict:
     }
 
 
-def _unfinished(config: RunConfig, outcome: str, message: str, wall_s: float, params: int | None = None) -> dict:
+def _unfinished(config: RunConfig, outcome: str, message: str, wall_s: float) -> dict:
     """Stats of a run that was not trained to a verdict (oom, infeasible): never a crash."""
     return {**_identity(config), "outcome": outcome, "crashed": False, "reasons": [], "message": message,
-            "wall_s": wall_s, "params": params}
+            "wall_s": wall_s, "params": None}
 
 
 def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,

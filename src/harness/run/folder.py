@@ -10,7 +10,8 @@ import torch
 
 from ..fsutil import atomic_save, atomic_write_json
 
-ARTIFACTS = ("config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png", "stats.json")
+# stats.json first: a folder whose clearing is interrupted is already an unfinished run.
+ARTIFACTS = ("stats.json", "config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png")
 
 
 class NotARunFolder(Exception):
@@ -35,8 +36,8 @@ class RunFolder:
         return stats
 
     def clear(self) -> None:
-        """Remove a previous attempt's artifacts (stats.json first, so a half-cleared folder is unfinished)."""
-        for name in ("stats.json", *ARTIFACTS):
+        """Remove a previous attempt's artifacts."""
+        for name in ARTIFACTS:
             (self / name).unlink(missing_ok=True)
 
     def write_json(self, name: str, payload) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 
 from ..physics import predicted_amplitude
+from ..verdict import amplitude_cv
 from .batches import ordered_batches
 from .losses import NORMALISER_EPS, amplitude_loss_terms
 
@@ -21,21 +21,16 @@ def validation_pass(generator: torch.nn.Module, probe: torch.Tensor, patches: to
     """
     was_training = generator.training
     generator.eval()
-    totals = torch.zeros(5, dtype=torch.float64, device=patches.device)  # terms, X, |O|, |O|², count
+    totals = torch.zeros(2, dtype=torch.float64, device=patches.device)  # loss terms, X
     predictions = []
     for batch in ordered_batches(patches, batch_size):
         object_patch = generator(batch)
         predictions.append(object_patch.cpu())
-        amplitude = object_patch.abs().double()
         terms = amplitude_loss_terms(predicted_amplitude(object_patch, probe), batch[:, 0], loss_mode)
-        totals += torch.stack([terms.double().sum(), batch.double().sum(), amplitude.sum(),
-                               amplitude.square().sum(), torch.tensor(float(amplitude.numel()), device=patches.device)])
+        totals += torch.stack([terms.double().sum(), batch.double().sum()])
     generator.train(was_training)
-    terms_sum, target_sum, amp_sum, amp_sq_sum, count = totals.tolist()
-    amp_mean = amp_sum / count
-    amp_var = max(amp_sq_sum / count - amp_mean**2, 0.0)
-    amp_cv = math.sqrt(amp_var) / amp_mean if amp_mean > 0 else (0.0 if amp_var == 0 else math.inf)
-    if not math.isfinite(amp_sum) or not math.isfinite(amp_sq_sum):
-        amp_cv = math.nan
-    return {"val_loss": (terms_sum / count) / (target_sum / count + NORMALISER_EPS), "amp_cv": amp_cv,
-            "object_patches": torch.cat(predictions).numpy()}
+    object_patches = torch.cat(predictions).numpy()
+    terms_sum, target_sum = totals.tolist()
+    count = patches.numel()  # one loss term per diffraction pixel
+    return {"val_loss": (terms_sum / count) / (target_sum / count + NORMALISER_EPS),
+            "amp_cv": amplitude_cv(np.abs(object_patches)), "object_patches": object_patches}
