@@ -9,6 +9,7 @@ import time
 import torch
 
 from harness.models import build_generator
+from harness.models.memory_format import convolutions_to_channels_last
 from harness.physics import predicted_amplitude
 from harness.train.losses import amplitude_loss
 
@@ -20,7 +21,7 @@ def step_time(depth, cap, *, prune=True, channels_last=False, compiled=False, th
     torch.manual_seed(0)
     model = build_generator("hybrid", depth=depth, max_hidden_channels=cap, prune_unreachable_modes=prune)
     if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        convolutions_to_channels_last(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
     forward = torch.compile(model) if compiled else model

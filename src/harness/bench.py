@@ -17,6 +17,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .models import build_generator
+from .models.memory_format import convolutions_to_channels_last
 from .physics import predicted_amplitude
 from .train import TrainConfig, TrainingData, fit, seeded
 from .train.clipping import clip_gradients_, global_grad_norm, mark_unit_axes
@@ -85,7 +86,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
     with seeded(0):
         model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n).to(device)
     if config.channels_last:  # the plain loop does exactly what the harness does
-        model.to(memory_format=torch.channels_last)
+        convolutions_to_channels_last(model)
     mark_unit_axes(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=1e-3)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.models import SpectralConv2d
-from harness.train.clipping import adaptive_clip_grad_, mark_unit_axes
+from harness.train.clipping import adaptive_clip_grad_, global_grad_norm, mark_unit_axes
 
 RTOL = 1e-6
 
@@ -116,3 +116,11 @@ def test_unitwise_false_uses_whole_tensor_norms():
     adaptive_clip_grad_([per_tensor], clip_factor=0.1, unitwise=False)
     assert per_unit.grad[1, 1] == pytest.approx(0.1 * 0.01, rel=1e-6)
     assert per_tensor.grad[1, 1] == pytest.approx(0.1 * math.hypot(1.0, 0.01), rel=1e-6)
+
+
+def test_global_norm_counts_complex_gradients_by_modulus():
+    real = torch.nn.Parameter(torch.zeros(3))
+    spectral = torch.nn.Parameter(torch.zeros(2, 2, dtype=torch.complex64))
+    real.grad = torch.tensor([1.0, 2.0, 2.0])
+    spectral.grad = torch.tensor([[3 + 4j, 0], [0, 1j]], dtype=torch.complex64)
+    assert global_grad_norm([real, spectral]).item() == pytest.approx(math.sqrt(9 + 25 + 1))

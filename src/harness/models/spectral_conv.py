@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 
 import torch
 from torch import nn
+
+from .mode_mixing import mix_modes
+from .truncated_fft import truncated_rfft
 
 
 def live_modes(modes: int, height: int, width: int) -> tuple[int, int]:
     """Modes a (height × width) input can reach: rows 0..m_h−1 of the FFT, columns 0..m_w−1 of the rFFT."""
     return min(modes, height), min(modes, width // 2 + 1)
+
+
+def _without_autocast(device_type: str):
+    if torch.amp.is_autocast_available(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return nullcontext()  # e.g. the meta device used by `harness describe`
 
 
 class SpectralConv2d(nn.Module):
@@ -21,6 +31,12 @@ class SpectralConv2d(nn.Module):
     are kept apart in `weight_unreachable`, a frozen parameter: they still count as parameters (the
     model has the size the user asked for), but no gradient or optimizer update is spent on them.
     The forward pass and every gradient are the same as with one [c_in, c_out, modes, modes] weight.
+
+    The weight keeps its [c_in, c_out, h, w] shape but is stored mode-major (memory order h, w, c_in,
+    c_out), so the per-mode matrices are a view with no copy; its gradient and the optimizer's
+    state follow the same layout. Only the kept rows and columns of the spectrum are transformed
+    (a 1-D rFFT over the width, then an FFT over the height of the kept columns only) — the same
+    values as slicing a full rfft2, and the inverse is irfft2 of the zero-padded spectrum.
     """
 
     def __init__(self, in_channels: int, out_channels: int, modes: int, input_size: int | None = None):
@@ -28,7 +44,8 @@ class SpectralConv2d(nn.Module):
         self.in_channels, self.out_channels, self.modes = in_channels, out_channels, modes
         self.input_size = input_size
         self.kept_h, self.kept_w = live_modes(modes, input_size, input_size) if input_size else (modes, modes)
-        self.weight = nn.Parameter(torch.empty(in_channels, out_channels, self.kept_h, self.kept_w, dtype=torch.complex64))
+        mode_major = torch.empty(self.kept_h, self.kept_w, in_channels, out_channels, dtype=torch.complex64)
+        self.weight = nn.Parameter(mode_major.permute(2, 3, 0, 1))
         unreachable = modes * modes - self.kept_h * self.kept_w
         self.weight_unreachable = (
             nn.Parameter(torch.empty(in_channels, out_channels, unreachable, dtype=torch.complex64), requires_grad=False)
@@ -65,12 +82,15 @@ class SpectralConv2d(nn.Module):
         if modes_h > self.kept_h or modes_w > self.kept_w:
             raise ValueError(f"this layer was built for {self.input_size}×{self.input_size} inputs; "
                              f"a {height}×{width} input reaches modes it does not train")
-        spectrum = torch.fft.rfft2(x.float(), norm="backward")
-        kept = spectrum[:, :, :modes_h, :modes_w]
-        mixed = torch.einsum("bixy,ioxy->boxy", kept, self.weight[:, :, :modes_h, :modes_w])
-        out = spectrum.new_zeros(x.shape[0], self.out_channels, height, width // 2 + 1)
-        out[:, :, :modes_h, :modes_w] = mixed
-        return torch.fft.irfft2(out, s=(height, width), norm="backward")
+        batch = x.shape[0]
+        with _without_autocast(x.device.type):  # FFTs and spectral weights stay float32
+            columns = truncated_rfft(x.float(), modes_w)
+            kept = torch.fft.fft(columns, dim=-2)[..., :modes_h, :]                 # rfft2(x)[..., :m_h, :m_w]
+            per_mode = kept.permute(2, 3, 0, 1).reshape(modes_h * modes_w, batch, self.in_channels)
+            weight = self.weight.permute(2, 3, 0, 1)[:modes_h, :modes_w]          # a view, no copy
+            mixed = mix_modes(per_mode, weight.reshape(modes_h * modes_w, self.in_channels, self.out_channels))
+            mixed = mixed.reshape(modes_h, modes_w, batch, self.out_channels).permute(2, 3, 0, 1)
+            return torch.fft.irfft(torch.fft.ifft(mixed, n=height, dim=-2), n=width, dim=-1)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, modes={self.modes}, trained modes={self.kept_h}×{self.kept_w}"

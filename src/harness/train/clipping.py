@@ -26,11 +26,23 @@ def mark_unit_axes(model: nn.Module) -> None:
             setattr(module.weight, EXTRA_WEIGHT_ATTRIBUTE, module.weight_unreachable)
 
 
+def as_real(tensor: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as a real view with a trailing (real, imaginary) axis; real tensors as they are.
+
+    Norms of that view equal the complex moduli's norms, and torch's complex norm kernels are
+    tens of times slower than the real ones (73 of 550 ms of a depth-4 step went there).
+    """
+    return torch.view_as_real(tensor) if tensor.is_complex() else tensor
+
+
 def _unit_norm(tensor: torch.Tensor, unit_axis: int | None) -> torch.Tensor:
     """L2 norm (modulus for complex) per output unit, broadcastable to the tensor; whole-tensor if unit_axis is None."""
     if unit_axis is None or tensor.ndim <= 1:
-        return torch.linalg.vector_norm(tensor)
+        return torch.linalg.vector_norm(as_real(tensor))
     dims = tuple(d for d in range(tensor.ndim) if d != unit_axis)
+    if tensor.is_complex():
+        norm = torch.linalg.vector_norm(torch.view_as_real(tensor), dim=(*dims, tensor.ndim), keepdim=True)
+        return norm.squeeze(-1)
     return torch.linalg.vector_norm(tensor, dim=dims, keepdim=True)
 
 
@@ -85,7 +97,7 @@ def clip_value_(parameters: Iterable[torch.Tensor], clip_value: float) -> None:
 
 def global_grad_norm(parameters: list[torch.Tensor]) -> torch.Tensor:
     """Global L2 norm of all gradients (a 0-d tensor; no host sync)."""
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [as_real(p.grad) for p in parameters if p.grad is not None]
     if not grads:
         return torch.zeros(())
     return torch.nn.utils.get_total_norm(grads, norm_type=2.0, foreach=True)

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from ..models.memory_format import convolutions_to_channels_last
 from .batches import ShuffledBatches, TrainingData
 from .config import TrainConfig
 from .history import History
@@ -59,7 +60,7 @@ def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, 
     device = torch.device(device)
     accelerator, devices = accelerator_for(device)
     if config.channels_last:
-        generator.to(memory_format=torch.channels_last)
+        convolutions_to_channels_last(generator)
     history = History()
     module = PtychoTrainingModule(generator, data, config, history, progress, epoch_evaluator)
     with quiet_lightning(), torch_state(threads=threads, deterministic=device.type == "cpu"):
