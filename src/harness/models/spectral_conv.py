@@ -23,6 +23,19 @@ def _without_autocast(device_type: str):
     return nullcontext()  # e.g. the meta device used by `harness describe`
 
 
+def definition_forward(layer: "SpectralConv2d", x: torch.Tensor) -> torch.Tensor:
+    """SPEC §4 written out, the reference the fast forward is tested and benchmarked against: a full
+    rfft2, keep rows 0..m_h−1 and columns 0..m_w−1, mix channels per mode, irfft2 of the zero-padded
+    spectrum (autograd's own backward throughout)."""
+    height, width = x.shape[-2:]
+    modes_h, modes_w = live_modes(layer.modes, height, width)
+    spectrum = torch.fft.rfft2(x.float())
+    out = spectrum.new_zeros(x.shape[0], layer.out_channels, height, width // 2 + 1)
+    out[:, :, :modes_h, :modes_w] = torch.einsum("bixy,ioxy->boxy", spectrum[:, :, :modes_h, :modes_w],
+                                                 layer.weight[:, :, :modes_h, :modes_w])
+    return torch.fft.irfft2(out, s=(height, width))
+
+
 class SpectralConv2d(nn.Module):
     """y = irfft2(W ⊙ rfft2(x)) on the kept modes, zero elsewhere; no bias.
 
