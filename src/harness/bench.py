@@ -80,8 +80,8 @@ def _training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16):
     loss = amplitude_loss(predicted_amplitude(object_patch, probe), batch[:, 0])
     loss.backward()
     norm = grad_norm(parameters)
-    torch.isfinite(norm).item()  # the harness's one host sync per step (the non-finite guard)
     clip_gradients_(parameters, "norm", 1.0, norm)
+    torch.stack([loss.detach(), norm]).tolist()  # the harness's one host sync per step (the non-finite guard)
     optimizer.step()
 
 

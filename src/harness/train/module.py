@@ -77,19 +77,22 @@ class PtychoTrainingModule(L.LightningModule):
         loss = amplitude_loss(predicted_amplitude(object_patch, self.data.probe), batch[:, 0], config.loss_mode)
         self.manual_backward(loss)
         pre_norm = global_grad_norm(self._parameters_list)
-        loss_finite, grad_finite = torch.isfinite(torch.stack([loss.detach().float(), pre_norm.float()])).tolist()
+        # Clipping runs before the guard's verdict is read, so that the loss and both norms come back
+        # in the step's one host sync; a non-finite step is never taken, so its clipped gradients are unused.
+        clip_gradients_(self._parameters_list, config.grad_clip_algorithm, config.grad_clip, pre_norm)
         step = history.steps_done
+        logged = config.log_grad_norm and step % config.grad_norm_log_freq == 0
+        post_norm = global_grad_norm(self._parameters_list) if logged and config.grad_clip > 0 else pre_norm
+        loss_value, pre_value, post_value = torch.stack([loss.detach().float(), pre_norm.float(),
+                                                         post_norm.float()]).tolist()  # the one host sync
+        loss_finite, grad_finite = math.isfinite(loss_value), math.isfinite(pre_value)
         if not (loss_finite and grad_finite):
             history.nonfinite = {"step": step, "epoch": self.current_epoch, "what": "loss" if not loss_finite else "gradient"}
             history.stop_reason = "nonfinite"
             optimizer.zero_grad(set_to_none=True)
             self.trainer.should_stop = True
             return None
-        clip_gradients_(self._parameters_list, config.grad_clip_algorithm, config.grad_clip, pre_norm)
-        if config.log_grad_norm and step % config.grad_norm_log_freq == 0:
-            post_norm = global_grad_norm(self._parameters_list) if config.grad_clip > 0 else pre_norm
-            loss_value, pre_value, post_value = torch.stack([loss.detach().float(), pre_norm.float(),
-                                                             post_norm.float()]).tolist()  # one host sync
+        if logged:
             history.steps.append({"step": step, "epoch": self.current_epoch, "loss": loss_value,
                                   "grad_norm_pre": pre_value, "grad_norm_post": post_value})
         optimizer.step()
