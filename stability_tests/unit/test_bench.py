@@ -13,9 +13,10 @@ def result():
 def test_bench_model_reports_positive_rates(result):
     assert result["params"] > result["trained_params"] > 0  # 12 modes cannot all be reached at 16×16 / 8×8
     for key in ("plain_step_s", "harness_step_s", "train_patches_per_s", "inference_patches_per_s", "step_flops",
-                "achieved_flops_per_s"):
+                "achieved_flops_per_s", "verbatim_plain_step_s", "bf16_plain_step_s", "speedup_vs_verbatim"):
         assert result[key] > 0, key
-    assert "overhead" in format_row(result)
+    assert "overhead" in format_row(result) and "SPEC-verbatim" in format_row(result)
+    assert result["speedup_vs_verbatim"] == pytest.approx(result["verbatim_plain_step_s"] / result["harness_step_s"])
 
 
 def test_compare_gives_ratios(result):

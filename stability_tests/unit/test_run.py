@@ -1,5 +1,6 @@
 """One run end to end (SPEC §6–§8): run folder, reuse, atomicity, OOM/infeasible, `harness run` and `harness stats`."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -47,6 +48,19 @@ def test_run_folder_has_every_file_and_field_and_is_reused(tmp_path, cache_dir, 
     monkeypatch.setattr(execute_module, "train_and_evaluate", no_training)
     again = execute_run(tiny_config(), folder, cache_dir=cache_dir)
     assert again["reused"] and again["config_hash"] == stats["config_hash"]
+
+    # The same configuration recorded by another study is adopted, not retrained; another configuration is not.
+    shootout_folder = tmp_path / "shootout_run"
+    adopted = execute_run(dataclasses.replace(tiny_config(), study="shootout", arm="control"), shootout_folder,
+                          cache_dir=cache_dir, reuse_candidates=[folder, shootout_folder])
+    assert adopted["reused"] and adopted["reused_from"] == str(folder)
+    assert sorted(os.listdir(shootout_folder)) == sorted(os.listdir(folder))
+    recorded = json.loads((shootout_folder / "stats.json").read_text())
+    assert (recorded["study"], recorded["arm"], recorded["amp_ssim"]) == ("shootout", "control", saved["amp_ssim"])
+    assert json.loads((shootout_folder / "config.json").read_text())["study"] == "shootout"
+    with pytest.raises(AssertionError, match="trained again"):
+        execute_run(dataclasses.replace(tiny_config(learning_rate=5e-4), study="shootout"), tmp_path / "other",
+                    cache_dir=cache_dir, reuse_candidates=[folder])
     with pytest.raises(AssertionError, match="trained again"):
         execute_run(tiny_config(), folder, cache_dir=cache_dir, rerun=True)
     with pytest.raises(AssertionError, match="trained again"):  # another setting is another run

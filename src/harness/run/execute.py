@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -15,7 +15,8 @@ from ..models import InfeasibleModel, build_generator, make_plan
 from ..train import TrainingData, fit, seeded
 from .classify import add_val_losses, classify, finite_or_none
 from .config import RunConfig
-from .folder import RunFolder
+from ..fsutil import place_file
+from .folder import ARTIFACTS, RunFolder
 from .plot import save_reconstruction_png
 
 OUTCOMES = ("ok", "crashed", "oom", "infeasible")
@@ -107,16 +108,41 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
     }
 
 
+def adopt_run(config: RunConfig, source: RunFolder, folder: RunFolder, stats: dict) -> dict:
+    """Record a finished run of the same configuration as this study's run: artifacts linked (or
+    copied), config.json and stats.json rewritten with this study's identity, stats.json last."""
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.clear()
+    for name in ARTIFACTS:
+        if name not in ("stats.json", "config.json") and (source / name).is_file():
+            place_file(source / name, folder / name)
+    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
+    stats = {**stats, **_identity(config), "reused_from": str(source.path)}
+    folder.write_json("stats.json", stats)
+    return stats
+
+
 def execute_run(config: RunConfig, folder: str | Path, *, rerun: bool = False, cache_dir=None,
-                progress: Callable[[str], None] | None = None) -> dict:
-    """Train and classify one run into `folder`, or reuse its finished stats (same config hash).
+                progress: Callable[[str], None] | None = None, reuse_candidates: Iterable[str | Path] = ()) -> dict:
+    """Train and classify one run into `folder`, or reuse finished stats with the same config hash:
+    the folder's own, else those of a candidate folder (the same run recorded by another study,
+    e.g. the shootout's control arm at the crash depth), whose artifacts are then placed here.
 
     A crashed run is a result; OOM and infeasible configurations are recorded as such. Only a
     broken harness raises.
     """
     folder = RunFolder(folder)
-    if not rerun and (stats := folder.finished_stats(config.config_hash)) is not None:
-        return {**stats, "reused": True, "run_dir": str(folder.path)}
+    if not rerun:
+        if (stats := folder.finished_stats(config.config_hash)) is not None:
+            return {**stats, "reused": True, "run_dir": str(folder.path)}
+        for candidate in map(RunFolder, reuse_candidates):
+            if candidate.path.resolve() == folder.path.resolve():
+                continue
+            if (stats := candidate.finished_stats(config.config_hash)) is not None:
+                stats = adopt_run(config, candidate, folder, stats)
+                if progress is not None:
+                    progress(f"same configuration already trained in {candidate.path}: recorded here, not retrained")
+                return {**stats, "reused": True, "run_dir": str(folder.path)}
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.clear()
     folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})

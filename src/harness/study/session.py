@@ -115,8 +115,11 @@ class StudySession:
                 print(line, file=log, flush=True)
                 print(f"[{label}] {line}", file=sys.stderr, flush=True)
 
+            # The same run may already be recorded by another study or arm (the shootout's control
+            # arm repeats the crash hunt's runs at the crash depth); the config hash decides.
+            candidates = sorted(Path(self.options.runs_dir).glob(f"*/*/{folder.name}"))
             return execute_run(config, folder, rerun=self.options.rerun, cache_dir=self.options.cache_dir,
-                               progress=progress)
+                               progress=progress, reuse_candidates=candidates)
 
     def crash_depth(self) -> int:
         """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""
