@@ -93,12 +93,10 @@ def _plain_step_seconds(model, batches, probe, settings: BenchSettings, grad_nor
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
     for batch in batches[:settings.warmup]:
         _training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16)
-    _sync(settings.device)
-    start = time.perf_counter()
-    for batch in batches[settings.warmup:]:
-        _training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16)
-    _sync(settings.device)
-    return (time.perf_counter() - start) / settings.steps
+    timed_batches = iter(batches[settings.warmup:])
+    # the median step: a shared VM's outliers do not move it
+    return _timed(lambda: _training_step(model, optimizer, parameters, next(timed_batches), probe, grad_norm, bf16),
+                  settings.steps, settings.device)
 
 
 def _torch_complex_grad_norm(parameters) -> torch.Tensor:
