@@ -122,7 +122,6 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
         model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n).to(device)
     if config.channels_last:  # the plain loop does exactly what the harness does
         convolutions_to_channels_last(model)
-    mark_unit_axes(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
     patches = torch.rand(BATCH * (settings.steps + settings.warmup), 1, settings.n, settings.n, device=device)
     probe = torch.ones(settings.n, settings.n, dtype=torch.complex64, device=device)

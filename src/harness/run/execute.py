@@ -11,11 +11,11 @@ import torch
 
 from ..data import get_dataset
 from ..evaluate import mean_reconstruction_metrics, predict_patches, stitch_reconstructions
+from ..fsutil import place_file
 from ..models import InfeasibleModel, build_generator, make_plan
 from ..train import TrainingData, fit, seeded
 from .classify import add_val_losses, classify, finite_or_none
 from .config import RunConfig
-from ..fsutil import place_file
 from .folder import ARTIFACTS, RunFolder
 from .plot import save_reconstruction_png
 
@@ -108,15 +108,20 @@ def train_and_evaluate(config: RunConfig, folder: RunFolder, *, cache_dir=None,
     }
 
 
+def _start_folder(config: RunConfig, folder: RunFolder) -> None:
+    """An empty run folder holding this run's config.json (a previous attempt's artifacts removed)."""
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.clear()
+    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
+
+
 def adopt_run(config: RunConfig, source: RunFolder, folder: RunFolder, stats: dict) -> dict:
     """Record a finished run of the same configuration as this study's run: artifacts linked (or
     copied), config.json and stats.json rewritten with this study's identity, stats.json last."""
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.clear()
+    _start_folder(config, folder)
     for name in ARTIFACTS:
         if name not in ("stats.json", "config.json") and (source / name).is_file():
             place_file(source / name, folder / name)
-    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
     stats = {**stats, **_identity(config), "reused_from": str(source.path)}
     folder.write_json("stats.json", stats)
     return stats
@@ -143,9 +148,7 @@ def execute_run(config: RunConfig, folder: str | Path, *, rerun: bool = False, c
                 if progress is not None:
                     progress(f"same configuration already trained in {candidate.path}: recorded here, not retrained")
                 return {**stats, "reused": True, "run_dir": str(folder.path)}
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.clear()
-    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
+    _start_folder(config, folder)
     started = time.perf_counter()
     try:
         make_plan(config.architecture, depth=config.depth, width=config.width, modes=config.modes,

@@ -91,8 +91,7 @@ def clip_value_(parameters: Iterable[torch.Tensor], clip_value: float) -> None:
     """Element-wise clamp to [−c, c]; real and imaginary parts separately for complex gradients."""
     for parameter in parameters:
         if parameter.grad is not None:
-            grad = torch.view_as_real(parameter.grad) if parameter.grad.is_complex() else parameter.grad
-            grad.clamp_(-clip_value, clip_value)
+            as_real(parameter.grad).clamp_(-clip_value, clip_value)
 
 
 def global_grad_norm(parameters: list[torch.Tensor]) -> torch.Tensor:
