@@ -18,8 +18,10 @@ $(STAMP): pyproject.toml
 crashhunt: $(STAMP)
 	$(PYTEST) -m crashhunt --profile quick -n 2
 
+# The shootout runs at the crash hunt's crash depth; DEPTH=D sets it (on the quick profile every run is
+# inconclusive, so there is no crash depth: `make shootout DEPTH=4`, the paper protocol's).
 shootout: $(STAMP)
-	$(PYTEST) -m shootout --profile quick -n 2
+	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
 test: $(STAMP)
 	$(PYTEST)

@@ -9,10 +9,10 @@ from harness.study import aggregate
 from harness.study.statistics import clopper_pearson, fisher_exact, mcnemar_exact
 
 
-def record(study="crash_hunt", arm="control", depth=4, seed=1, outcome="ok", reasons=()):
+def record(study="crash_hunt", arm="control", depth=4, seed=1, outcome="ok", reasons=(), onset=None, n_epochs=5):
     return {"study": study, "arm": arm, "depth": depth, "seed": seed, "outcome": outcome,
             "crashed": outcome == "crashed", "reasons": list(reasons), "best_val_loss": 0.1, "amp_ssim": 0.6,
-            "run_dir": None, "profile": "quick"}
+            "onset_epoch": onset, "n_epochs": n_epochs, "run_dir": None, "profile": "quick"}
 
 
 @settings(max_examples=200, deadline=None)
@@ -123,3 +123,42 @@ def test_json_report_records_and_failures(tmp_path):
     assert records[0] == ok
     assert [(r["depth"], r["seed"], r["outcome"]) for r in records[1:]] == [(4, 2, "error"), (6, 3, "error")]
     assert "harness broke" in records[1]["message"]
+
+
+def test_inconclusive_runs_are_listed_beside_p_crash_and_counted_only_when_asked():
+    records = [record(depth=4, seed=1, outcome="crashed", reasons=["wrong_solution"], onset=1),
+               record(depth=4, seed=2), record(depth=4, seed=3, outcome="inconclusive"),
+               record(depth=6, seed=1, outcome="inconclusive"), record(depth=6, seed=2, outcome="oom")]
+    depth4, depth6 = aggregate(records)["crash_hunt"]["depths"]
+    assert (depth4["runs"], depth4["crashes"], depth4["inconclusive"]) == (2, 1, 1) and depth4["p_crash"] == 0.5
+    assert (depth6["runs"], depth6["p_crash"], depth6["inconclusive"], depth6["oom"]) == (0, None, 1, 1)
+    counted4, counted6 = aggregate(records, count_unfinished_as_crash=True)["crash_hunt"]["depths"]
+    assert (counted4["runs"], counted4["crashes"]) == (3, 2)
+    assert (counted6["runs"], counted6["crashes"], counted6["p_crash"]) == (2, 2, 1.0)
+    assert aggregate(records)["crash_hunt"]["crash_depth"] == 4
+    only_inconclusive = [record(depth=4, seed=s, outcome="inconclusive") for s in (1, 2)]
+    assert aggregate(only_inconclusive)["crash_hunt"]["crash_depth"] is None
+
+
+def test_survival_numbers_equal_a_hand_count():
+    records = [record("shootout", "control", 4, 1, "crashed", ["wrong_solution"], onset=1, n_epochs=6),
+               record("shootout", "control", 4, 2, "crashed", ["degraded"], onset=4, n_epochs=6),
+               record("shootout", "control", 4, 3, "crashed", ["nonfinite"], onset=3, n_epochs=3),
+               record("shootout", "control", 4, 4, "ok", n_epochs=6),
+               record("shootout", "control", 4, 5, "inconclusive", n_epochs=6)]
+    (arm,) = aggregate(records)["shootout"]["arms"]
+    curve = arm["survival"]
+    # epoch:        1  2  3  4  5  6  — seed 1 fails at 1, seed 3 at 3, seed 2 at 4; seed 4 never; seed 5 not classified
+    assert curve["epochs"] == [1, 2, 3, 4, 5, 6] and curve["runs"] == 4
+    assert curve["surviving"] == [3, 3, 2, 1, 1, 1]
+    assert curve["fraction"] == pytest.approx([0.75, 0.75, 0.5, 0.25, 0.25, 0.25])
+    assert curve["fraction"][-1] == pytest.approx(1 - arm["p_crash"])
+    assert aggregate([record(outcome="inconclusive")])["crash_hunt"]["depths"][0]["survival"] == {
+        "runs": 0, "epochs": [], "surviving": [], "fraction": []}
+
+
+def test_arms_without_classified_runs_are_not_compared():
+    records = [record("shootout", "control", 4, s, "inconclusive") for s in (1, 2)]
+    records += [record("shootout", "agc", 4, s, "ok") for s in (1, 2)]
+    (comparison,) = aggregate(records)["shootout"]["comparisons"]
+    assert comparison["test"] == "none" and comparison["p_value"] is None

@@ -19,7 +19,9 @@ SMOKE_RUN = ["run", "--profile", "smoke", "--N", "32", "--set-phi", "--fno-block
              "--fno-modes", "4", "--torch-log-grad-norm", "--torch-grad-clip", "1.0", "--device", "cpu"]
 STATS_FIELDS = ("crashed", "outcome", "reasons", "best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae",
                 "phase_mae", "collapse_floor", "onset_epoch", "onset_step", "n_epochs", "grad_norm_mean",
-                "grad_norm_max", "grad_norm_p99", "params", "wall_s", "device", "config_hash", "profile")
+                "grad_norm_max", "grad_norm_p99", "params", "wall_s", "device", "config_hash", "profile",
+                "explanation", "peak_amp_ssim", "peak_epoch", "learned_before_failure", "fit_error", "fit_noise_floor",
+                "fit_constant_object", "verdict_version", "evidence", "environment")
 
 
 def tiny_config(**train):
@@ -35,7 +37,10 @@ def test_run_folder_has_every_file_and_field_and_is_reused(tmp_path, cache_dir, 
     saved = json.loads((folder / "stats.json").read_text())
     for field in STATS_FIELDS:
         assert field in saved, field
-    assert saved["outcome"] in ("ok", "crashed") and saved["n_epochs"] == 2 and saved["params"] == 14_842
+    assert saved["outcome"] in ("ok", "crashed", "inconclusive") and saved["n_epochs"] == 2 and saved["params"] == 14_842
+    assert saved["environment"]["device"] == "cpu" and saved["environment"]["precision"] == "float32"
+    assert saved["environment"]["torch"] and saved["evidence"]["twin"]["patches"] > 0
+    assert 0 < saved["fit_noise_floor"] < saved["fit_constant_object"]
     history = json.loads((folder / "history.json").read_text())
     assert len(history["epochs"]) == 2 and len(history["steps"]) == history["steps_done"]
     assert not stats["reused"]
@@ -48,6 +53,14 @@ def test_run_folder_has_every_file_and_field_and_is_reused(tmp_path, cache_dir, 
     monkeypatch.setattr(execute_module, "train_and_evaluate", no_training)
     again = execute_run(tiny_config(), folder, cache_dir=cache_dir)
     assert again["reused"] and again["config_hash"] == stats["config_hash"]
+
+    # A verdict decided by older rules is re-derived from the folder on reuse (and written back), not retrained.
+    stale = {key: value for key, value in saved.items() if key not in ("verdict_version", "explanation")}
+    (folder / "stats.json").write_text(json.dumps({**stale, "outcome": "crashed", "crashed": True,
+                                                   "reasons": ["collapsed"]}))
+    refreshed = execute_run(tiny_config(), folder, cache_dir=cache_dir)
+    assert refreshed["reused"] and (refreshed["outcome"], refreshed["reasons"]) == (saved["outcome"], saved["reasons"])
+    assert json.loads((folder / "stats.json").read_text())["verdict_version"] == saved["verdict_version"]
 
     # The same configuration recorded by another study is adopted, not retrained; another configuration is not.
     shootout_folder = tmp_path / "shootout_run"

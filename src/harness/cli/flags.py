@@ -18,6 +18,9 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nimgs-test", type=int, default=1, help="test object canvases")
     group.add_argument("--nphotons", type=float, default=1e9, help="mean photons per training patch")
     group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
+    group.add_argument("--probe-defocus", type=float, default=0.0, metavar="RADIANS",
+                       help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
+                            "point-symmetric disk under which a patch and its twin image fit the same pattern)")
     group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
     group.add_argument("--profile", default="auto", help="paper | quick | smoke | auto (paper on a GPU, else quick)")
     group.add_argument("--train-stride", type=int, default=None, help="training scan stride in px (default: the profile's)")
@@ -34,6 +37,7 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nimgs_test=args.nimgs_test,
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
+        probe_defocus=args.probe_defocus,
         object_size=args.object_size or profile.object_size,
         n_lines=profile.n_lines,
         train_stride=args.train_stride or profile.train_stride,

@@ -26,9 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ..train.checkpoint import CheckpointRefused
+
     try:
         return COMMANDS[args.command].run(args) or 0
-    except UsageError as exc:
+    except (UsageError, CheckpointRefused) as exc:
         print(f"harness {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

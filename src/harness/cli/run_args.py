@@ -51,7 +51,13 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--arm", default=None, help="arm name (default: the architecture)")
     where.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     where.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    where.add_argument("--rerun", action="store_true", help="retrain even when a finished run with this config exists")
+    where.add_argument("--rerun", action="store_true",
+                       help="retrain even when a finished run (or a checkpoint) with this config exists")
+    where.add_argument("--checkpoint-interval", type=float, default=None, metavar="SECONDS",
+                       help="least training time between checkpoints, written at epoch ends (default: automatic, "
+                            "at most 2%% of the training time; 0: every epoch)")
+    where.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints (an interrupted run starts over)")
+    where.add_argument("--keep-checkpoint", action="store_true", help="keep the last checkpoint when the run finishes")
 
 
 def settings_to_argv(settings: dict) -> list[str]:
@@ -119,6 +125,15 @@ def run_configs(args: argparse.Namespace) -> list:
                   device=device, study=args.study, arm=args.arm, threads=args.threads)
         for architecture in args.architectures
     ]
+
+
+def checkpoint_policy(args: argparse.Namespace):
+    from ..train.checkpoint import CheckpointPolicy
+
+    if args.checkpoint_interval is not None and not args.checkpoint_interval >= 0:
+        raise UsageError("--checkpoint-interval", args.checkpoint_interval, "must be 0 or more seconds")
+    return CheckpointPolicy(enabled=not args.no_checkpoints, interval_s=args.checkpoint_interval,
+                            keep=args.keep_checkpoint)
 
 
 def run_folders(args: argparse.Namespace, configs: list) -> list[Path]:

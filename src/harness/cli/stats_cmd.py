@@ -18,6 +18,7 @@ def add_parser(subparsers, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..run import NotARunFolder, RunFolder
     from ..run.restat import recompute_stats
+    from .run_cmd import outcome_label
 
     try:
         stats = recompute_stats(RunFolder(args.run_dir))
@@ -26,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if args.out_json:
         atomic_write_json(args.out_json, stats)
-    label = "crashed (" + ", ".join(stats["reasons"]) + ")" if stats["crashed"] else "ok"
-    print(f"{args.run_dir}: {label}  amp_ssim {stats['amp_ssim']}  floor {stats['collapse_floor']}")
+    print(f"{args.run_dir}: {outcome_label(stats)}  amp_ssim {stats['amp_ssim']}  floor {stats['collapse_floor']}")
+    print(f"  {stats['explanation']}")
     if not args.out_json:
         print(json.dumps(stats, indent=2))
     return 0

@@ -12,6 +12,8 @@ from ..errors import UsageError
 # Bump when the simulation changes what it produces for the same parameters: old cache entries
 # then get a new key and are never mistaken for current data.
 GENERATOR_VERSION = "grid-lines-1"
+# Parameters added later, with the default that reproduces the data generated before they existed.
+ADDED_LATER = {"probe_defocus": 0.0}
 
 
 def patches_per_axis(size: int, patch: int, stride: int) -> int:
@@ -36,6 +38,7 @@ class DatasetParams:
     test_stride: int = 10
     train_seed: int = 1
     test_seed: int = 2
+    probe_defocus: float = 0.0        # defocus phase of the synthetic probe, radians at the disk edge
 
     def validate(self) -> None:
         """Raise UsageError (naming the flag) for settings the simulation cannot honour."""
@@ -59,6 +62,10 @@ class DatasetParams:
             )
         if self.n_lines < 1:
             raise UsageError("n_lines", self.n_lines, "must be at least 1")
+        if not abs(self.probe_defocus) < float("inf"):
+            raise UsageError("--probe-defocus", self.probe_defocus, "must be a finite phase in radians")
+        if self.probe_defocus and self.probe_npz is not None:
+            raise UsageError("--probe-defocus", self.probe_defocus, "applies to the synthetic probe, not to --probe-npz")
 
     @property
     def n_train_patches(self) -> int:
@@ -71,12 +78,18 @@ class DatasetParams:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def identity(self) -> dict:
+        """Every parameter, except settings added after the first release while they hold their default
+        (which reproduces the data of before): cache keys and run hashes of earlier runs stay valid."""
+        return {key: value for key, value in self.as_dict().items()
+                if not (key in ADDED_LATER and value == ADDED_LATER[key])}
+
     def cache_key(self, probe_digest: str | None = None) -> str:
         """A key derived from every parameter and the generator version.
 
         A probe file enters through the digest of its content, not its path.
         """
-        identity = self.as_dict()
+        identity = self.identity()
         identity["probe_npz"] = probe_digest
         identity["generator_version"] = GENERATOR_VERSION
         blob = json.dumps(identity, sort_keys=True).encode()

@@ -30,7 +30,7 @@ def content_hash(arrays: dict[str, np.ndarray]) -> str:
 def resolve_probe(params: DatasetParams) -> tuple[np.ndarray, str | None]:
     """The probe as given (P₀) and, for a file, the digest of its content."""
     if params.probe_npz is None:
-        return make_synthetic_probe(params.N), None
+        return make_synthetic_probe(params.N, params.probe_defocus), None
     probe = load_probe_npz(params.probe_npz, params.N)
     return probe, file_digest(params.probe_npz)
 

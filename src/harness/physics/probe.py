@@ -23,16 +23,28 @@ def probe_support_disk(n: int, radius: float) -> np.ndarray:
     return _centred_radius(n) <= radius
 
 
-def make_synthetic_probe(n: int) -> np.ndarray:
-    """Default probe: a disk of radius ≈ n/6, blurred with σ=1, plus 1e-9 (real-valued, complex64).
+def synthetic_disk_radius(n: int) -> float:
+    """Radius of the synthetic probe's disk: where the product of two Gaussian windows of std n/(0.7π²)
+    exceeds 0.5, i.e. std·sqrt(2 ln 2) ≈ n/5.9."""
+    return n / (0.7 * np.pi**2) * np.sqrt(2 * np.log(2))
+
+
+def make_synthetic_probe(n: int, defocus: float = 0.0) -> np.ndarray:
+    """Default probe: a disk of radius ≈ n/6, blurred with σ=1, plus 1e-9 (complex64; real when defocus is 0).
 
     The disk is where a separable Gaussian window of std n/(0.7π²) exceeds 0.5 in the product.
+    defocus: a quadratic (defocus) phase, in radians at the disk's edge, as a real, slightly defocused
+    probe has. It makes P differ from its point reflection's conjugate, so the exact twin of an object,
+    conj(O(−r)), no longer fits its pattern; the twin that still does carries the extra phase
+    −2·defocus·(r/R)² (|P| stays point-symmetric), i.e. it is no longer the same object reflected.
     """
     std = n / (0.7 * np.pi**2)
     coords = np.arange(n) - (n - 1) / 2.0
     window_1d = np.exp(-0.5 * (coords / std) ** 2)
     disk = (window_1d[:, None] * window_1d[None, :]) > 0.5
     probe = gaussian_filter(disk.astype(np.float64), sigma=1.0) + 1e-9
+    if defocus:
+        probe = probe * np.exp(1j * defocus * (_centred_radius(n) / synthetic_disk_radius(n)) ** 2)
     return probe.astype(np.complex64)
 
 

@@ -1,4 +1,4 @@
-"""From a finished run's history, metrics and reconstruction to the verdict fields of stats.json."""
+"""From a finished run's history, metrics, reconstruction and twin evidence to the verdict fields of stats.json."""
 
 from __future__ import annotations
 
@@ -6,13 +6,23 @@ import math
 
 import numpy as np
 
-from ..verdict import Verdict, detect
+from ..verdict import VERDICT_VERSION, Verdict, detect
 
-METRIC_FIELDS = ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae", "collapse_floor")
+METRIC_FIELDS = ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae", "collapse_floor",
+                 "fit_noise_floor", "fit_constant_object")
+CLASSIFIED = ("ok", "crashed", "inconclusive")   # outcomes the verdict decides (oom and infeasible it never sees)
 
 
 def finite_or_none(value):
     return value if value is None or math.isfinite(value) else None
+
+
+def _json_ready(value):
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {key: _json_ready(item) for key, item in value.items()}
+    return value
 
 
 def add_val_losses(metrics: dict, epochs: list[dict]) -> dict:
@@ -23,17 +33,24 @@ def add_val_losses(metrics: dict, epochs: list[dict]) -> dict:
             "final_val_loss": losses[-1] if losses and losses[-1] is not None else math.nan}
 
 
-def classify(history: dict, metrics: dict, reconstruction: np.ndarray) -> tuple[Verdict, dict]:
+def classify(history: dict, metrics: dict, reconstruction: np.ndarray, *, twin: dict | None = None,
+             loss_mode: str | None = "mae") -> tuple[Verdict, dict]:
     """The verdict and the stats fields it contributes; metrics must hold the val losses (add_val_losses)."""
-    verdict = detect(history, metrics, np.abs(reconstruction))
+    verdict = detect(history, metrics, np.abs(reconstruction), twin=twin, loss_mode=loss_mode)
     fields = {
         "outcome": verdict.outcome,
         "crashed": verdict.crashed,
         "reasons": verdict.reasons,
+        "explanation": verdict.explanation,
         "crashed_heuristic": verdict.crashed_heuristic,
         "onset_epoch": verdict.onset_epoch,
         "onset_step": verdict.onset_step,
-        "evidence": {k: finite_or_none(v) if isinstance(v, float) else v for k, v in verdict.evidence.items()},
-        **{key: finite_or_none(metrics[key]) for key in METRIC_FIELDS},
+        "peak_amp_ssim": finite_or_none(verdict.peak_amp_ssim),
+        "peak_epoch": verdict.peak_epoch,
+        "learned_before_failure": verdict.learned_before_failure,
+        "fit_error": verdict.evidence["fit_error"],
+        "verdict_version": VERDICT_VERSION,
+        "evidence": _json_ready(verdict.evidence),
+        **{key: finite_or_none(metrics.get(key)) for key in METRIC_FIELDS},
     }
     return verdict, fields

@@ -45,6 +45,7 @@ class RunConfig:
         for excluded in ("threads", "study", "arm"):
             payload.pop(excluded)
         payload["device"] = self.device.split(":")[0]  # cuda:0 and cuda:1 compute the same thing
+        payload["data"] = self.data.identity()
         return payload
 
     @property

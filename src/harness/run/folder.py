@@ -11,6 +11,7 @@ import torch
 from ..fsutil import atomic_save, atomic_write_json
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.
+CORRELATION_KEYS = ("patch_corr_direct", "patch_corr_twin")
 ARTIFACTS = ("stats.json", "config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png")
 
 
@@ -52,9 +53,13 @@ class RunFolder:
     def save_model(self, model: torch.nn.Module) -> None:
         atomic_save(self / "model.pt", lambda temporary: torch.save(model.state_dict(), temporary))
 
-    def save_reconstruction(self, reconstruction: np.ndarray, truth: np.ndarray) -> None:
+    def save_reconstruction(self, reconstruction: np.ndarray, truth: np.ndarray,
+                            patch_correlations: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """The stitched reconstruction and its truth, and the per-patch twin-image correlations
+        (direct, reflected) that the stitched image cannot show."""
+        extra = {} if patch_correlations is None else dict(zip(CORRELATION_KEYS, patch_correlations))
         atomic_save(self / "recon.npz",
-                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth))
+                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth, **extra))
 
     def load_reconstruction(self) -> tuple[np.ndarray, np.ndarray]:
         path = self / "recon.npz"
@@ -62,3 +67,13 @@ class RunFolder:
             raise NotARunFolder(f"{self.path} has no recon.npz")
         with np.load(path) as archive:
             return archive["reconstruction"], archive["ground_truth"]
+
+    def load_patch_correlations(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(direct, reflected) per-patch correlations; None for folders written before they were kept."""
+        try:
+            with np.load(self / "recon.npz") as archive:
+                if all(key in archive.files for key in CORRELATION_KEYS):
+                    return tuple(archive[key] for key in CORRELATION_KEYS)
+        except (OSError, ValueError):
+            pass
+        return None

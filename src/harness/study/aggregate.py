@@ -7,29 +7,49 @@ from itertools import combinations
 from .statistics import clopper_pearson, fisher_exact, mcnemar_exact
 
 COMPLETED = ("ok", "crashed")      # classified runs: the denominator of P_crash
-CRASH_DEPTH_RULE = "crash depth = the smallest depth where at least one seed crashed (nonfinite or collapsed)"
+UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash; inside it only with --count-unfinished-as-crash
+CRASH_DEPTH_RULE = ("crash depth = the smallest depth where at least one seed crashed "
+                    "(nonfinite, collapsed, wrong_solution/twin_image or degraded)")
 CONTROL_ARM = "control"
-ROW_FIELDS = ("arm", "seed", "outcome", "best_val_loss", "amp_ssim", "crashed", "reasons", "run_dir")
+ROW_FIELDS = ("arm", "seed", "outcome", "best_val_loss", "amp_ssim", "fit_error", "crashed", "reasons", "onset_epoch",
+              "peak_amp_ssim", "peak_epoch", "run_dir")
 
 
 def _counts(records: list[dict], count_unfinished_as_crash: bool = False) -> dict:
-    """runs, crashes, P_crash with its interval; oom / infeasible / errors beside it."""
-    by_outcome = {name: sum(r["outcome"] == name for r in records) for name in ("oom", "infeasible", "error")}
+    """runs, crashes, P_crash with its interval; inconclusive / oom / infeasible / errors beside it."""
+    by_outcome = {name: sum(r["outcome"] == name for r in records) for name in (*UNFINISHED, "error")}
     completed = [r for r in records if r["outcome"] in COMPLETED]
     runs = len(completed)
     crashes = sum(bool(r["crashed"]) for r in completed)
     if count_unfinished_as_crash:
-        extra = by_outcome["oom"] + by_outcome["infeasible"]
+        extra = sum(by_outcome[name] for name in UNFINISHED)
         runs, crashes = runs + extra, crashes + extra
     return {
         "runs": runs,
         "crashes": crashes,
         "p_crash": crashes / runs if runs else None,
         "ci95": clopper_pearson(crashes, runs),
+        "inconclusive": by_outcome["inconclusive"],
         "oom": by_outcome["oom"],
         "infeasible": by_outcome["infeasible"],
         "errors": by_outcome["error"],
+        "survival": survival(records),
     }
+
+
+def survival(records: list[dict]) -> dict:
+    """The fraction of classified runs (ok or crashed) not yet failed at the end of each epoch.
+
+    A crashed run fails at its onset epoch (at its last epoch when no onset was recorded); a run that
+    is ok never fails. Unfinished runs have no failure time and are left out, as from P_crash.
+    """
+    completed = [r for r in records if r["outcome"] in COMPLETED]
+    failed_at = [None if not r["crashed"] else (r.get("onset_epoch") or r.get("n_epochs") or 1) for r in completed]
+    horizon = max([r.get("n_epochs") or 0 for r in completed] + [f or 0 for f in failed_at], default=0)
+    epochs = list(range(1, horizon + 1))
+    surviving = [sum(f is None or f > epoch for f in failed_at) for epoch in epochs]
+    return {"runs": len(completed), "epochs": epochs, "surviving": surviving,
+            "fraction": [count / len(completed) for count in surviving] if completed else []}
 
 
 def _row(record: dict) -> dict:
@@ -54,10 +74,14 @@ def crash_hunt_summary(records: list[dict], *, profile: str | None = None,
 
 
 def compare_arms(name_a: str, a: list[dict], name_b: str, b: list[dict]) -> dict:
-    """Exact McNemar when both arms completed the same seeds (paired), else Fisher's exact test."""
+    """Exact McNemar when both arms classified the same seeds (paired), else Fisher's exact test; no test
+    when an arm has no classified run."""
     done_a = {r["seed"]: bool(r["crashed"]) for r in a if r["outcome"] in COMPLETED}
     done_b = {r["seed"]: bool(r["crashed"]) for r in b if r["outcome"] in COMPLETED}
-    if done_a and set(done_a) == set(done_b):
+    if not done_a or not done_b:
+        return {"a": name_a, "b": name_b, "test": "none", "p_value": None,
+                "why": "an arm has no classified (ok or crashed) runs", "runs_a": len(done_a), "runs_b": len(done_b)}
+    if set(done_a) == set(done_b):
         a_only = sum(done_a[s] and not done_b[s] for s in done_a)
         b_only = sum(done_b[s] and not done_a[s] for s in done_a)
         return {"a": name_a, "b": name_b, "test": "mcnemar_exact", "p_value": mcnemar_exact(a_only, b_only),

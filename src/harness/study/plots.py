@@ -9,7 +9,7 @@ import numpy as np
 
 from ..fsutil import atomic_save
 
-VERDICT_COLOURS = {"ok": "tab:green", "crashed": "tab:red"}
+VERDICT_COLOURS = {"ok": "tab:green", "crashed": "tab:red", "inconclusive": "tab:gray"}
 
 
 def _pyplot():
@@ -56,27 +56,31 @@ def loss_curves(study: str, summary: dict, path: Path) -> Path | None:
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation loss")
     axis.set_yscale("log")
-    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run (green ok, red crashed)")
+    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run (green ok, red crashed, grey inconclusive)",
+                   fontsize=10)
     axis.legend(fontsize=7, ncol=2)
     return _save(figure, path)
 
 
-def p_crash_plot(study: str, summary: dict, path: Path) -> Path | None:
+def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
+    """P_crash with its interval per depth or arm; groups without classified runs say what they hold instead."""
     plt = _pyplot()
     groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
-    groups = [g for g in groups if g["runs"]]
-    if not groups:
-        return None
     names = [f"depth {g['depth']}" if study == "crash_hunt" else g["arm"] for g in groups]
-    estimates = np.array([g["p_crash"] for g in groups])
-    low = estimates - np.array([g["ci95"][0] for g in groups])
-    high = np.array([g["ci95"][1] for g in groups]) - estimates
     figure, axis = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    axis.errorbar(range(len(groups)), estimates, yerr=[low, high], fmt="o", capsize=6, color="black")
     for index, group in enumerate(groups):
-        axis.annotate(f"{group['crashes']}/{group['runs']}", (index, estimates[index]), textcoords="offset points",
+        if not group["runs"]:
+            unfinished = [f"{group[k]} {k}" for k in ("inconclusive", "oom", "infeasible", "errors") if group.get(k)]
+            axis.annotate("no classified runs\n" + ", ".join(unfinished), (index, 0.5), ha="center", fontsize=8,
+                          color="tab:gray")
+            continue
+        estimate = group["p_crash"]
+        axis.errorbar([index], [estimate], yerr=[[estimate - group["ci95"][0]], [group["ci95"][1] - estimate]],
+                      fmt="o", capsize=6, color="black")
+        axis.annotate(f"{group['crashes']}/{group['runs']}", (index, estimate), textcoords="offset points",
                       xytext=(10, 0), fontsize=9)
     axis.set_xticks(range(len(groups)), names)
+    axis.set_xlim(-0.6, len(groups) - 0.4)
     axis.set_ylim(-0.05, 1.05)
     axis.set_ylabel("P_crash (95% Clopper–Pearson)")
     axis.set_title(f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}")
@@ -88,12 +92,12 @@ def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
     plt = _pyplot()
     rows = _rows(study, summary)
     picks = []
-    for outcome in ("crashed", "ok"):
+    for outcome in ("crashed", "ok", "inconclusive"):
         candidates = [r for r in rows if r["outcome"] == outcome and r.get("run_dir")
                       and (Path(r["run_dir"]) / "recon.npz").exists()]
-        if outcome == "ok":
+        if outcome != "crashed":
             candidates.sort(key=lambda r: -(r.get("amp_ssim") or 0))
-        if candidates:
+        if candidates and len(picks) < 2:
             picks.append(candidates[0])
     if not picks:
         return None
@@ -111,10 +115,37 @@ def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
     return _save(figure, path)
 
 
+def survival_plot(study: str, summary: dict, path: Path) -> Path:
+    """Fraction of classified runs not yet failed at each epoch, one step curve per depth or arm."""
+    plt = _pyplot()
+    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
+    figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    drawn = 0
+    for group in groups:
+        curve = group["survival"]
+        if not curve["runs"]:
+            continue
+        name = f"depth {group['depth']}" if study == "crash_hunt" else group["arm"]
+        axis.step([0, *curve["epochs"]], [1.0, *curve["fraction"]], where="post", label=f"{name} ({curve['runs']} runs)")
+        drawn += 1
+    if drawn:
+        axis.legend(fontsize=8)
+    else:
+        unfinished = sum(g.get("inconclusive", 0) + g["oom"] + g["infeasible"] for g in groups)
+        axis.text(0.5, 0.5, f"no classified runs\n({unfinished} inconclusive, oom or infeasible)",
+                  ha="center", va="center", transform=axis.transAxes)
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("fraction of runs not yet failed")
+    axis.set_title(f"{study.replace('_', ' ')}: survival over epochs, profile {summary['profile']}", fontsize=10)
+    return _save(figure, path)
+
+
 def study_plots(study: str, summary: dict, reports_dir: Path) -> list[Path]:
     made = [
         loss_curves(study, summary, reports_dir / f"{study}_loss_curves.png"),
         p_crash_plot(study, summary, reports_dir / f"{study}_p_crash.png"),
+        survival_plot(study, summary, reports_dir / f"{study}_survival.png"),
         reconstructions_plot(study, summary, reports_dir / f"{study}_reconstructions.png"),
     ]
     return [path for path in made if path is not None]

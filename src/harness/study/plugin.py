@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -49,6 +50,8 @@ def pytest_configure(config):
     config.stash[SESSION_KEY] = StudySession(options)
     if not hasattr(config, "workerinput"):  # aggregate once, in the controlling process only
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
+    if _selects_studies(config):
+        config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
     # Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise.
     if _selects_studies(config) and hasattr(config.option, "json_report") and not config.option.json_report:
         config.option.json_report = True
@@ -69,6 +72,42 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def study_session(request):
     return request.config.stash[SESSION_KEY]
+
+
+class StopOnSignal:
+    """SIGTERM (a scheduler's preemption) or SIGINT end the study at a safe point: each running run
+    writes a checkpoint after its current step and its test errors (never a crash or a pass); no
+    further test starts; the reports are written; the exit status asks for a requeue. The same
+    command afterwards resumes the interrupted runs and completes the study."""
+
+    def __init__(self, config):
+        from ..train.interrupt import stop_request
+
+        self.stop = stop_request
+        controller_with_workers = (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+                                   and bool(config.getoption("tx", None)))
+        if controller_with_workers:  # the workers train; pass a SIGTERM on to them and wait for their reports
+            self.previous = self.stop.catch([signal.SIGTERM], handler=self.stop.forwarding_handler)
+        else:
+            self.previous = self.stop.catch()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        from ..train.interrupt import RunInterrupted
+
+        if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):
+            item.session.shouldstop = str(call.excinfo.value)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        from ..train.interrupt import REQUEUE_EXIT_STATUS
+
+        if self.stop.requested:
+            session.exitstatus = REQUEUE_EXIT_STATUS
+
+    def pytest_unconfigure(self, config):
+        self.stop.release(self.previous)
 
 
 class StudyRecorder:
@@ -96,7 +135,9 @@ class StudyRecorder:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        verdict = "crashed (" + "+".join(record["reasons"]) + ")" if record["crashed"] else record["outcome"]
+        from ..cli.run_cmd import outcome_label
+
+        verdict = outcome_label(record)
         ssim = f"  amp_ssim {record['amp_ssim']:.3f}" if record.get("amp_ssim") is not None else ""
         reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {verdict}{ssim}  ({seconds:.0f} s)")
 
@@ -106,8 +147,13 @@ class StudyRecorder:
         from .aggregate import aggregate
         from .report import write_reports
 
+        from ..profiles import load_profile
+
         options = self.config.stash[SESSION_KEY].options
-        self.summaries = aggregate(self.records, count_unfinished_as_crash=options.count_unfinished_as_crash)
+        # the records name their profile; a session of errors only (e.g. interrupted at once) names the asked one
+        profile = None if any(r.get("profile") for r in self.records) else load_profile(options.profile).name
+        self.summaries = aggregate(self.records, profile=profile,
+                                   count_unfinished_as_crash=options.count_unfinished_as_crash)
         self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
                                      records=self.records)
 

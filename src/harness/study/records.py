@@ -8,7 +8,8 @@ from pathlib import Path
 
 RECORD_PROPERTY = "stability_record"
 RECORD_FIELDS = ("study", "arm", "depth", "seed", "outcome", "crashed", "reasons", "best_val_loss", "amp_ssim",
-                 "run_dir", "profile", "config_hash", "message", "wall_s")
+                 "fit_error", "onset_epoch", "peak_amp_ssim", "peak_epoch", "n_epochs", "explanation",
+                 "run_dir", "profile", "device", "precision", "config_hash", "message", "wall_s")
 # Test ids: crash hunt "depth6-seed20260129", shootout "layerscale-seed20260128".
 _HUNT_ID = re.compile(r"test_crash_hunt\[depth(?P<depth>\d+)-seed(?P<seed>\d+)\]")
 _SHOOT_ID = re.compile(r"test_shootout\[(?P<arm>.+)-seed(?P<seed>\d+)\]")
@@ -17,6 +18,7 @@ _SHOOT_ID = re.compile(r"test_shootout\[(?P<arm>.+)-seed(?P<seed>\d+)\]")
 def record_from_stats(stats: dict, run_dir: str | Path | None = None) -> dict:
     """The builtin-typed record of one run (what a study test passes to record_property)."""
     record = {field: stats.get(field) for field in RECORD_FIELDS}
+    record["precision"] = (stats.get("environment") or {}).get("precision")
     record["reasons"] = list(record["reasons"] or [])
     record["crashed"] = bool(record["crashed"])
     if run_dir is not None:
@@ -32,9 +34,8 @@ def error_record(nodeid: str, message: str) -> dict | None:
         study, arm, depth = "shootout", match["arm"], None
     else:
         return None
-    return {"study": study, "arm": arm, "depth": depth, "seed": int(match["seed"]), "outcome": "error",
-            "crashed": None, "reasons": [], "best_val_loss": None, "amp_ssim": None, "run_dir": None,
-            "profile": None, "config_hash": None, "message": message[:500], "wall_s": None}
+    return {**dict.fromkeys(RECORD_FIELDS), "study": study, "arm": arm, "depth": depth, "seed": int(match["seed"]),
+            "outcome": "error", "reasons": [], "message": message[:500]}
 
 
 def records_from_json_report(path: str | Path) -> list[dict]:
@@ -59,10 +60,15 @@ def _failure_text(test: dict) -> str:
 
 
 def records_from_runs_dir(runs_dir: str | Path) -> list[dict]:
-    """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/."""
+    """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/, with the
+    verdict re-derived (in memory) where an older version of the rules decided it."""
+    from ..run import RunFolder
+    from ..run.restat import refreshed_stats
+
     records = []
     for stats_path in sorted(Path(runs_dir).glob("*/*/*/stats.json")):
         stats = json.loads(stats_path.read_text())
         if stats.get("study") in ("crash_hunt", "shootout"):
+            stats = refreshed_stats(RunFolder(stats_path.parent), stats, write=False)
             records.append(record_from_stats(stats, stats_path.parent))
     return records

@@ -3,47 +3,29 @@
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
+from ..environment import gpu_name, machine, versions
 from ..fsutil import atomic_write_bytes, atomic_write_json
 
+VERDICT_NOTE = (
+    "P_crash counts classified runs only: ok, or crashed (nonfinite; collapsed = constant output; "
+    "wrong_solution = fits the measured data yet reconstructs no better than a constant image, named twin_image "
+    "when its patches follow the point-reflected object; degraded = reconstructed the object, then lost it). "
+    "Inconclusive (under-trained), oom and infeasible runs are listed beside it, not in it, unless "
+    "--count-unfinished-as-crash. Intervals are exact 95% Clopper–Pearson. Onset epochs count from 1.")
+PORTABILITY_NOTE = (
+    "Per-seed outcomes are not portable across devices, precision or library versions: float-level differences "
+    "grow through training, so the same seed can crash on one machine and not on another. P_crash is the quantity; "
+    "compare arms on the same machine and versions.")
 SUMMARY_FILES = {"crash_hunt": "crash_hunt_summary.json", "shootout": "shootout_results.json"}
-
-
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def environment(wall_s: float | None = None) -> dict:
     """Versions, machine and wall time for report headers."""
-    import lightning
-    import numpy
-    import torch
-
-    return {
-        "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "machine": f"{_cpu_model()}, {_cpu_count()} CPUs, {platform.machine()}",
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "lightning": lightning.__version__,
-        "numpy": numpy.__version__,
-        "wall_s": wall_s,
-    }
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(), "gpu": gpu_name(),
+            **versions(), "wall_s": wall_s}
 
 
 def _fmt(value, digits=3) -> str:
@@ -58,38 +40,75 @@ def _interval(ci) -> str:
     return "–" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
+def _seed_label(row: dict) -> str:
+    """`ok`, `inconclusive`, or `crashed (reasons) @ epoch k` for a table cell."""
+    if row["outcome"] != "crashed":
+        return row["outcome"]
+    onset = f" @ epoch {row['onset_epoch']}" if row.get("onset_epoch") else ""
+    return "crashed (" + "+".join(row["reasons"]) + ")" + onset
+
+
+def _counts_cells(group: dict) -> str:
+    return (f"{group['runs']} | {group['crashes']} | {_fmt(group['p_crash'], 2)} | {_interval(group['ci95'])} | "
+            f"{group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}")
+
+
+COUNT_HEADER = "runs | crashes | P_crash | 95% CI | inconclusive | oom | infeasible | errors"
+
+
 def crash_hunt_table(summary: dict) -> str:
-    lines = ["| depth | runs | crashes | P_crash | 95% CI | oom | infeasible | errors | outcomes per seed |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [f"| depth | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 10 + "|"]
     for depth in summary["depths"]:
-        outcomes = ", ".join(f"{s['seed']}: {_outcome_label(s)}" for s in depth["seeds"])
-        lines.append(f"| {depth['depth']} | {depth['runs']} | {depth['crashes']} | {_fmt(depth['p_crash'], 2)} | "
-                     f"{_interval(depth['ci95'])} | {depth['oom']} | {depth['infeasible']} | {depth['errors']} | {outcomes} |")
+        outcomes = ", ".join(f"{s['seed']}: {_seed_label(s)}" for s in depth["seeds"])
+        lines.append(f"| {depth['depth']} | {_counts_cells(depth)} | {outcomes} |")
     lines.append("")
     lines.append(f"Crash depth: **{summary['crash_depth']}** ({summary['rule']}).")
-    return "\n".join(lines)
+    return "\n".join(lines + _inconclusive_advice(summary["depths"]))
 
 
-def _outcome_label(row: dict) -> str:
-    if row["outcome"] == "crashed":
-        return "crashed (" + "+".join(row["reasons"]) + ")"
-    return row["outcome"]
+def _inconclusive_advice(groups: list[dict]) -> list[str]:
+    count = sum(g.get("inconclusive", 0) for g in groups)
+    if not count:
+        return []
+    return ["", f"**{count} run(s) inconclusive**: under-trained at the end of their budget (they neither fit the "
+            "measured diffraction nor reconstruct the object), so they are neither ok nor crashed and are listed "
+            "beside P_crash, not in it. To classify them, train longer: more epochs (`--epochs`), or the `paper` "
+            "profile on a GPU."]
 
 
 def shootout_tables(summary: dict) -> str:
-    lines = [f"Depth: **{summary['depth']}**", "",
-             "| arm | runs | crashes | P_crash | 95% CI | oom | infeasible | errors |", "|---|---|---|---|---|---|---|---|"]
+    lines = [f"Depth: **{summary['depth']}**", "", f"| arm | {COUNT_HEADER} |", "|---" * 9 + "|"]
     for arm in summary["arms"]:
-        lines.append(f"| {arm['arm']} | {arm['runs']} | {arm['crashes']} | {_fmt(arm['p_crash'], 2)} | "
-                     f"{_interval(arm['ci95'])} | {arm['oom']} | {arm['infeasible']} | {arm['errors']} |")
-    lines += ["", "| arm | seed | outcome | best val loss | amp SSIM |", "|---|---|---|---|---|"]
+        lines.append(f"| {arm['arm']} | {_counts_cells(arm)} |")
+    lines += ["", "| arm | seed | outcome (onset epoch) | best val loss | fit error | amp SSIM | peak amp SSIM (epoch) |",
+              "|---|---|---|---|---|---|---|"]
     for row in summary["rows"]:
-        lines.append(f"| {row['arm']} | {row['seed']} | {_outcome_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
-                     f"{_fmt(row['amp_ssim'])} |")
+        peak = "–" if row.get("peak_amp_ssim") is None else f"{row['peak_amp_ssim']:.3f} ({row.get('peak_epoch')})"
+        lines.append(f"| {row['arm']} | {row['seed']} | {_seed_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
+                     f"{_fmt(row.get('fit_error'), 4)} | {_fmt(row['amp_ssim'])} | {peak} |")
     if summary["comparisons"]:
         lines += ["", "| comparison | test | p-value |", "|---|---|---|"]
         for comparison in summary["comparisons"]:
-            lines.append(f"| {comparison['a']} vs {comparison['b']} | {comparison['test']} | {comparison['p_value']:.3f} |")
+            lines.append(f"| {comparison['a']} vs {comparison['b']} | {comparison['test']} | "
+                         f"{_fmt(comparison['p_value'])} |")
+    return "\n".join(lines + _inconclusive_advice(summary["arms"]))
+
+
+def survival_table(study: str, summary: dict) -> str:
+    """Runs not yet failed at the end of each epoch, per depth or arm (the survival plot's numbers)."""
+    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
+    groups = [g for g in groups if g["survival"]["runs"]]
+    if not groups:
+        return "No classified runs: no survival curve."
+    horizon = max(len(g["survival"]["epochs"]) for g in groups)
+    name = (lambda g: f"depth {g['depth']}") if study == "crash_hunt" else (lambda g: g["arm"])
+    lines = ["| epoch | " + " | ".join(name(g) for g in groups) + " |", "|---" * (len(groups) + 1) + "|"]
+    for index in range(horizon):
+        cells = []
+        for group in groups:
+            curve = group["survival"]
+            cells.append(f"{curve['surviving'][index]}/{curve['runs']}" if index < len(curve["surviving"]) else "–")
+        lines.append(f"| {index + 1} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -112,10 +131,12 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         f"- session wall time: {_fmt(env['wall_s'], 0)} s" if env.get("wall_s") is not None
         else "- session wall time: not known (rebuilt by `harness report`)",
         f"- training time summed over the runs: {_fmt(env.get('runs_wall_s'), 0)} s",
-        "", "P_crash counts completed runs only (ok or crashed: nonfinite or collapsed); oom and infeasible runs "
-        "are listed beside it. Intervals are exact 95% Clopper–Pearson.", "", "",
+        f"- runs computed on: {env.get('run_devices') or 'not recorded'}",
+        "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "",
     ]
     body = crash_hunt_table(summary) if study == "crash_hunt" else shootout_tables(summary)
+    body += "\n\n## Survival over epochs\n\nClassified runs not yet failed at the end of each epoch (a crashed run " \
+            "fails at its onset epoch).\n\n" + survival_table(study, summary)
     images = ["", *[f"![{name}]({name})" for name in plots]]
     return "\n".join(header) + body + "\n" + "\n".join(images) + "\n"
 
@@ -135,7 +156,11 @@ def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | N
     for study, summary in summaries.items():
         if not summary:
             continue
-        env = {**base_env, "runs_wall_s": sum(r.get("wall_s") or 0.0 for r in records if r["study"] == study)}
+        of_study = [r for r in records if r["study"] == study]
+        devices = sorted({f"{r.get('device')} ({r.get('precision') or 'precision not recorded'})"
+                          for r in of_study if r.get("device")})
+        env = {**base_env, "runs_wall_s": sum(r.get("wall_s") or 0.0 for r in of_study),
+               "run_devices": ", ".join(devices) or None}
         summary_path = reports_dir / SUMMARY_FILES[study]
         atomic_write_json(summary_path, {**summary, "environment": env})
         plots = study_plots(study, summary, reports_dir)

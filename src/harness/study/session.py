@@ -102,7 +102,10 @@ class StudySession:
     def run(self, study: str, arm: str, depth: int, seed: int, label: str) -> dict:
         """Train (or reuse) one study run and return its stats; progress goes to the terminal."""
         from ..run import execute_run
+        from ..train.interrupt import RunInterrupted, stop_request
 
+        if stop_request.requested:  # a stop arrived between two runs: start no new one
+            raise RunInterrupted(f"{stop_request.reason} before this run started")
         device, threads = worker_placement(self.options.device, self.options.threads_per_run)
         config = run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=seed,
                                 profile=self.options.profile, epochs=self.options.epochs, device=device,
@@ -141,6 +144,9 @@ class StudySession:
             raise LookupError("no crash depth for the shootout: run `pytest -m crashhunt` first "
                               "(or pass --crash-depth D)")
         if summary["crash_depth"] is None:
-            raise LookupError(f"the crash hunt ({source}) found no depth where a seed crashes; "
+            inconclusive = sum(d.get("inconclusive", 0) for d in summary["depths"])
+            why = (f" ({inconclusive} of its runs are inconclusive: under-trained, train longer or use the paper "
+                   "profile)" if inconclusive else "")
+            raise LookupError(f"the crash hunt ({source}) found no depth where a seed crashes{why}; "
                               "pass --crash-depth D to run the shootout at a depth of your choice")
         return summary["crash_depth"]

@@ -31,19 +31,32 @@ class TrainingData:
 
 
 class ShuffledBatches:
-    """Batches of the training patches in a new order every epoch, drawn from a seeded generator."""
+    """Batches of the training patches in a new order every epoch, drawn from a seeded generator.
+
+    `epoch_start_state` is the generator's state before the current epoch's order was drawn: with it
+    and the number of batches already consumed, an interrupted epoch resumes in the same order.
+    """
 
     def __init__(self, patches: torch.Tensor, batch_size: int, seed: int):
         self.patches = patches
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_start_state = self.generator.get_state()
+        self._skip = 0
 
     def __len__(self) -> int:
         return math.ceil(self.patches.shape[0] / self.batch_size)
 
+    def resume_at(self, epoch_start_state: torch.Tensor, batches_done: int) -> None:
+        """The next epoch redraws the order from `epoch_start_state` and skips its first `batches_done` batches."""
+        self.generator.set_state(epoch_start_state)
+        self._skip = batches_done
+
     def __iter__(self):
+        self.epoch_start_state = self.generator.get_state()
         order = torch.randperm(self.patches.shape[0], generator=self.generator).to(self.patches.device)
-        for start in range(0, order.numel(), self.batch_size):
+        skip, self._skip = self._skip, 0
+        for start in range(skip * self.batch_size, order.numel(), self.batch_size):
             yield self.patches.index_select(0, order[start:start + self.batch_size])
 
 

@@ -14,23 +14,28 @@ from .losses import NORMALISER_EPS, amplitude_loss_terms
 @torch.no_grad()
 def validation_pass(generator: torch.nn.Module, probe: torch.Tensor, patches: torch.Tensor, batch_size: int,
                     loss_mode: str) -> dict:
-    """val_loss = mean loss terms / (mean X + 1e-8) over the whole split; amp_cv = std/mean of |O|.
+    """val_loss = mean loss terms / (mean X + 1e-8) over the whole split; val_fit_error = the same with
+    |A_pred − X| as the terms (the relative diffraction-amplitude error, = val_loss for `mae`, the verdict's
+    measure of fit whatever the loss); amp_cv = std/mean of |O|.
 
     Also returns the predicted object patches (complex, on the CPU), so the evaluation of the final
     epoch needs no second prediction pass.
     """
     was_training = generator.training
     generator.eval()
-    totals = torch.zeros(2, dtype=torch.float64, device=patches.device)  # loss terms, X
+    totals = torch.zeros(3, dtype=torch.float64, device=patches.device)  # loss terms, |A_pred − X|, X
     predictions = []
     for batch in ordered_batches(patches, batch_size):
         object_patch = generator(batch)
         predictions.append(object_patch.cpu())
-        terms = amplitude_loss_terms(predicted_amplitude(object_patch, probe), batch[:, 0], loss_mode)
-        totals += torch.stack([terms.double().sum(), batch.double().sum()])
+        amplitude = predicted_amplitude(object_patch, probe)
+        terms = amplitude_loss_terms(amplitude, batch[:, 0], loss_mode)
+        errors = terms if loss_mode == "mae" else amplitude_loss_terms(amplitude, batch[:, 0], "mae")
+        totals += torch.stack([terms.double().sum(), errors.double().sum(), batch.double().sum()])
     generator.train(was_training)
     object_patches = torch.cat(predictions).numpy()
-    terms_sum, target_sum = totals.tolist()
+    terms_sum, errors_sum, target_sum = totals.tolist()
     count = patches.numel()  # one loss term per diffraction pixel
-    return {"val_loss": (terms_sum / count) / (target_sum / count + NORMALISER_EPS),
+    normaliser = target_sum / count + NORMALISER_EPS
+    return {"val_loss": (terms_sum / count) / normaliser, "val_fit_error": (errors_sum / count) / normaliser,
             "amp_cv": amplitude_cv(np.abs(object_patches)), "object_patches": object_patches}

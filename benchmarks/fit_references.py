@@ -1,0 +1,38 @@
+"""What a fit error means on a dataset: the relative diffraction-amplitude error of the true object
+(Poisson noise: the lowest any model can reach) and of the best constant-amplitude object (a model
+that knows nothing of the object). The verdict's FIT_ERROR threshold is calibrated against them.
+
+Run: .venv/bin/python benchmarks/fit_references.py [--nphotons 1e9] [--train-stride 4 --test-stride 10]
+"""
+
+import argparse
+
+import numpy as np
+
+from harness.data import DatasetParams, get_dataset
+from harness.evaluate import fit_references
+from harness.physics import normalize_probe
+from harness.verdict import FIT_ERROR
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nphotons", type=float, default=1e9)
+    parser.add_argument("--train-stride", type=int, default=4)
+    parser.add_argument("--test-stride", type=int, default=10)
+    parser.add_argument("--probe-defocus", type=float, default=0.0)
+    args = parser.parse_args()
+    params = DatasetParams(set_phi=True, nphotons=args.nphotons, train_stride=args.train_stride,
+                           test_stride=args.test_stride, probe_defocus=args.probe_defocus)
+    test = get_dataset(params).test
+    probe = normalize_probe(np.asarray(test["probeGuess"]))
+    references = fit_references(test["diffraction"][..., 0], test["Y_I"][..., 0], test["Y_phi"][..., 0], probe)
+    print(f"test split: {test['diffraction'].shape[0]} patches, {args.nphotons:g} photons, "
+          f"probe defocus {args.probe_defocus:g} rad")
+    print(f"fit error of the true object (noise floor): {references['fit_noise_floor']:.4f}")
+    print(f"fit error of the best constant object:      {references['fit_constant_object']:.4f}")
+    print(f"the verdict's FIT_ERROR:                    {FIT_ERROR:.4f}")
+
+
+if __name__ == "__main__":
+    main()

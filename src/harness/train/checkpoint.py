@@ -1,0 +1,123 @@
+"""Checkpoints of an unfinished run: written atomically into its run folder, read back only for the same
+configuration and a format this harness knows.
+
+A checkpoint holds everything the rest of the run depends on — weights, optimizer and scheduler state,
+the data-order generator, every random generator, the history so far and the position (epoch, step) —
+so that a resumed run ends bit for bit where the uninterrupted one would (on CPU).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..fsutil import atomic_save
+
+CHECKPOINT_NAME = "checkpoint.pt"
+CHECKPOINT_FORMAT = 1
+# The automatic interval waits at least this many times the last write's duration between two
+# checkpoints, which keeps their cost under 1/50 = 2 % of the training time.
+AUTO_COST_FACTOR = 50
+
+
+class CheckpointRefused(Exception):
+    """A checkpoint that must not be used. `start_over` says whether discarding it loses nothing that
+    another harness could still use (another configuration, an unreadable file) or not (a newer format)."""
+
+    def __init__(self, path: Path, reason: str, start_over: bool):
+        self.path = path
+        self.start_over = start_over
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    enabled: bool = True
+    interval_s: float | None = None   # None: automatic (≤ 2 % of the training time); 0: at every epoch's end
+    keep: bool = False                # keep the last checkpoint after the run finished
+
+
+def read_checkpoint(path: Path, config_hash: str) -> dict | None:
+    """The checkpoint's state, None when there is none; CheckpointRefused when it must not be used."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        stored_format, stored_hash = state["format"], state["config_hash"]
+    except Exception as exc:  # a truncated or foreign file: zip, pickle or key errors
+        raise CheckpointRefused(path, f"unreadable ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})",
+                                start_over=True) from None
+    if stored_format > CHECKPOINT_FORMAT:
+        raise CheckpointRefused(path, f"format {stored_format} is newer than this harness reads ({CHECKPOINT_FORMAT}); "
+                                      "resume it with the newer harness, or pass --rerun to start over", start_over=False)
+    if stored_hash != config_hash:
+        raise CheckpointRefused(path, f"written by another configuration (hash {stored_hash}, this run "
+                                      f"{config_hash})", start_over=True)
+    return state
+
+
+def random_states() -> dict:
+    numpy_state = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": [numpy_state[0], torch.from_numpy(numpy_state[1].astype(np.int64)), *numpy_state[2:]],
+        "python": random.getstate(),
+    }
+
+
+def restore_random_states(states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    if states["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
+    name, keys, *rest = states["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    python = states["python"]
+    random.setstate((python[0], tuple(python[1]), python[2]))
+
+
+class Checkpointer:
+    """Writes the latest checkpoint of one run when it is due, and removes it when the run is done."""
+
+    def __init__(self, folder: str | Path, config_hash: str, policy: CheckpointPolicy = CheckpointPolicy()):
+        self.path = Path(folder) / CHECKPOINT_NAME
+        self.config_hash = config_hash
+        self.policy = policy
+        self.writes = 0
+        self.write_s = 0.0
+        self.bytes = 0
+        self._last_write_s = 0.0
+        self._since = time.perf_counter()
+
+    def due(self) -> bool:
+        """At an epoch's end: whether enough training time passed since the last checkpoint."""
+        if not self.policy.enabled:
+            return False
+        interval = AUTO_COST_FACTOR * self._last_write_s if self.policy.interval_s is None else self.policy.interval_s
+        return self.writes == 0 or time.perf_counter() - self._since >= interval
+
+    def write(self, state: dict) -> Path | None:
+        if not self.policy.enabled:
+            return None
+        started = time.perf_counter()
+        atomic_save(self.path, lambda temporary: torch.save(
+            {"format": CHECKPOINT_FORMAT, "config_hash": self.config_hash, **state}, temporary))
+        self._last_write_s = time.perf_counter() - started
+        self.writes += 1
+        self.write_s += self._last_write_s
+        self.bytes = self.path.stat().st_size
+        self._since = time.perf_counter()
+        return self.path
+
+    def finish(self) -> None:
+        """The run is recorded: the checkpoint has served its purpose (unless asked to keep it)."""
+        if not self.policy.keep:
+            self.path.unlink(missing_ok=True)
+
+    def summary(self) -> dict:
+        return {"checkpoint_writes": self.writes, "checkpoint_s": self.write_s, "checkpoint_bytes": self.bytes}
