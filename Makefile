@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: install crashhunt shootout test bench clean
+.PHONY: install crashhunt shootout test bench gpu-check clean
 
 install: $(STAMP)
 
@@ -23,11 +23,18 @@ crashhunt: $(STAMP)
 shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
+# The fast tests (plain `pytest` selects them), spread over the machine's cores.
 test: $(STAMP)
-	$(PYTEST)
+	$(PYTEST) -n auto
 
 bench: $(STAMP)
 	$(VENV)/bin/harness bench
+
+# On a GPU machine without internet: uses the Python that is there (torch with CUDA, lightning, ...),
+# runs from src/ without installing; see benchmarks/gpu_check.py.
+GPU_PYTHON ?= python3
+gpu-check:
+	$(GPU_PYTHON) benchmarks/gpu_check.py
 
 clean:
 	rm -rf $(VENV) runs fixtures/.cache

@@ -12,6 +12,25 @@ pytest_plugins = ["harness.study.plugin"]
 TINY_DATASET = DatasetParams(N=32, set_phi=True, object_size=96, n_lines=60, train_stride=8, test_stride=8, nphotons=1e9)
 
 
+def available_devices() -> list[str]:
+    """CPU always; CUDA where a GPU is present (HARNESS_TEST_DEVICES=cpu,cuda narrows or forces the list)."""
+    import os
+
+    import torch
+
+    chosen = os.environ.get("HARNESS_TEST_DEVICES")
+    if chosen:
+        return [device.strip() for device in chosen.split(",") if device.strip()]
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes `compute_device` runs once per available device (marked `devices`)."""
+    if "compute_device" in metafunc.fixturenames:
+        metafunc.parametrize("compute_device", [pytest.param(device, marks=pytest.mark.devices)
+                                                for device in available_devices()])
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory):
     """A dataset cache private to this test session."""

@@ -17,14 +17,17 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .environment import kernel_info
 from .models import SpectralConv2d, build_generator
 from .models.spectral_conv import definition_forward
 from .models.memory_format import convolutions_to_channels_last
 from .physics import predicted_amplitude
+from .models.members import stack_members
 from .train import TrainConfig, TrainingData, fit, seeded
-from .train.module import autocast
-from .train.clipping import clip_gradients_, global_grad_norm, mark_unit_axes
+from .train.fit import fit_group
+from .train.clipping import global_grad_norm, mark_unit_axes
 from .train.losses import amplitude_loss
+from .train.plain_step import plain_training_step
 
 BATCH = 16
 MODELS = (("hybrid", 4, None), ("hybrid", 6, 512), ("stable_hybrid", 4, None))
@@ -73,18 +76,6 @@ def reference_rates(device: str) -> dict:
     return {"matmul_1024": matmul, **conv_rates, "peak": max(matmul, *conv_rates.values())}
 
 
-def _training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16):
-    optimizer.zero_grad(set_to_none=True)
-    with autocast(bf16, batch.device):
-        object_patch = model(batch)
-    loss = amplitude_loss(predicted_amplitude(object_patch, probe), batch[:, 0])
-    loss.backward()
-    norm = grad_norm(parameters)
-    clip_gradients_(parameters, "norm", 1.0, norm)
-    torch.stack([loss.detach(), norm]).tolist()  # the harness's one host sync per step (the non-finite guard)
-    optimizer.step()
-
-
 def _plain_step_seconds(model, batches, probe, settings: BenchSettings, grad_norm=global_grad_norm,
                         bf16: bool = False) -> float:
     """Seconds per step of a plain loop (no Lightning) doing the harness's work, after warm-up steps."""
@@ -92,10 +83,10 @@ def _plain_step_seconds(model, batches, probe, settings: BenchSettings, grad_nor
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=1e-3)
     for batch in batches[:settings.warmup]:
-        _training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16)
+        plain_training_step(model, optimizer, parameters, batch, probe, grad_norm, bf16)
     timed_batches = iter(batches[settings.warmup:])
     # the median step: a shared VM's outliers do not move it
-    return _timed(lambda: _training_step(model, optimizer, parameters, next(timed_batches), probe, grad_norm, bf16),
+    return _timed(lambda: plain_training_step(model, optimizer, parameters, next(timed_batches), probe, grad_norm, bf16),
                   settings.steps, settings.device)
 
 
@@ -174,13 +165,48 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
     }
 
 
-def run_bench(settings: BenchSettings, models=MODELS, progress=print) -> dict:
+def bench_group(architecture: str, depth: int, cap: int | None, members: int, settings: BenchSettings) -> dict:
+    """Seed-batched training through the harness (fit_group): K members as one stacked model. A group
+    step's time is the median interval between consecutive steps of one epoch (warm-up steps left out),
+    everything the harness does between two steps included."""
+    device, steps = settings.device, settings.steps + settings.warmup + 1
+    config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
+    seeds = list(range(members))
+    patches = torch.rand(BATCH * steps, 1, settings.n, settings.n, device=device)
+    probe = torch.ones(settings.n, settings.n, dtype=torch.complex64, device=device)
+    with seeded(0):
+        singles = [build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n)
+                   for _ in seeds]
+        model = singles[0] if members == 1 else stack_members(
+            build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n, members=members), singles)
+    model = model.to(device)
+    stamps = []
+
+    def stamp(*_):
+        _sync(device)
+        stamps.append(time.perf_counter())
+
+    data = TrainingData(train_x=patches, test_x=patches[:BATCH], probe=probe)
+    fit_group(model, data, config, seeds, device=device, threads=settings.threads, on_step=stamp)
+    step_s = float(np.median(np.diff(stamps)[settings.warmup:]))
+    return {"model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""), "members": members,
+            "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s}
+
+
+def format_group_row(row: dict) -> str:
+    return (f"{row['model']:<24} K={row['members']:<3} group step {row['group_step_s']:.3f} s  "
+            f"{row['steps_per_s_per_member']:.2f} steps/s per member  {row['member_steps_per_s_total']:.2f} in total")
+
+
+def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tuple[int, ...] = (1, 3, 10)) -> dict:
     import lightning
 
     previous_threads = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)
     try:
+        kernels = kernel_info(settings.device)
+        progress("kernels: " + ", ".join(f"{key} {value}" for key, value in kernels.items()))
         reference = reference_rates(settings.device)
         progress(f"reference: matmul {reference['matmul_1024'] / 1e9:.1f} GFLOP/s, peak {reference['peak'] / 1e9:.1f} GFLOP/s")
         results = []
@@ -189,6 +215,10 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print) -> dict:
             result["fraction_of_peak"] = result["achieved_flops_per_s"] / reference["peak"]
             results.append(result)
             progress(format_row(result))
+        group_rows = []
+        for members in groups:
+            group_rows.append(bench_group("hybrid", 4, None, members, settings))
+            progress(format_group_row(group_rows[-1]))
         dataset_s = _dataset_build_seconds()
     finally:
         torch.set_num_threads(previous_threads)
@@ -199,8 +229,10 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print) -> dict:
         "threads": settings.threads or torch.get_num_threads(),
         "machine": platform.machine(),
         "versions": {"torch": torch.__version__, "lightning": lightning.__version__, "python": platform.python_version()},
+        "kernels": kernels,
         "reference_flops_per_s": reference,
         "models": results,
+        "seed_groups": group_rows,
         "paper_epoch_depth4_minutes": steps_per_paper_epoch * depth4["harness_step_s"] / 60,
         "paper_epoch_depth4_minutes_verbatim_plain_loop": steps_per_paper_epoch * depth4["verbatim_plain_step_s"] / 60,
         "paper_epoch_depth4_minutes_bf16_plain_loop": steps_per_paper_epoch * depth4["bf16_plain_step_s"] / 60,

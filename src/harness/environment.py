@@ -24,6 +24,41 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags (x86 `flags`, ARM `Features`) from /proc/cpuinfo; empty where unknown."""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith(("flags", "Features")):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX, ARM BF16
+
+
+def native_bf16_cpu() -> str | None:
+    """The flag that gives this CPU native bfloat16 arithmetic, or None (bf16 is then emulated, and slow)."""
+    flags = cpu_flags()
+    return next((flag for flag in NATIVE_BF16_FLAGS if flag in flags), None)
+
+
+def kernel_info(device: str) -> dict:
+    """Which kernels a timing on `device` measured: oneDNN and native bf16 on a CPU, cuDNN and TF32 on a GPU."""
+    import torch
+
+    if str(device).startswith("cuda"):
+        return {"device": gpu_name(device), "cudnn": torch.backends.cudnn.version(),
+                "tf32_convolutions": torch.backends.cudnn.allow_tf32,
+                "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+                "bf16": "native" if torch.cuda.is_bf16_supported() else "emulated"}
+    native = native_bf16_cpu()
+    simd = [flag for flag in ("avx512f", "avx2", "asimd", "sve") if flag in cpu_flags()]
+    return {"device": cpu_model(), "onednn": torch.backends.mkldnn.is_available(), "simd": simd,
+            "bf16": f"native ({native})" if native else "emulated (no native bf16 instructions)"}
+
+
 def machine() -> str:
     return f"{cpu_model()}, {cpu_count()} CPUs, {platform.machine()}"
 

@@ -24,3 +24,19 @@ def test_compare_gives_ratios(result):
                                                         "train_patches_per_s": result["train_patches_per_s"] / 2}]}
     lines = compare({"models": [result]}, saved)
     assert "step time ×0.50" in lines[1] and "train throughput ×2.00" in lines[1]
+
+
+def test_seed_group_rows_report_per_member_and_total_rates():
+    from harness.bench import bench_group, format_group_row
+
+    row = bench_group("hybrid", 2, None, 3, BenchSettings(steps=4, warmup=1, n=16))
+    assert row["members"] == 3 and row["group_step_s"] > 0
+    assert row["member_steps_per_s_total"] == pytest.approx(3 * row["steps_per_s_per_member"])
+    assert "K=3" in format_group_row(row)
+
+
+def test_bench_says_which_kernels_it_measured():
+    from harness.environment import kernel_info
+
+    kernels = kernel_info("cpu")
+    assert kernels["bf16"].startswith(("native", "emulated")) and "onednn" in kernels

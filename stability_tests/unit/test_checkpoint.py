@@ -30,7 +30,7 @@ ARMS = {
 
 def config_of(**train) -> RunConfig:
     return RunConfig(architecture="hybrid", depth=2, width=8, modes=4, max_hidden_channels=None, data=TINY_DATASET,
-                     train=TrainConfig(**{"epochs": 3, "log_grad_norm": True, **train}), profile="test")
+                     train=TrainConfig(**{"epochs": 2, "log_grad_norm": True, **train}), profile="test")
 
 
 class StopAfter(StopRequest):
@@ -93,10 +93,10 @@ def test_checkpoints_at_every_epoch_and_kept_when_asked(tmp_path, cache_dir):
     folder = tmp_path / "run"
     stats = execute_run(config_of(), folder, cache_dir=cache_dir,
                         checkpoints=CheckpointPolicy(interval_s=0, keep=True))
-    assert stats["timings"]["checkpoint_writes"] == 2  # after epochs 1 and 2; the last epoch ends in the record
+    assert stats["timings"]["checkpoint_writes"] == 1  # after epoch 1; the last epoch ends in the record
     state = torch.load(folder / CHECKPOINT_NAME, weights_only=True)
     assert state["format"] == CHECKPOINT_FORMAT and state["config_hash"] == stats["config_hash"]
-    assert state["position"] == [2, 0] and len(state["history"]["epochs"]) == 2
+    assert state["position"] == [1, 0] and len(state["history"]["epochs"]) == 1
     assert execute_run(config_of(), tmp_path / "off", cache_dir=cache_dir,
                        checkpoints=CheckpointPolicy(enabled=False))["timings"]["checkpoint_writes"] == 0
 
@@ -147,7 +147,7 @@ def test_sigterm_to_harness_run_leaves_a_checkpoint_and_the_same_command_finishe
     env = {**os.environ, "HARNESS_CACHE_DIR": str(cache_dir), "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
     for line in process.stderr:  # wait for the second epoch to end, then preempt
-        if line.startswith("epoch 2/"):
+        if line.startswith("epoch 2/12  train"):
             process.send_signal(signal.SIGTERM)
             break
     stderr = process.stderr.read()
@@ -163,3 +163,29 @@ def test_sigterm_to_harness_run_leaves_a_checkpoint_and_the_same_command_finishe
     assert "resuming from" in finished.stderr
     stats = json.loads((folder / "stats.json").read_text())
     assert stats["resumed"] and stats["n_epochs"] == 12 and not (folder / CHECKPOINT_NAME).exists()
+
+
+def test_the_automatic_interval_keeps_checkpoints_under_two_percent(tmp_path, monkeypatch):
+    from harness.train import checkpoint as checkpoint_module
+
+    now = [1000.0]
+    monkeypatch.setattr(checkpoint_module.time, "perf_counter", lambda: now[0])
+    checkpointer = checkpoint_module.Checkpointer(tmp_path, "hash")
+    now[0] += 59.0
+    assert not checkpointer.due()          # at least a minute, the first checkpoint too
+    now[0] += 1.0
+    assert checkpointer.due()
+    real_save = checkpoint_module.atomic_save
+
+    def slow_save(path, writer):           # a write that takes 3 s (a depth-6 checkpoint on this CPU)
+        real_save(path, writer)
+        now[0] += 3.0
+
+    monkeypatch.setattr(checkpoint_module, "atomic_save", slow_save)
+    checkpointer.write({"position": [1, 0]})
+    now[0] += 149.0
+    assert not checkpointer.due()          # 50 × 3 s: the next one after 150 s of training, i.e. ≤ 2 %
+    now[0] += 1.0
+    assert checkpointer.due() and checkpointer.summary()["checkpoint_writes"] == 1
+    every_epoch = checkpoint_module.Checkpointer(tmp_path, "hash", CheckpointPolicy(interval_s=0))
+    assert every_epoch.due()

@@ -28,3 +28,30 @@ def test_describe_several_architectures_prints_a_list(capsys):
     infos = json.loads(capsys.readouterr().out)
     assert [i["architecture"] for i in infos] == ["hybrid", "stable_hybrid"]
     assert infos[1]["params"] > infos[0]["params"]  # InstanceNorm affine and LayerScale vectors
+
+
+def test_describe_of_an_absurd_depth_is_one_line_with_a_useful_hint(capsys):
+    assert main(["describe", "--fno-blocks", "99"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "--fno-blocks 99" in error and "the deepest is 7" in error
+    assert "316912650057057350374175801344" not in error
+    assert main(["describe", "--fno-blocks", "8"]) == 0  # infeasible at N=64 but a real question: answered
+    assert "e.g. n=128" in capsys.readouterr().out
+
+
+def test_describe_measures_memory_only_on_a_gpu(capsys):
+    assert main(["describe", "--fno-blocks", "3", "--device", "cpu", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["measured_peak_bytes"] is None and info["measured_on"] is None
+    import pytest
+    import torch
+
+    from harness.models import build_generator
+    from harness.train.plain_step import measured_step_memory
+
+    with pytest.raises(ValueError, match="CUDA"):
+        measured_step_memory(build_generator("hybrid", depth=2, width=8, modes=4, n=32), 2, 32, "cpu")
+    if torch.cuda.is_available():
+        assert main(["describe", "--fno-blocks", "4", "--device", "cuda", "--json"]) == 0
+        measured = json.loads(capsys.readouterr().out)
+        assert 0 < measured["measured_peak_bytes"] < 4 * measured["train_memory_bytes"]

@@ -95,10 +95,10 @@ def test_out_of_memory_is_recorded_as_oom(tmp_path, cache_dir, monkeypatch):
     def exhausted(*args, **kwargs):
         raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
 
-    monkeypatch.setattr(execute_module, "fit", exhausted)
+    monkeypatch.setattr(execute_module, "fit_group", exhausted)
     stats = execute_run(tiny_config(), tmp_path / "oom", cache_dir=cache_dir)
     assert stats["outcome"] == "oom" and stats["crashed"] is False and "allocate" in stats["message"]
-    monkeypatch.setattr(execute_module, "fit", lambda *a, **k: (_ for _ in ()).throw(ValueError("a harness bug")))
+    monkeypatch.setattr(execute_module, "fit_group", lambda *a, **k: (_ for _ in ()).throw(ValueError("a harness bug")))
     with pytest.raises(ValueError, match="a harness bug"):  # only a broken harness raises
         execute_run(tiny_config(seed=2), tmp_path / "bug", cache_dir=cache_dir)
 
@@ -114,8 +114,9 @@ def test_harness_run_and_stats_commands(tmp_path, cache_dir, capsys):
     original = json.loads((out / "stats.json").read_text())
     for key in ("crashed", "reasons", "amp_ssim", "collapse_floor", "best_val_loss"):
         assert recomputed[key] == original[key]
-    assert main(["stats", "--run-dir", str(tmp_path)]) == 1
-    assert "not a run folder" in capsys.readouterr().err
+    assert main(["stats", "--run-dir", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert f"--run-dir {tmp_path}" in error and "not a run folder" in error and len(error.strip().splitlines()) == 1
 
 
 def test_several_architectures_run_each(tmp_path, cache_dir, capsys):
@@ -135,6 +136,10 @@ def test_several_architectures_run_each(tmp_path, cache_dir, capsys):
     (["--output-dir", "/proc/no/such"], "--output-dir /proc/no/such"),
     (["--torch-optimizer", "lion"], "--torch-optimizer lion"),
     (["--device", "tpu"], "--device tpu"),
+    (["--torch-betas", "2", "3"], "--torch-betas 2 3"),
+    (["--fno-blocks", "99"], "--fno-blocks 99"),
+    (["--checkpoint-interval", "-1"], "--checkpoint-interval -1"),
+    (["--probe-defocus", "inf"], "--probe-defocus inf"),
 ])
 def test_bad_input_is_one_line_naming_the_flag(tmp_path, arguments, flag):
     cache, runs = tmp_path / "cache", tmp_path / "runs"
@@ -157,3 +162,23 @@ def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path
                             capture_output=True, text=True)
     assert result.returncode == 0 and "(reused)" not in result.stdout
     assert json.loads((out / "stats.json").read_text())["n_epochs"] == 1
+
+
+def test_the_command_line_means_the_paper_protocol_unless_told_otherwise(tmp_path, monkeypatch, capsys):
+    """The wrapper's flags keep their meaning on every machine: no silent quick profile on a CPU."""
+    from harness.cli.main import build_parser
+    from harness.cli.run_args import run_configs
+
+    arguments = ["run", "--N", "64", "--set-phi", "--torch-epochs", "30", "--device", "cpu", "--seed", "1", "2"]
+    configs = run_configs(build_parser().parse_args(arguments))
+    assert [c.profile for c in configs] == ["paper", "paper"] and [c.seed for c in configs] == [1, 2]
+    assert configs[0].data.n_train_patches == 6889 and configs[0].train.epochs == 30
+    import torch
+
+    auto = run_configs(build_parser().parse_args([*arguments, "--profile", "auto"]))[0]
+    assert auto.profile == ("paper" if torch.cuda.is_available() else "quick")  # what the studies default to
+    from harness import environment
+
+    monkeypatch.setattr(environment, "native_bf16_cpu", lambda: None)
+    run_configs(build_parser().parse_args([*arguments, "--bf16"]))
+    assert "--bf16 on a CPU without native bfloat16" in capsys.readouterr().err

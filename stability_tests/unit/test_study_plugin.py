@@ -194,3 +194,22 @@ def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(stud
     assert "resuming from" in finished.stdout + finished.stderr
     (depth2,) = _summary(study_dir.path / "reports", "crash_hunt_summary.json")["depths"]
     assert depth2["errors"] == 0 and depth2["runs"] + depth2["inconclusive"] == 2
+
+
+def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
+    """--group-size 2: the two seeds of each depth train as one stacked model, on one xdist worker; each
+    is recorded as its own test and run folder, with the results of its single run (float tolerance)."""
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2,3", "-p", "no:cacheprovider"]
+    study_dir.runpytest_subprocess(*common, "--runs-dir", "single", "--reports-dir", "single_reports"
+                                   ).assert_outcomes(passed=4)
+    grouped = study_dir.runpytest_subprocess(*common, "--runs-dir", "grouped", "--reports-dir", "grouped_reports",
+                                             "--group-size", "2", "-n", "2")
+    grouped.assert_outcomes(passed=4)
+    for depth in (2, 3):
+        for seed in (11, 12):
+            single, group = (json.loads((study_dir.path / runs / "crash_hunt" / "control" / f"depth{depth}_seed{seed}"
+                                         / "stats.json").read_text()) for runs in ("single", "grouped"))
+            assert group["group"] == {"seeds": [11, 12], "members": 2} and single["group"] is None
+            assert group["outcome"] == single["outcome"]
+            assert group["amp_ssim"] == pytest.approx(single["amp_ssim"], abs=2e-3)
+            assert group["best_val_loss"] == pytest.approx(single["best_val_loss"], rel=1e-3)

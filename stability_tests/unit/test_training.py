@@ -112,3 +112,22 @@ def test_bf16_autocast_trains_with_float32_ffts(data):
     model, initial, history = train(data, epochs=1, bf16_autocast=True)
     assert history.stop_reason is None and math.isfinite(history.epochs[0]["val_loss"])
     assert all(p.dtype in (torch.float32, torch.complex64) for p in model.parameters())
+
+
+def test_no_srun_warning_on_a_machine_with_slurm(data, monkeypatch):
+    """Lightning probes for a Slurm cluster unless told the environment; on a login node with `srun` on the
+    PATH it then warns on every run. The trainer is given the plain environment explicitly."""
+    import shutil
+    import warnings
+
+    from lightning.fabric.plugins.environments import slurm
+
+    real_which = shutil.which
+    monkeypatch.setattr(slurm.shutil, "which", lambda name, *a, **k: "/usr/bin/srun" if name == "srun"
+                        else real_which(name, *a, **k))
+    with pytest.warns(UserWarning, match="srun"):  # the probe itself warns here (the fake srun is seen)...
+        slurm.SLURMEnvironment._validate_srun_used()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train(data, epochs=1)
+    assert not [w for w in caught if "srun" in str(w.message)]  # ...but training never probes

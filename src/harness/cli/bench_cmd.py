@@ -17,6 +17,8 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--quick", action="store_true", help="only the hybrid at depth 4 (a smoke check)")
+    parser.add_argument("--groups", default="1,3,10", metavar="K,K,...",
+                        help="seed-batched rows: members per group, hybrid depth 4 (default 1,3,10; empty: none)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,8 +34,14 @@ def run(args: argparse.Namespace) -> int:
             saved = json.loads(Path(args.compare).read_text())
         except (OSError, ValueError) as exc:
             raise UsageError("--compare", args.compare, f"not a readable bench JSON ({exc})") from None
+    try:
+        groups = tuple(int(part) for part in args.groups.replace(",", " ").split())
+    except ValueError:
+        raise UsageError("--groups", args.groups, "expected member counts separated by commas, e.g. 1,3,10") from None
+    if any(members < 1 for members in groups):
+        raise UsageError("--groups", args.groups, "each member count must be at least 1")
     settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads)
-    results = run_bench(settings, models=MODELS[:1] if args.quick else MODELS)
+    results = run_bench(settings, models=MODELS[:1] if args.quick else MODELS, groups=groups)
     print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
           f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
     if saved is not None:

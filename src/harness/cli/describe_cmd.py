@@ -15,6 +15,8 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--N", type=int, default=64, help="patch size")
     parser.add_argument("--torch-batch-size", type=int, default=16, help="batch size for the activation estimate")
     parser.add_argument("--json", action="store_true", help="print JSON (one object; a list for several architectures)")
+    parser.add_argument("--device", default="auto",
+                        help="auto | cpu | cuda: on a GPU, also measure the peak memory of a real training step")
 
 
 def _gib(value: int) -> str:
@@ -26,12 +28,17 @@ def format_description(info: dict) -> str:
     if not info["feasible"]:
         return f"{head}: infeasible — {info['reason']}"
     memory = info["memory_breakdown_bytes"]
+    measured = info.get("measured_peak_bytes")
+    lines = [] if measured is None else [
+        f"  measured peak of a real training step on {info['measured_on']}: {_gib(measured)}"
+        f" ({measured / info['train_memory_bytes']:.2f} × the estimate)"]
     return "\n".join([
         f"{head}: {info['params']:,} parameters ({info['live_params']:,} live at N={info['n']})",
         f"  channels per level: {info['channels']}  (spatial sizes {info['sizes']})",
         f"  training memory at batch {info['batch_size']}: {_gib(info['train_memory_bytes'])}"
         f" = weights {_gib(memory['weights'])} + gradients {_gib(memory['gradients'])}"
         f" + Adam state {_gib(memory['optimizer_state'])} + activations {_gib(memory['activations'])}",
+        *lines,
     ])
 
 
@@ -43,14 +50,40 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--torch-batch-size", args.torch_batch_size, "must be at least 1")
     if args.N < 1:
         raise UsageError("--N", args.N, "must be at least 1")
+    from .run_args import check_device
+
+    device = check_device(args.device)
     infos = [
         describe_generator(architecture, depth=args.fno_blocks, width=args.fno_width, modes=args.fno_modes,
                            max_hidden_channels=args.torch_max_hidden_channels, n=args.N,
                            batch_size=args.torch_batch_size)
         for architecture in args.architectures
     ]
+    for info in infos:
+        info["measured_peak_bytes"], info["measured_on"] = _measured_peak(info, args, device)
     if args.json:
         print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=2))
     else:
         print("\n".join(format_description(info) for info in infos))
     return 0
+
+
+def _measured_peak(info: dict, args: argparse.Namespace, device: str) -> tuple[int | None, str | None]:
+    """Peak memory of two real training steps on a GPU (None on a CPU, or when the model cannot be built)."""
+    if not device.startswith("cuda") or not info["feasible"]:
+        return None, None
+    import torch
+
+    from ..environment import gpu_name
+    from ..models import build_generator
+    from ..train.plain_step import measured_step_memory
+
+    model = build_generator(info["architecture"], depth=args.fno_blocks, width=args.fno_width, modes=args.fno_modes,
+                            max_hidden_channels=args.torch_max_hidden_channels, n=args.N)
+    try:
+        return measured_step_memory(model, args.torch_batch_size, args.N, device), gpu_name(device)
+    except torch.OutOfMemoryError:
+        return None, f"{gpu_name(device)} (out of memory)"
+    finally:
+        del model
+        torch.cuda.empty_cache()

@@ -22,7 +22,9 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
                        help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
                             "point-symmetric disk under which a patch and its twin image fit the same pattern)")
     group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
-    group.add_argument("--profile", default="auto", help="paper | quick | smoke | auto (paper on a GPU, else quick)")
+    group.add_argument("--profile", default="paper",
+                       help="paper (default: the data and epochs the flags mean) | quick | smoke | auto (paper on a GPU, "
+                            "else quick)")
     group.add_argument("--train-stride", type=int, default=None, help="training scan stride in px (default: the profile's)")
     group.add_argument("--test-stride", type=int, default=None, help="test scan stride in px (default: the profile's)")
     group.add_argument("--object-size", type=int, default=None, help="object canvas in px (default: the profile's)")
@@ -54,15 +56,25 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--torch-max-hidden-channels", type=int, default=None, help="cap on hidden channels")
 
 
+# Deeper than this needs patches of more than 2048 px: a typing error, not a configuration to record.
+MAX_DEPTH = 12
+
+
 def check_model_flags(args: argparse.Namespace) -> None:
-    """Bad model input as UsageError; a depth too deep for N is not bad input but `infeasible`."""
+    """Bad model input as UsageError; a depth too deep for N (up to MAX_DEPTH) is not bad input but `infeasible`."""
     from ..models import ARCHITECTURES
+    from ..models.plan import max_feasible_depth
 
     for architecture in args.architectures:
         if architecture not in ARCHITECTURES:
             raise UsageError("--architectures", architecture, f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
     if args.fno_blocks < 1:
         raise UsageError("--fno-blocks", args.fno_blocks, "the depth must be at least 1")
+    if args.fno_blocks > MAX_DEPTH:
+        raise UsageError("--fno-blocks", args.fno_blocks,
+                         f"at most {MAX_DEPTH}: depth d halves the patch d−1 times, so it needs a patch size divisible "
+                         f"by 2^(d−1) ({2 ** (MAX_DEPTH - 1)} px at depth {MAX_DEPTH}); at --N {args.N} the deepest is "
+                         f"{max_feasible_depth(args.N)}")
     if args.fno_width < 1:
         raise UsageError("--fno-width", args.fno_width, "must be at least 1")
     if args.fno_modes < 1:

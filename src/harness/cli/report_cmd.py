@@ -16,7 +16,7 @@ def add_parser(subparsers, name: str) -> None:
                         help="a runs folder with runs/<study>/<arm>/<run>/stats.json (repeat for shards)")
     parser.add_argument("--reports-dir", default="reports", help="where to write the reports (default reports/)")
     parser.add_argument("--count-unfinished-as-crash", action="store_true",
-                        help="count oom and infeasible runs as crashes")
+                        help="count inconclusive, oom and infeasible runs as crashes")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ mean exactly the same thing and go through the same checks.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from ..data.simulate import resolve_probe
@@ -21,7 +22,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add_dataset_flags(parser)
     add_model_flags(parser)
     group = parser.add_argument_group("training (SPEC §5)")
-    group.add_argument("--seed", type=int, default=DEFAULT_SEED, help="drives init, data order and all randomness")
+    group.add_argument("--seed", type=int, nargs="+", default=[DEFAULT_SEED],
+                       help="drives init, data order and all randomness; several seeds train as one group")
+    group.add_argument("--n-seeds", type=int, default=None, metavar="K",
+                       help="K seeds counted up from --seed, trained as one group (seed-batched)")
     group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
     group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
     group.add_argument("--torch-batch-size", type=int, default=16)
@@ -51,11 +55,14 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--arm", default=None, help="arm name (default: the architecture)")
     where.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     where.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    where.add_argument("--group-size", type=int, default=None, metavar="K",
+                       help="seeds trained together as one stacked model (default: as GPU memory allows; 1 on a CPU)")
     where.add_argument("--rerun", action="store_true",
                        help="retrain even when a finished run (or a checkpoint) with this config exists")
     where.add_argument("--checkpoint-interval", type=float, default=None, metavar="SECONDS",
-                       help="least training time between checkpoints, written at epoch ends (default: automatic, "
-                            "at most 2%% of the training time; 0: every epoch)")
+                       help="least training time between checkpoints, written at epoch ends (default: automatic, at "
+                            "least a minute and 50 times a write's duration apart, at most 2%% of the training "
+                            "time; 0: every epoch)")
     where.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints (an interrupted run starts over)")
     where.add_argument("--keep-checkpoint", action="store_true", help="keep the last checkpoint when the run finishes")
 
@@ -76,7 +83,7 @@ def settings_to_argv(settings: dict) -> list[str]:
     return argv
 
 
-def _check_device(device: str) -> str:
+def check_device(device: str) -> str:
     import torch
 
     from ..run import resolve_device
@@ -89,6 +96,18 @@ def _check_device(device: str) -> str:
     return resolved
 
 
+def warn_emulated_bf16(bf16: bool, device: str) -> None:
+    """--bf16 on a CPU without bfloat16 instructions is emulated: measured 10× slower per step on one machine."""
+    import sys
+
+    from ..environment import native_bf16_cpu
+
+    if bf16 and device == "cpu" and native_bf16_cpu() is None:
+        print("harness: warning: --bf16 on a CPU without native bfloat16 instructions (no avx512_bf16, amx_bf16 "
+              "or bf16 flag): it is emulated there and can make a step many times slower; leave --bf16 off",
+              file=sys.stderr)
+
+
 def run_configs(args: argparse.Namespace) -> list:
     """One RunConfig per architecture, every value checked; raises UsageError naming the flag."""
     from ..run import RunConfig
@@ -99,11 +118,12 @@ def run_configs(args: argparse.Namespace) -> list:
     params = dataset_params(args, profile)
     params.validate()
     resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
+    seeds = run_seeds(args)
     epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
     if epochs is None:
         epochs = profile.epochs
     train = TrainConfig(
-        seed=args.seed, epochs=epochs, batch_size=args.torch_batch_size, optimizer=args.torch_optimizer,
+        seed=seeds[0], epochs=epochs, batch_size=args.torch_batch_size, optimizer=args.torch_optimizer,
         learning_rate=args.torch_learning_rate, weight_decay=args.torch_weight_decay, betas=tuple(args.torch_betas),
         grad_clip=args.torch_grad_clip, grad_clip_algorithm=args.torch_grad_clip_algorithm,
         loss_mode=args.torch_loss_mode, scheduler=args.torch_scheduler, warmup_epochs=args.torch_lr_warmup_epochs,
@@ -118,13 +138,30 @@ def run_configs(args: argparse.Namespace) -> list:
         raise UsageError(flag, value, reason)
     if args.threads is not None and args.threads < 1:
         raise UsageError("--threads", args.threads, "must be at least 1")
-    device = _check_device(args.device)
+    device = check_device(args.device)
+    warn_emulated_bf16(args.bf16, device)
+    if args.group_size is not None and args.group_size < 1:
+        raise UsageError("--group-size", args.group_size, "must be at least 1")
     return [
-        RunConfig(architecture=architecture, depth=args.fno_blocks, data=params, train=train, width=args.fno_width,
-                  modes=args.fno_modes, max_hidden_channels=args.torch_max_hidden_channels, profile=profile.name,
-                  device=device, study=args.study, arm=args.arm, threads=args.threads)
-        for architecture in args.architectures
+        RunConfig(architecture=architecture, depth=args.fno_blocks, data=params,
+                  train=dataclasses.replace(train, seed=seed), width=args.fno_width, modes=args.fno_modes,
+                  max_hidden_channels=args.torch_max_hidden_channels, profile=profile.name, device=device,
+                  study=args.study, arm=args.arm, threads=args.threads)
+        for architecture in args.architectures for seed in seeds
     ]
+
+
+def run_seeds(args: argparse.Namespace) -> list[int]:
+    """--seed S1 S2 … as given, or --n-seeds K counted up from one --seed."""
+    if args.n_seeds is None:
+        if len(set(args.seed)) != len(args.seed):
+            raise UsageError("--seed", " ".join(map(str, args.seed)), "a seed is given twice")
+        return list(args.seed)
+    if args.n_seeds < 1:
+        raise UsageError("--n-seeds", args.n_seeds, "must be at least 1")
+    if len(args.seed) != 1:
+        raise UsageError("--n-seeds", args.n_seeds, "counts up from one --seed; give one, or list the seeds instead")
+    return [args.seed[0] + offset for offset in range(args.n_seeds)]
 
 
 def checkpoint_policy(args: argparse.Namespace):
@@ -137,10 +174,14 @@ def checkpoint_policy(args: argparse.Namespace):
 
 
 def run_folders(args: argparse.Namespace, configs: list) -> list[Path]:
-    """--output-dir itself (or a subfolder per architecture when several), else the default layout."""
+    """--output-dir itself (or a subfolder per architecture and/or seed when several), else the default layout."""
     if args.output_dir is None:
         return [config.default_folder(args.runs_dir) for config in configs]
     base = Path(args.output_dir)
-    if len(configs) == 1:
-        return [base]
-    return [base / config.architecture for config in configs]
+    several_architectures = len({config.architecture for config in configs}) > 1
+    several_seeds = len({config.seed for config in configs}) > 1
+    folders = []
+    for config in configs:
+        folder = base / config.architecture if several_architectures else base
+        folders.append(folder / f"seed{config.seed}" if several_seeds else folder)
+    return folders

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..fsutil import ensure_writable_dir
+from ..progress import Progress
 from .run_args import add_run_flags, checkpoint_policy, run_configs, run_folders
 
 
@@ -26,6 +27,14 @@ def verdict_line(stats: dict) -> str:
             + (f"\n  {stats['explanation']}" if stats.get("explanation") else ""))
 
 
+def profile_line(config) -> str:
+    """What the run will train on, before anything else: the profile decides data size and epochs."""
+    data = config.data
+    return (f"profile {config.profile}: {data.n_train_patches} training and {data.n_test_patches} test patches of "
+            f"{data.N}×{data.N}, {config.train.epochs} epochs, {config.architecture} depth {config.depth}, "
+            f"seed {config.seed}, device {config.device}")
+
+
 def outcome_label(stats: dict) -> str:
     """`ok`, `inconclusive`, or `crashed (reasons, from epoch k)`."""
     if not stats.get("crashed"):
@@ -35,24 +44,31 @@ def outcome_label(stats: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run import execute_run
+    from ..run.execute import execute_group
+    from ..run.grouping import make_groups
     from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 
     configs = run_configs(args)
     policy = checkpoint_policy(args)
-    folders = run_folders(args, configs)
+    folders = dict(zip(configs, run_folders(args, configs)))
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"
-    for folder in folders:
+    for folder in folders.values():
         ensure_writable_dir(folder, flag)
-    progress = lambda line: print(line, file=sys.stderr, flush=True)
+    progress = Progress.for_terminal(sys.stderr)  # a step bar on a terminal; flushed lines in a log
     # SIGTERM (a scheduler's preemption) and SIGINT end the run after its current step, with a checkpoint.
     with stop_request.signals_caught():
-        for config, folder in zip(configs, folders):
+        for group in make_groups(configs, args.group_size):
+            for config in group:
+                progress(profile_line(config))
             try:
-                stats = execute_run(config, folder, rerun=args.rerun, cache_dir=args.cache_dir, progress=progress,
-                                    checkpoints=policy)
+                results = execute_group(group, [folders[config] for config in group], rerun=args.rerun,
+                                        cache_dir=args.cache_dir,
+                                        progress=[progress.labelled(f"seed {c.seed}") if len(group) > 1 else progress
+                                                  for c in group],
+                                        checkpoints=policy, step_progress=progress.step)
             except RunInterrupted as exc:
-                print(f"harness run: {exc}", file=sys.stderr, flush=True)
+                progress(f"harness run: {exc}")
                 return REQUEUE_EXIT_STATUS
-            print(verdict_line(stats), flush=True)
+            for stats in results:
+                print(verdict_line(stats), flush=True)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from ..errors import UsageError
 from ..fsutil import atomic_write_json
 
 
@@ -23,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         stats = recompute_stats(RunFolder(args.run_dir))
     except NotARunFolder as exc:
-        print(f"harness stats: error: --run-dir {args.run_dir}: {exc}", file=sys.stderr)
-        return 1
+        raise UsageError("--run-dir", args.run_dir, str(exc)) from None
     if args.out_json:
         atomic_write_json(args.out_json, stats)
     print(f"{args.run_dir}: {outcome_label(stats)}  amp_ssim {stats['amp_ssim']}  floor {stats['collapse_floor']}")

@@ -31,16 +31,17 @@ def make_plan(architecture: str, *, depth: int, width: int = 32, modes: int = 12
 
 def build_generator(architecture: str, *, depth: int, width: int = 32, modes: int = 12,
                     max_hidden_channels: int | None = None, n: int = 64, in_channels: int = 1,
-                    prune_unreachable_modes: bool = True) -> nn.Module:
+                    prune_unreachable_modes: bool = True, members: int = 1) -> nn.Module:
     """The generator for `architecture` (B, in_channels, n, n) → complex (B, n, n).
 
     Raises UnknownArchitecture or InfeasibleModel before any weight is allocated. With
     prune_unreachable_modes (default) spectral modes beyond each level's input size are frozen
-    parameters: same count, same outputs, no gradient or optimizer work on them.
+    parameters: same count, same outputs, no gradient or optimizer work on them. members=K builds
+    K independent generators stacked into one (see members.py): (B, K, n, n) → complex (B, K, n, n).
     """
     plan = make_plan(architecture, depth=depth, width=width, modes=modes,
                      max_hidden_channels=max_hidden_channels, n=n, in_channels=in_channels)
-    return PtychoGenerator(plan, BLOCKS[architecture], prune_unreachable_modes)
+    return PtychoGenerator(plan, BLOCKS[architecture], prune_unreachable_modes, members=members)
 
 
 __all__ = [

@@ -58,9 +58,11 @@ class GeneratorPlan:
             )
         largest = max_feasible_depth(self.n)
         if self.depth > largest:
+            step = 2 ** (self.depth - 1)
             raise InfeasibleModel(
                 f"depth {self.depth} needs {self.depth - 1} halvings of n={self.n}, which allows "
-                f"at most depth {largest}; use depth ≤ {largest} or a patch size divisible by {2 ** (self.depth - 1)}"
+                f"at most depth {largest}; use depth ≤ {largest}, or a patch size divisible by {step} "
+                f"(e.g. n={-(-self.n // step) * step})"
             )
         if self.architecture in NORMALISED_ARCHITECTURES and self.sizes[-1] < 2:
             raise InfeasibleModel(

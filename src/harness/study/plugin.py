@@ -30,8 +30,11 @@ def pytest_addoption(parser):
     group.addoption("--cache-dir", default=None, help="dataset cache (default $HARNESS_CACHE_DIR or fixtures/.cache)")
     group.addoption("--threads-per-run", type=int, default=1,
                     help="torch threads of each CPU run (default 1; fixed so results do not depend on -n)")
+    group.addoption("--group-size", type=int, default=None,
+                    help="seeds of one configuration trained together as one stacked model (default: all on a GPU, "
+                         "as memory allows; 1 on a CPU); with -n, such a group stays on one worker (--dist loadgroup)")
     group.addoption("--count-unfinished-as-crash", action="store_true",
-                    help="count oom and infeasible runs as crashes (default: listed beside P_crash)")
+                    help="count inconclusive, oom and infeasible runs as crashes (default: listed beside P_crash)")
 
 
 def _selects_studies(config) -> bool:
@@ -52,6 +55,9 @@ def pytest_configure(config):
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if _selects_studies(config):
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
+        # seeds trained together must run on one pytest-xdist worker: schedule by xdist_group
+        if config.stash[SESSION_KEY].group_size() > 1 and config.getoption("dist", "no") == "load":
+            config.option.dist = "loadgroup"
     # Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise.
     if _selects_studies(config) and hasattr(config.option, "json_report") and not config.option.json_report:
         config.option.json_report = True
@@ -60,13 +66,22 @@ def pytest_configure(config):
 
 
 def pytest_generate_tests(metafunc):
+    from .definitions import CRASH_HUNT, SHOOTOUT
+
     session = metafunc.config.stash[SESSION_KEY]
+
+    def grouped(case, name):  # the seeds of one configuration trained together share an xdist group
+        return pytest.param(case, marks=[pytest.mark.xdist_group(name)] if name else [])
+
     if "crash_hunt_case" in metafunc.fixturenames:
         cases = session.crash_hunt_cases()
-        metafunc.parametrize("crash_hunt_case", cases, ids=[f"depth{d}-seed{s}" for d, s in cases])
+        arm = session.studies.crash_hunt["arm"]
+        metafunc.parametrize("crash_hunt_case", [grouped(c, session.group_name(CRASH_HUNT, arm, c[0], c[1]))
+                                                 for c in cases], ids=[f"depth{d}-seed{s}" for d, s in cases])
     if "shootout_case" in metafunc.fixturenames:
         cases = session.shootout_cases()
-        metafunc.parametrize("shootout_case", cases, ids=[f"{a}-seed{s}" for a, s in cases])
+        metafunc.parametrize("shootout_case", [grouped(c, session.group_name(SHOOTOUT, c[0], None, c[1]))
+                                               for c in cases], ids=[f"{a}-seed{s}" for a, s in cases])
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,7 @@ class StudyOptions:
     cache_dir: Path | None = None
     count_unfinished_as_crash: bool = False
     threads_per_run: int = 1
+    group_size: int | None = None
 
     @classmethod
     def from_pytest(cls, config) -> "StudyOptions":
@@ -55,6 +57,7 @@ class StudyOptions:
             cache_dir=Path(option("--cache-dir")) if option("--cache-dir") else None,
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
             threads_per_run=option("--threads-per-run"),
+            group_size=option("--group-size"),
         )
 
 
@@ -78,10 +81,22 @@ def worker_placement(device: str, cpu_threads: int) -> tuple[str, int | None]:
     return resolved, None
 
 
+def _run_progress(log, label: str):
+    """A run's lines: its progress.log (tail -f it) and, with `pytest -s`, the terminal."""
+    from ..progress import Progress
+
+    def write(line: str) -> None:
+        print(line, file=log, flush=True)
+        print(f"[{label}] {line}", file=sys.stderr, flush=True)
+
+    return Progress(write)  # epoch lines, and a step line every tenth of an epoch
+
+
 @dataclass
 class StudySession:
     options: StudyOptions
     studies: Studies = field(default_factory=load_studies)
+    _retrained: set = field(default_factory=set)
 
     def seeds(self, study: str) -> list[int]:
         if self.options.seeds:
@@ -99,30 +114,57 @@ class StudySession:
         arms = self.options.arms or self.studies.shootout["arms"]
         return [(arm, seed) for arm in arms for seed in self.seeds(SHOOTOUT)]
 
+    def group_size(self) -> int:
+        """Seeds per group at collection time: the option, else all of them on a GPU and 1 on a CPU (the run
+        decides the final size on a GPU from the free memory; see run/grouping.py)."""
+        from ..run import resolve_device
+        from ..run.grouping import CPU_GROUP_SIZE
+
+        if self.options.group_size:
+            return self.options.group_size
+        return max(len(self.seeds(CRASH_HUNT)), len(self.seeds(SHOOTOUT))) \
+            if resolve_device(self.options.device).startswith("cuda") else CPU_GROUP_SIZE
+
+    def group_name(self, study: str, arm: str, depth: int | None, seed: int) -> str | None:
+        """The xdist group of a test: the seeds trained together stay on one worker (None: trained alone)."""
+        size = self.group_size()
+        if size <= 1:
+            return None
+        return f"{study}-{arm}-depth{depth}-part{self.seeds(study).index(seed) // size}"
+
     def run(self, study: str, arm: str, depth: int, seed: int, label: str) -> dict:
-        """Train (or reuse) one study run and return its stats; progress goes to the terminal."""
-        from ..run import execute_run
+        """Train (or reuse) one study run and return its stats; progress goes to the terminal.
+
+        The run trains in a group with the other seeds of its configuration (seed-batched, when the group
+        size allows); the first test of a group trains all of it, the others find their runs finished.
+        """
+        from ..run.execute import execute_group
+        from ..run.grouping import make_groups
         from ..train.interrupt import RunInterrupted, stop_request
 
         if stop_request.requested:  # a stop arrived between two runs: start no new one
             raise RunInterrupted(f"{stop_request.reason} before this run started")
         device, threads = worker_placement(self.options.device, self.options.threads_per_run)
-        config = run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=seed,
-                                profile=self.options.profile, epochs=self.options.epochs, device=device,
-                                threads=threads)
-        folder = config.default_folder(self.options.runs_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        # Epoch lines go to the run's progress.log (tail -f it); with `pytest -s` also to the terminal.
-        with open(folder / "progress.log", "a") as log:
-            def progress(line: str) -> None:
-                print(line, file=log, flush=True)
-                print(f"[{label}] {line}", file=sys.stderr, flush=True)
-
+        configs = [run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=member, profile=self.options.profile,
+                                  epochs=self.options.epochs, device=device, threads=threads)
+                   for member in self.seeds(study)]
+        group = next(g for g in make_groups(configs, self.group_size()) if any(c.seed == seed for c in g))
+        folders = [config.default_folder(self.options.runs_dir) for config in group]
+        labels = [label.replace(f"seed{seed}", f"seed{config.seed}") for config in group]
+        with ExitStack() as logs:
+            progress = []
+            for folder, member_label in zip(folders, labels):
+                folder.mkdir(parents=True, exist_ok=True)
+                progress.append(_run_progress(logs.enter_context(open(folder / "progress.log", "a")), member_label))
             # The same run may already be recorded by another study or arm (the shootout's control
             # arm repeats the crash hunt's runs at the crash depth); the config hash decides.
-            candidates = sorted(Path(self.options.runs_dir).glob(f"*/*/{folder.name}"))
-            return execute_run(config, folder, rerun=self.options.rerun, cache_dir=self.options.cache_dir,
-                               progress=progress, reuse_candidates=candidates)
+            candidates = [sorted(Path(self.options.runs_dir).glob(f"*/*/{folder.name}")) for folder in folders]
+            # --rerun retrains a group once per session: its later tests find it retrained
+            rerun = self.options.rerun and not all(str(folder) in self._retrained for folder in folders)
+            results = execute_group(group, folders, rerun=rerun, cache_dir=self.options.cache_dir, progress=progress,
+                                    step_progress=progress[0].step, reuse_candidates=candidates)
+        self._retrained.update(str(folder) for folder in folders)
+        return results[[config.seed for config in group].index(seed)]
 
     def crash_depth(self) -> int:
         """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""

@@ -60,6 +60,24 @@ class ShuffledBatches:
             yield self.patches.index_select(0, order[start:start + self.batch_size])
 
 
+class GroupBatches:
+    """Each member's own shuffled batches side by side: member k's batch in channel k, (B, K, N, N).
+    One member yields its batches as they are, (B, 1, N, N)."""
+
+    def __init__(self, patches: torch.Tensor, batch_size: int, seeds: list[int]):
+        self.members = [ShuffledBatches(patches, batch_size, seed) for seed in seeds]
+
+    def __len__(self) -> int:
+        return len(self.members[0])
+
+    def __iter__(self):
+        if len(self.members) == 1:
+            yield from self.members[0]
+            return
+        for batches in zip(*self.members):
+            yield torch.cat(batches, dim=1)
+
+
 def ordered_batches(patches: torch.Tensor, batch_size: int):
     for start in range(0, patches.shape[0], batch_size):
         yield patches[start:start + batch_size]

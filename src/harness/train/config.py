@@ -58,6 +58,8 @@ class TrainConfig:
             found.append(("--torch-lr-warmup-epochs", self.warmup_epochs, "must be 0 or more"))
         if not 0 <= self.min_lr_ratio <= 1:
             found.append(("--torch-lr-min-ratio", self.min_lr_ratio, "must be within [0, 1]"))
+        if not all(0 <= beta < 1 for beta in self.betas):
+            found.append(("--torch-betas", " ".join(f"{beta:g}" for beta in self.betas), "each must be within [0, 1)"))
         if self.grad_norm_log_freq < 1:
             found.append(("--torch-grad-norm-log-freq", self.grad_norm_log_freq, "must be at least 1"))
         if self.collapse_patience < 0:

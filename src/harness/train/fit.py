@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from ..models.memory_format import convolutions_to_channels_last
-from .batches import ShuffledBatches, TrainingData
+from ..models.members import load_members, mark_members
+from .batches import GroupBatches, TrainingData
 from .checkpoint import Checkpointer, restore_random_states
 from .config import TrainConfig
 from .history import History
@@ -35,6 +36,10 @@ def quiet_lightning():
         warnings.filterwarnings("ignore", message=".*`training_step` returned `None`.*")
         warnings.filterwarnings("ignore", message=".*LeafSpec.*")
         warnings.filterwarnings("ignore", message=".*lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`.*")
+        # Lightning's checkpoint connector probes for Slurm on every fit, even with the environment chosen
+        # (it looks for its own "hpc" checkpoints, which we never write); on a login node with `srun` the
+        # probe warns. Our runs are single-process: neither the probe nor the warning concerns them.
+        warnings.filterwarnings("ignore", message=".*The `srun` command is available on your system.*")
         try:
             yield
         finally:
@@ -53,40 +58,70 @@ def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, 
         progress: Callable[[str], None] | None = None,
         epoch_evaluator: Callable[[np.ndarray], dict] | None = None,
         checkpointer: Checkpointer | None = None, resume: dict | None = None,
-        stop: StopRequest | None = None) -> History:
+        stop: StopRequest | None = None,
+        on_step: Callable[[int, int, int, int, float], None] | None = None) -> History:
     """Train `generator` in place and return its History. The caller seeds (see `seeded`).
 
     epoch_evaluator(object_patches) → extra per-epoch metrics (e.g. amp_ssim of the stitched
     reconstruction). The final epoch's test predictions are kept in `history.last_object_patches`.
     checkpointer writes the run's checkpoints; resume is a checkpoint's state to continue from; a
     request on `stop` (default: the process's signal-driven one) ends training after the current step
-    with a checkpoint and RunInterrupted.
+    with a checkpoint and RunInterrupted. on_step(epoch, epochs, done, per_epoch, loss) follows every step.
+    """
+    (history,) = fit_group(generator, data, config, [config.seed], device=device, root_dir=root_dir, threads=threads,
+                           progress=[progress], epoch_evaluators=[epoch_evaluator], checkpointers=[checkpointer],
+                           resume=None if resume is None else [resume], stop=stop, on_step=on_step)
+    return history
+
+
+def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, seeds: list[int], *,
+              device: str | torch.device = "cpu", root_dir: str | Path | None = None, threads: int | None = None,
+              progress: list | None = None, epoch_evaluators: list | None = None, checkpointers: list | None = None,
+              resume: list[dict] | None = None, stop: StopRequest | None = None,
+              on_step: Callable[[int, int, int, int, float], None] | None = None) -> list[History]:
+    """Train K members at once — a stacked generator (members=K, see models/members.py) or, for K=1, a
+    single one — each with its own seed's data order; the per-member arguments are lists of length K
+    (a member's checkpoint state, progress callback, ...). Returns the members' histories; member k's
+    resumed state and checkpoints are exactly those of its single run.
     """
     import lightning as L
+    from lightning.pytorch.plugins.environments import LightningEnvironment
     from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+    members = len(seeds)
+    none = [None] * members
     stop = stop_request if stop is None else stop
     device = torch.device(device)
     accelerator, devices = accelerator_for(device)
     if config.channels_last:
         convolutions_to_channels_last(generator)
-    batches = ShuffledBatches(data.train_x, config.batch_size, config.seed)
-    history = History()
+    if members > 1:
+        mark_members(generator, members)  # clipping and the guard then work per member
+    batches = GroupBatches(data.train_x, config.batch_size, seeds)
+    histories = [History() for _ in seeds]
     if resume is not None:
-        generator.load_state_dict(resume["generator"])
-        history = History(**resume["history"])
-        batches.resume_at(resume["batches_state"], resume["position"][1])
-        restore_random_states(resume["random"])
-    module = PtychoTrainingModule(generator, data, config, history, batches, progress, epoch_evaluator,
-                                  checkpointer=checkpointer, stop=stop, resume=resume)
+        if members == 1:
+            generator.load_state_dict(resume[0]["generator"])
+        else:
+            load_members(generator, [state["generator"] for state in resume])
+        histories = [History(**state["history"]) for state in resume]
+        for member_batches, state in zip(batches.members, resume):
+            member_batches.resume_at(state["batches_state"], state["position"][1])
+        restore_random_states(resume[0]["random"])
+    module = PtychoTrainingModule(generator, data, config, histories, batches, progress or none,
+                                  epoch_evaluators or none, checkpointers or none, stop=stop, resume=resume,
+                                  on_step=on_step)
     epochs_left = config.epochs - module.position[0]
-    if epochs_left <= 0 or history.stop_reason is not None:
-        return history
+    if epochs_left <= 0 or not any(module.active):
+        return histories
     with quiet_lightning(), torch_state(threads=threads, deterministic=device.type == "cpu"):
+        # One process, one device: the plain environment, chosen explicitly, so that inside a Slurm job Lightning
+        # does not take over SIGTERM/SIGUSR1 for its own requeueing (ours is in interrupt.py).
         trainer = L.Trainer(
             accelerator=accelerator, devices=devices, max_epochs=epochs_left, logger=False,
             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
             num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(root_dir) if root_dir else None,
+            plugins=[LightningEnvironment()],
         )
         try:
             trainer.fit(module, train_dataloaders=batches)
@@ -94,5 +129,9 @@ def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, 
             if stop is not None:
                 stop.request("SIGTERM")
             raise module.interrupt() from None
-    history.last_object_patches = module.last_object_patches
-    return history
+        finally:
+            # Lightning's teardown moves the module to the CPU; evaluation and inference follow on the device.
+            generator.to(device)
+    for history, patches in zip(histories, module.last_object_patches):
+        history.last_object_patches = patches
+    return histories

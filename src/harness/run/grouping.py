@@ -1,0 +1,50 @@
+"""Which runs train together (seed-batched): runs that differ only in their seed, in groups of a size
+that fits the device.
+
+On a GPU a group is as large as memory allows (all seeds of a configuration, at most): every kernel
+then does K runs' work for one launch. On a CPU the cores are already busy with one run, and a group
+only changes the kernels' shapes: measured on the 2-core reference machine (`harness bench`, seed-batched
+rows), K members cost about K single steps, so studies on a CPU keep single runs (size 1) and spread
+runs over cores with pytest-xdist instead.
+"""
+
+from __future__ import annotations
+
+from .config import RunConfig
+from .execute import group_key, shareable
+
+CPU_GROUP_SIZE = 1
+GPU_MEMORY_SHARE = 0.8   # of the free memory a group's training may take (the rest: the allocator, evaluation)
+
+
+def default_group_size(config: RunConfig, seeds: int) -> int:
+    """How many of `seeds` runs of `config` to train together on its device."""
+    if seeds <= 1 or not shareable(config):
+        return 1
+    if not config.device.startswith("cuda"):
+        return CPU_GROUP_SIZE
+    import torch
+
+    from ..models.describe import describe_generator
+
+    info = describe_generator(config.architecture, depth=config.depth, width=config.width, modes=config.modes,
+                              max_hidden_channels=config.max_hidden_channels, n=config.data.N,
+                              batch_size=config.train.batch_size)
+    if not info["feasible"]:
+        return 1
+    free, _ = torch.cuda.mem_get_info(torch.device(config.device))
+    return max(1, min(seeds, int(GPU_MEMORY_SHARE * free // info["train_memory_bytes"])))
+
+
+def make_groups(configs: list[RunConfig], group_size: int | None = None) -> list[list[RunConfig]]:
+    """The configurations in groups that train together: same configuration but for the seed, in chunks
+    of `group_size` (default: the device's, see default_group_size), in the order given."""
+    by_key: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        by_key.setdefault(group_key(config), []).append(config)
+    groups = []
+    for members in by_key.values():
+        size = group_size or default_group_size(members[0], len(members))
+        size = size if shareable(members[0]) else 1
+        groups += [members[start:start + size] for start in range(0, len(members), size)]
+    return groups
