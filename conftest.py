@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.data import DatasetParams, get_dataset
+from harness.train.interrupt import StopRequest
 
 pytest_plugins = ["harness.study.plugin"]
 
@@ -56,3 +57,20 @@ def assert_usage_error(arguments: list[str], flag_and_value: str, untouched: lis
     assert len(lines) == 1 and flag_and_value in lines[0], result.stderr
     for path in untouched:
         assert not path.exists(), path
+
+
+class StopAfter(StopRequest):
+    """A stop request that turns true at its n-th look: the training loop looks after every step and at
+    every epoch's end, so n picks any point of a run to interrupt (no signals, no sleeps)."""
+
+    def __init__(self, looks: int):
+        super().__init__()
+        self.looks_left = looks
+
+    @property
+    def requested(self) -> bool:
+        if self.reason is None:
+            self.looks_left -= 1
+            if self.looks_left <= 0:
+                self.reason = "injected stop"
+        return self.reason is not None

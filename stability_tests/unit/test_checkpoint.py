@@ -14,7 +14,7 @@ from harness.run import RunConfig, execute_run
 from harness.train import TrainConfig
 from harness.train.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_NAME, CheckpointPolicy, CheckpointRefused
 from harness.train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, StopRequest
-from conftest import TINY_DATASET
+from conftest import TINY_DATASET, StopAfter
 
 fit_module = importlib.import_module("harness.train.fit")  # the module (the package re-exports the function)
 
@@ -31,23 +31,6 @@ ARMS = {
 def config_of(**train) -> RunConfig:
     return RunConfig(architecture="hybrid", depth=2, width=8, modes=4, max_hidden_channels=None, data=TINY_DATASET,
                      train=TrainConfig(**{"epochs": 2, "log_grad_norm": True, **train}), profile="test")
-
-
-class StopAfter(StopRequest):
-    """A stop request that turns true at its n-th look: the training loop looks after every step and at
-    every epoch's end (after the epoch's last step), so n picks any point of the run."""
-
-    def __init__(self, looks: int):
-        super().__init__()
-        self.looks_left = looks
-
-    @property
-    def requested(self) -> bool:
-        if self.reason is None:
-            self.looks_left -= 1
-            if self.looks_left <= 0:
-                self.reason = "injected stop"
-        return self.reason is not None
 
 
 def without_timings(history: dict) -> dict:

@@ -16,7 +16,7 @@ from harness.run.execute import execute_group, execute_run
 from harness.train import TrainConfig, TrainingData, fit, seeded
 from harness.train.fit import fit_group
 from harness.train.interrupt import RunInterrupted, StopRequest
-from conftest import TINY_DATASET
+from conftest import TINY_DATASET, StopAfter
 
 module_file = importlib.import_module("harness.train.module")
 fit_module = importlib.import_module("harness.train.fit")
@@ -174,20 +174,6 @@ def test_a_group_is_one_configuration(tmp_path):
         execute_group(configs_of([1, 2], scheduler="ReduceLROnPlateau"), [tmp_path / "a", tmp_path / "b"])
 
 
-class StopAfter(StopRequest):
-    def __init__(self, looks: int):
-        super().__init__()
-        self.looks_left = looks
-
-    @property
-    def requested(self) -> bool:
-        if self.reason is None:
-            self.looks_left -= 1
-            if self.looks_left <= 0:
-                self.reason = "injected stop"
-        return self.reason is not None
-
-
 def test_an_interrupted_group_checkpoints_every_member_and_resumes_bit_for_bit(tmp_path, cache_dir, monkeypatch):
     configs = configs_of(SEEDS[:2], epochs=3, scheduler="WarmupCosine", warmup_epochs=1)
     whole = [tmp_path / "whole" / f"s{c.seed}" for c in configs]
@@ -219,3 +205,14 @@ def test_a_single_run_through_the_group_path_is_unchanged(tmp_path, cache_dir):
     (grouped,) = execute_group([config], [tmp_path / "grouped"], cache_dir=cache_dir)
     assert stats["group"] is None and (stats["amp_ssim"], stats["best_val_loss"]) == (grouped["amp_ssim"],
                                                                                        grouped["best_val_loss"])
+
+
+def test_groups_are_formed_by_configuration_and_sized_for_the_device():
+    from harness.run.grouping import CPU_GROUP_SIZE, default_group_size, make_groups
+
+    configs = configs_of([1, 2, 3, 4, 5]) + configs_of([1, 2], learning_rate=5e-4)
+    assert [[c.seed for c in g] for g in make_groups(configs, 2)] == [[1, 2], [3, 4], [5], [1, 2]]
+    assert default_group_size(configs[0], 5) == CPU_GROUP_SIZE == 1  # on a CPU a group is slower per member
+    assert len(make_groups(configs)) == 7
+    plateau = configs_of([1, 2, 3], scheduler="ReduceLROnPlateau")
+    assert [len(g) for g in make_groups(plateau, 3)] == [1, 1, 1]  # its schedule follows each run's own loss

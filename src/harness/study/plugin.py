@@ -108,7 +108,7 @@ class StopOnSignal:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
-        outcome = yield
+        yield
         from ..train.interrupt import RunInterrupted
 
         if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):

@@ -148,7 +148,7 @@ class StudySession:
         configs = [run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=member, profile=self.options.profile,
                                   epochs=self.options.epochs, device=device, threads=threads)
                    for member in self.seeds(study)]
-        group = next(g for g in make_groups(configs, self.group_size()) if any(c.seed == seed for c in g))
+        group = next(g for g in make_groups(configs, self.options.group_size) if any(c.seed == seed for c in g))
         folders = [config.default_folder(self.options.runs_dir) for config in group]
         labels = [label.replace(f"seed{seed}", f"seed{config.seed}") for config in group]
         with ExitStack() as logs:
