@@ -199,13 +199,13 @@ def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(stud
 def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
     """--group-size 2: the two seeds of each depth train as one stacked model, on one xdist worker; each
     is recorded as its own test and run folder, with the results of its single run (float tolerance)."""
-    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2,3", "-p", "no:cacheprovider"]
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2,7", "-p", "no:cacheprovider"]
     study_dir.runpytest_subprocess(*common, "--runs-dir", "single", "--reports-dir", "single_reports"
                                    ).assert_outcomes(passed=4)
     grouped = study_dir.runpytest_subprocess(*common, "--runs-dir", "grouped", "--reports-dir", "grouped_reports",
                                              "--group-size", "2", "-n", "2")
-    grouped.assert_outcomes(passed=4)
-    for depth in (2, 3):
+    grouped.assert_outcomes(passed=4)  # depth 7 is infeasible at N=32: recorded as such, group or not
+    for depth in (2,):
         for seed in (11, 12):
             single, group = (json.loads((study_dir.path / runs / "crash_hunt" / "control" / f"depth{depth}_seed{seed}"
                                          / "stats.json").read_text()) for runs in ("single", "grouped"))
