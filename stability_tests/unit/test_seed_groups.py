@@ -216,3 +216,19 @@ def test_groups_are_formed_by_configuration_and_sized_for_the_device():
     assert len(make_groups(configs)) == 7
     plateau = configs_of([1, 2, 3], scheduler="ReduceLROnPlateau")
     assert [len(g) for g in make_groups(plateau, 3)] == [1, 1, 1]  # its schedule follows each run's own loss
+
+
+def test_a_group_that_runs_out_of_memory_trains_its_members_singly(tmp_path, cache_dir, monkeypatch):
+    from harness.run import execute as execute_module
+
+    real_fit_group = execute_module.fit_group
+
+    def no_room_for_groups(model, data, config, seeds, **kwargs):
+        if len(seeds) > 1:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 80.00 GiB")
+        return real_fit_group(model, data, config, seeds, **kwargs)
+
+    monkeypatch.setattr(execute_module, "fit_group", no_room_for_groups)
+    configs = configs_of(SEEDS[:2], epochs=1)
+    results = execute_group(configs, [tmp_path / "a", tmp_path / "b"], cache_dir=cache_dir)
+    assert [stats["outcome"] != "oom" and stats["group"] is None for stats in results] == [True, True]

@@ -331,8 +331,13 @@ def _train_group(configs: list[RunConfig], folders: list[RunFolder], *, cache_di
                 raise
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
+            if len(configs) > 1:  # the group did not fit, which says nothing of one run: train them singly
+                return [stats for config, folder, say, resume in zip(configs, folders, progress, resumes)
+                        for stats in _train_group([config], [folder], cache_dir=cache_dir, progress=[say],
+                                                  resumes=[resume], checkpoints=checkpoints,
+                                                  step_progress=step_progress)]
             message = f"{type(exc).__name__}: {exc}".strip()[:500]
-            all_stats = [_unfinished(config, "oom", message, time.perf_counter() - started) for config in configs]
+            all_stats = [_unfinished(configs[0], "oom", message, time.perf_counter() - started)]
     results = []
     for stats, folder, checkpointer in zip(all_stats, folders, checkpointers):
         stats["wall_s"] = time.perf_counter() - started

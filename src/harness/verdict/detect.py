@@ -14,7 +14,7 @@ import numpy as np
 
 from .thresholds import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, HEURISTIC_SSIM, HEURISTIC_VAL_LOSS,
                          RECONSTRUCTED_MARGIN, TWIN_MARGIN, TWIN_MIN_CORRELATION)
-from .trajectory import Trajectory, _finite
+from .trajectory import Trajectory, is_finite
 
 VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
 CRASH_REASONS = ("nonfinite", "collapsed", "wrong_solution", "twin_image", "degraded")
@@ -36,14 +36,14 @@ def fit_threshold(metrics: dict) -> float:
     """The fit error below which a run fits the data: from the run's own noise floor and constant-object
     error when recorded, else the paper-data value."""
     noise, constant = metrics.get("fit_noise_floor"), metrics.get("fit_constant_object")
-    if _finite(noise) and _finite(constant) and constant > noise:
+    if is_finite(noise) and is_finite(constant) and constant > noise:
         return noise + (1 - FIT_FRACTION) * (constant - noise)
     return FIT_ERROR
 
 
 def twin_named(twin: dict | None) -> bool:
     """The patches follow the point-reflected object clearly better than the object itself."""
-    if not twin or not _finite(twin.get("median_twin")) or not _finite(twin.get("median_direct")):
+    if not twin or not is_finite(twin.get("median_twin")) or not is_finite(twin.get("median_direct")):
         return False
     return twin["median_twin"] >= TWIN_MIN_CORRELATION and twin["median_twin"] - twin["median_direct"] >= TWIN_MARGIN
 
@@ -89,16 +89,16 @@ def detect(history: dict, metrics: dict, reconstruction_amplitude: np.ndarray | 
     if fit_error is None and trajectory.fit_error:
         fit_error = trajectory.fit_error[-1]
     cv = amplitude_cv(reconstruction_amplitude) if reconstruction_amplitude is not None else math.nan
-    scored = _finite(amp_ssim) and _finite(floor)
+    scored = is_finite(amp_ssim) and is_finite(floor)
 
     is_nonfinite = nonfinite is not None or (reconstruction_amplitude is not None and math.isnan(cv))
     constant = cv < COLLAPSE_CV
     no_better_than_constant = scored and amp_ssim <= floor + FLOOR_MARGIN
     reconstructs = scored and amp_ssim >= floor + RECONSTRUCTED_MARGIN
     fit_limit = fit_threshold(metrics)
-    fits = _finite(fit_error) and fit_error <= fit_limit
+    fits = is_finite(fit_error) and fit_error <= fit_limit
     peak, peak_epoch = trajectory.peak_amp_ssim()
-    if peak is None and _finite(amp_ssim):
+    if peak is None and is_finite(amp_ssim):
         peak, peak_epoch = amp_ssim, trajectory.n_epochs or None
 
     reasons, onsets, explanations = [], [], []
@@ -148,25 +148,25 @@ def detect(history: dict, metrics: dict, reconstruction_amplitude: np.ndarray | 
     elif reconstructs or (fits and scored):
         outcome, onset_epoch, learned_before_failure = "ok", None, None
         explanation = (f"reconstructs: amp_ssim {amp_ssim:.3f} (floor {floor:.3f})"
-                       + (f", fit error {fit_error:.3f}" if _finite(fit_error) else ""))
+                       + (f", fit error {fit_error:.3f}" if is_finite(fit_error) else ""))
     else:
         outcome, onset_epoch, learned_before_failure = "inconclusive", None, None
-        fit_text = f"fit error {fit_error:.3f} > {fit_limit:.3f}" if _finite(fit_error) else "fit error not recorded"
+        fit_text = f"fit error {fit_error:.3f} > {fit_limit:.3f}" if is_finite(fit_error) else "fit error not recorded"
         ssim_text = (f"amp_ssim {amp_ssim:.3f} < floor + {RECONSTRUCTED_MARGIN} ({floor + RECONSTRUCTED_MARGIN:.3f})"
                      if scored else "no amp_ssim")
         explanation = (f"under-trained after {trajectory.n_epochs} epochs: {fit_text} and {ssim_text}; "
                        "train longer (more epochs, or the paper profile on a GPU)")
 
     final_val_loss = metrics.get("final_val_loss")
-    crashed_heuristic = (not _finite(amp_ssim) or amp_ssim < HEURISTIC_SSIM
-                         or not _finite(final_val_loss) or final_val_loss > HEURISTIC_VAL_LOSS)
+    crashed_heuristic = (not is_finite(amp_ssim) or amp_ssim < HEURISTIC_SSIM
+                         or not is_finite(final_val_loss) or final_val_loss > HEURISTIC_VAL_LOSS)
     evidence = {
         "amp_cv": cv,
         "constant": bool(constant),
         "amp_ssim_above_floor": amp_ssim - floor if scored else None,
         "no_better_than_constant": bool(no_better_than_constant),
         "reconstructs": bool(reconstructs),
-        "fit_error": fit_error if _finite(fit_error) else None,
+        "fit_error": fit_error if is_finite(fit_error) else None,
         "fit_threshold": fit_limit,
         "fits": bool(fits),
         "twin": twin,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 
-def _finite(value) -> bool:
+def is_finite(value) -> bool:
     return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
 
 
@@ -44,7 +44,7 @@ class Trajectory:
     def peak_amp_ssim(self, before_epoch: int | None = None) -> tuple[float | None, int | None]:
         """(highest finite amp_ssim, its 1-based epoch), over the epochs before `before_epoch` if given."""
         last = self.n_epochs if before_epoch is None else before_epoch - 1
-        values = [(value, index + 1) for index, value in enumerate(self.amp_ssim[:max(last, 0)]) if _finite(value)]
+        values = [(value, index + 1) for index, value in enumerate(self.amp_ssim[:max(last, 0)]) if is_finite(value)]
         if not values:
             return None, None
         return max(values, key=lambda pair: (pair[0], -pair[1]))
@@ -55,7 +55,7 @@ class Trajectory:
         values = getattr(self, series)
         onset = None
         for index in range(len(values) - 1, -1, -1):
-            if not _finite(values[index]) or not failing(values[index]):
+            if not is_finite(values[index]) or not failing(values[index]):
                 break
             onset = index + 1
         return onset
