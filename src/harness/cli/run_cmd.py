@@ -7,6 +7,7 @@ import sys
 
 from ..fsutil import ensure_writable_dir
 from ..progress import Progress
+from ..run.classify import outcome_label
 from .run_args import add_run_flags, checkpoint_policy, run_configs, run_folders
 
 
@@ -33,14 +34,6 @@ def profile_line(config) -> str:
     return (f"profile {config.profile}: {data.n_train_patches} training and {data.n_test_patches} test patches of "
             f"{data.N}×{data.N}, {config.train.epochs} epochs, {config.architecture} depth {config.depth}, "
             f"seed {config.seed}, device {config.device}")
-
-
-def outcome_label(stats: dict) -> str:
-    """`ok`, `inconclusive`, or `crashed (reasons, from epoch k)`."""
-    if not stats.get("crashed"):
-        return stats["outcome"]
-    onset = f", from epoch {stats['onset_epoch']}" if stats.get("onset_epoch") else ""
-    return "crashed (" + ", ".join(stats["reasons"]) + onset + ")"
 
 
 def run(args: argparse.Namespace) -> int:

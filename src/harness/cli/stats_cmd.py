@@ -18,7 +18,7 @@ def add_parser(subparsers, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..run import NotARunFolder, RunFolder
     from ..run.restat import recompute_stats
-    from .run_cmd import outcome_label
+    from ..run.classify import outcome_label
 
     try:
         stats = recompute_stats(RunFolder(args.run_dir))

@@ -25,6 +25,15 @@ def _json_ready(value):
     return value
 
 
+def outcome_label(stats: dict) -> str:
+    """A run's outcome in one phrase, from its stats or record: `ok`, `inconclusive`, `oom`, or
+    `crashed (reasons, from epoch k)`."""
+    if not stats.get("crashed"):
+        return stats["outcome"]
+    onset = f", from epoch {stats['onset_epoch']}" if stats.get("onset_epoch") else ""
+    return "crashed (" + ", ".join(stats["reasons"]) + onset + ")"
+
+
 def add_val_losses(metrics: dict, epochs: list[dict]) -> dict:
     """metrics with best_val_loss (lowest finite) and final_val_loss from the per-epoch history."""
     losses = [e["val_loss"] for e in epochs]

@@ -22,7 +22,7 @@ from ..models.members import member_state_dict, stack_members
 from ..train import TrainingData, seeded
 from ..train.fit import fit_group
 from ..train.checkpoint import CHECKPOINT_NAME, CheckpointPolicy, Checkpointer, CheckpointRefused, read_checkpoint
-from .classify import CLASSIFIED, add_val_losses, classify, finite_or_none
+from .classify import CLASSIFIED, add_val_losses, classify, finite_or_none, outcome_label
 from .config import RunConfig
 from .folder import ARTIFACTS, RunFolder
 from .plot import save_reconstruction_png
@@ -178,7 +178,7 @@ def _record(config: RunConfig, folder: RunFolder, evaluation: EvaluationData, mo
     folder.save_model(model)
     folder.save_reconstruction(reconstruction, truth, correlations)
     save_reconstruction_png(folder / "recon.png", reconstruction[0], truth[0],
-                            f"{config.arm_name} depth {config.depth} seed {config.seed}: {verdict.label}"
+                            f"{config.arm_name} depth {config.depth} seed {config.seed}: {outcome_label(verdict_fields)}"
                             f" (amp SSIM {metrics['amp_ssim']:.3f}, floor {metrics['collapse_floor']:.3f})")
     timings["write_s"] = time.perf_counter() - clock
     return {

@@ -150,7 +150,7 @@ class StudyRecorder:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        from ..cli.run_cmd import outcome_label
+        from ..run.classify import outcome_label
 
         verdict = outcome_label(record)
         ssim = f"  amp_ssim {record['amp_ssim']:.3f}" if record.get("amp_ssim") is not None else ""

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..environment import gpu_name, machine, versions
+from ..run.classify import outcome_label
 from ..fsutil import atomic_write_bytes, atomic_write_json
 
 VERDICT_NOTE = (
@@ -40,14 +41,6 @@ def _interval(ci) -> str:
     return "–" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def _seed_label(row: dict) -> str:
-    """`ok`, `inconclusive`, or `crashed (reasons) @ epoch k` for a table cell."""
-    if row["outcome"] != "crashed":
-        return row["outcome"]
-    onset = f" @ epoch {row['onset_epoch']}" if row.get("onset_epoch") else ""
-    return "crashed (" + "+".join(row["reasons"]) + ")" + onset
-
-
 def _counts_cells(group: dict) -> str:
     return (f"{group['runs']} | {group['crashes']} | {_fmt(group['p_crash'], 2)} | {_interval(group['ci95'])} | "
             f"{group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}")
@@ -59,7 +52,7 @@ COUNT_HEADER = "runs | crashes | P_crash | 95% CI | inconclusive | oom | infeasi
 def crash_hunt_table(summary: dict) -> str:
     lines = [f"| depth | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 10 + "|"]
     for depth in summary["depths"]:
-        outcomes = ", ".join(f"{s['seed']}: {_seed_label(s)}" for s in depth["seeds"])
+        outcomes = ", ".join(f"{s['seed']}: {outcome_label(s)}" for s in depth["seeds"])
         lines.append(f"| {depth['depth']} | {_counts_cells(depth)} | {outcomes} |")
     lines.append("")
     lines.append(f"Crash depth: **{summary['crash_depth']}** ({summary['rule']}).")
@@ -84,7 +77,7 @@ def shootout_tables(summary: dict) -> str:
               "|---|---|---|---|---|---|---|"]
     for row in summary["rows"]:
         peak = "–" if row.get("peak_amp_ssim") is None else f"{row['peak_amp_ssim']:.3f} ({row.get('peak_epoch')})"
-        lines.append(f"| {row['arm']} | {row['seed']} | {_seed_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
+        lines.append(f"| {row['arm']} | {row['seed']} | {outcome_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
                      f"{_fmt(row.get('fit_error'), 4)} | {_fmt(row['amp_ssim'])} | {peak} |")
     if summary["comparisons"]:
         lines += ["", "| comparison | test | p-value |", "|---|---|---|"]

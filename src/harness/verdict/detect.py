@@ -17,7 +17,6 @@ from .thresholds import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, HEU
 from .trajectory import Trajectory, is_finite
 
 VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
-CRASH_REASONS = ("nonfinite", "collapsed", "wrong_solution", "twin_image", "degraded")
 
 
 def amplitude_cv(amplitude: np.ndarray) -> float:
@@ -64,10 +63,6 @@ class Verdict:
     @property
     def crashed(self) -> bool:
         return self.outcome == "crashed"
-
-    @property
-    def label(self) -> str:
-        return "crashed (" + "+".join(self.reasons) + ")" if self.crashed else self.outcome
 
     def as_dict(self) -> dict:
         return {**asdict(self), "crashed": self.crashed}
