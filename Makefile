@@ -23,9 +23,9 @@ crashhunt: $(STAMP)
 shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
-# The fast tests (plain `pytest` selects them), spread over the machine's cores.
+# The fast units and the integration tests (plain `pytest` runs the fast units alone), over the machine's cores.
 test: $(STAMP)
-	$(PYTEST) -n auto
+	$(PYTEST) -n auto -m "not slow"
 
 bench: $(STAMP)
 	$(VENV)/bin/harness bench

@@ -11,12 +11,12 @@ import time
 import numpy as np
 import torch
 
-from harness.models import build_generator
+from harness.models import GeneratorPlan, build_generator
 from harness.models.memory_format import convolutions_to_channels_last
 from harness.physics import make_synthetic_probe, normalize_probe
 from harness.train.checkpoint import AUTO_COST_FACTOR, AUTO_MIN_INTERVAL_S, Checkpointer, random_states
 from harness.train.clipping import mark_unit_axes
-from harness.train.plain_step import plain_training_step
+from harness.train.step import plain_training_step
 
 QUICK_STEPS, PAPER_STEPS = 28, 431
 
@@ -50,7 +50,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for depth, cap in ((4, None), (6, 512)):
         torch.manual_seed(0)
-        model = build_generator("hybrid", depth=depth, max_hidden_channels=cap).to(device)
+        model = build_generator(GeneratorPlan("hybrid", depth=depth, max_hidden_channels=cap)).to(device)
         convolutions_to_channels_last(model)
         mark_unit_axes(model)
         optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)

@@ -52,7 +52,7 @@ def run_step(name: str, arguments: list[str], env: dict, log_dir: Path) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="the GPU path end to end (issue 13)")
+    parser = argparse.ArgumentParser(description="the GPU path end to end")
     parser.add_argument("--out-dir", default=None, help="runs, logs and gpu_check.json (default: a new gpu-check-* folder)")
     parser.add_argument("--allow-cpu", action="store_true", help="run the same checks on the CPU (a dry run)")
     args = parser.parse_args()

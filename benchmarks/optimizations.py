@@ -8,7 +8,7 @@ import time
 
 import torch
 
-from harness.models import build_generator
+from harness.models import GeneratorPlan, build_generator
 from harness.models.memory_format import convolutions_to_channels_last
 from harness.physics import predicted_amplitude
 from harness.train.losses import amplitude_loss
@@ -19,7 +19,7 @@ STEPS, WARMUP = 5, 2
 def step_time(depth, cap, *, prune=True, channels_last=False, compiled=False, threads=2):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = build_generator("hybrid", depth=depth, max_hidden_channels=cap, prune_unreachable_modes=prune)
+    model = build_generator(GeneratorPlan("hybrid", depth=depth, max_hidden_channels=cap), prune_unreachable_modes=prune)
     if channels_last:
         convolutions_to_channels_last(model)
     parameters = [p for p in model.parameters() if p.requires_grad]

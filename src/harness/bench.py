@@ -18,16 +18,16 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .environment import kernel_info
-from .models import SpectralConv2d, build_generator
+from .models import GeneratorPlan, SpectralConv2d, build_generator
 from .models.spectral_conv import definition_forward
 from .models.memory_format import convolutions_to_channels_last
 from .physics import predicted_amplitude
 from .models.members import stack_members
 from .train import TrainConfig, TrainingData, fit, seeded
-from .train.fit import fit_group
+from .train.trainer import Member, fit_group
 from .train.clipping import global_grad_norm, mark_unit_axes
 from .train.losses import amplitude_loss
-from .train.plain_step import plain_training_step
+from .train.step import plain_training_step
 
 BATCH = 16
 MODELS = (("hybrid", 4, None), ("hybrid", 6, 512), ("stable_hybrid", 4, None))
@@ -98,7 +98,7 @@ def verbatim_generator(architecture: str, depth: int, cap: int | None, n: int, d
     """The generator as SPEC §4 reads, before any speed work: every spectral mode trained, NCHW
     tensors, each spectral layer computed by its definition (full rfft2, einsum, irfft2)."""
     with seeded(0):
-        model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=n,
+        model = build_generator(GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=n),
                                 prune_unreachable_modes=False).to(device)
     for module in model.modules():
         if isinstance(module, SpectralConv2d):
@@ -110,7 +110,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
     device = settings.device
     config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
     with seeded(0):
-        model = build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n).to(device)
+        model = build_generator(GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=settings.n)).to(device)
     if config.channels_last:  # the plain loop does exactly what the harness does
         convolutions_to_channels_last(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
@@ -174,11 +174,10 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
     seeds = list(range(members))
     patches = torch.rand(BATCH * steps, 1, settings.n, settings.n, device=device)
     probe = torch.ones(settings.n, settings.n, dtype=torch.complex64, device=device)
+    plan = GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=settings.n)
     with seeded(0):
-        singles = [build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n)
-                   for _ in seeds]
-        model = singles[0] if members == 1 else stack_members(
-            build_generator(architecture, depth=depth, max_hidden_channels=cap, n=settings.n, members=members), singles)
+        singles = [build_generator(plan) for _ in seeds]
+        model = singles[0] if members == 1 else stack_members(build_generator(plan, members=members), singles)
     model = model.to(device)
     stamps = []
 
@@ -187,7 +186,8 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
         stamps.append(time.perf_counter())
 
     data = TrainingData(train_x=patches, test_x=patches[:BATCH], probe=probe)
-    fit_group(model, data, config, seeds, device=device, threads=settings.threads, on_step=stamp)
+    fit_group(model, data, config, [Member(seed) for seed in seeds], device=device, threads=settings.threads,
+              on_step=stamp)
     step_s = float(np.median(np.diff(stamps)[settings.warmup:]))
     return {"model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""), "members": members,
             "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s}

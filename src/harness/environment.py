@@ -1,4 +1,4 @@
-"""Where a result was computed: machine, device, precision and library versions.
+"""Where a result is computed: machine, device, precision and library versions; which device to use.
 
 Per-seed outcomes are not portable across devices, precision or library versions (float-level
 differences grow through training), so every run and every report records them.
@@ -84,3 +84,22 @@ def run_environment(device: str, bf16_autocast: bool) -> dict:
     """What stats.json records of where a run was computed."""
     return {"device": device, "gpu": gpu_name(device), "machine": machine(),
             "precision": "bf16-autocast" if bf16_autocast else "float32", **versions()}
+
+
+def resolve_device(requested: str) -> str:
+    """`auto` → cuda when present, else cpu; explicit names pass through."""
+    if requested == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return requested
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether an exception says the device (or the host) ran out of memory: an `oom` run, not a crash."""
+    import torch
+
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    message = str(error).lower()
+    return isinstance(error, RuntimeError) and ("out of memory" in message or "can't allocate memory" in message)

@@ -6,18 +6,16 @@ A crashed run is a passing test with crashed=True; only a broken harness fails.
 import pytest
 
 from harness.run import OUTCOMES
-from harness.study import CRASH_HUNT, RECORD_PROPERTY, record_from_stats
+from harness.study import RECORD_PROPERTY
 
 pytestmark = [pytest.mark.slow, pytest.mark.crashhunt]
 
 
 def test_crash_hunt(crash_hunt_case, study_session, record_property, request):
-    depth, seed = crash_hunt_case
-    arm = study_session.studies.crash_hunt["arm"]
-    stats = study_session.run(CRASH_HUNT, arm, depth, seed, label=request.node.callspec.id)
-    record_property(RECORD_PROPERTY, record_from_stats(stats, stats["run_dir"]))
-    assert stats["outcome"] in OUTCOMES
-    assert stats["depth"] == depth and stats["seed"] == seed
-    if stats["outcome"] in ("ok", "crashed", "inconclusive"):
-        assert stats["n_epochs"] >= 1 or "nonfinite" in stats["reasons"]
-        assert stats["crashed"] == bool(stats["reasons"])
+    record = study_session.run(crash_hunt_case, label=request.node.callspec.id)
+    record_property(RECORD_PROPERTY, record.to_json(transient=True))
+    assert record.outcome in OUTCOMES
+    assert (record.depth, record.seed) == (crash_hunt_case.depth, crash_hunt_case.seed)
+    if record.outcome in ("ok", "crashed", "inconclusive"):
+        assert record.n_epochs >= 1 or "nonfinite" in record.reasons
+        assert record.crashed == bool(record.reasons)

@@ -1,4 +1,4 @@
-"""Acceptance of the quick profile (issue 7, point 3) on a fresh crash hunt. Slow: about 20 minutes.
+"""Acceptance of the quick profile on a fresh crash hunt. Slow: about 20 minutes.
 
 Run: pytest -m calibration   (on the idle 2-core machine; it starts its own `pytest -m crashhunt -n 2`)
 """

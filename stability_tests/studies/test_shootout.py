@@ -1,9 +1,11 @@
 """Shootout: every arm × the same seeds at the crash depth. Each test records its verdict."""
 
+import dataclasses
+
 import pytest
 
 from harness.run import OUTCOMES
-from harness.study import RECORD_PROPERTY, SHOOTOUT, record_from_stats
+from harness.study import RECORD_PROPERTY
 
 pytestmark = [pytest.mark.slow, pytest.mark.shootout]
 
@@ -17,10 +19,10 @@ def crash_depth(study_session):
 
 
 def test_shootout(shootout_case, crash_depth, study_session, record_property, request):
-    arm, seed = shootout_case
-    stats = study_session.run(SHOOTOUT, arm, crash_depth, seed, label=request.node.callspec.id)
-    record_property(RECORD_PROPERTY, record_from_stats(stats, stats["run_dir"]))
-    assert stats["outcome"] in OUTCOMES
-    assert stats["arm"] == arm and stats["seed"] == seed and stats["depth"] == crash_depth
-    if stats["outcome"] in ("ok", "crashed", "inconclusive"):
-        assert stats["crashed"] == bool(stats["reasons"])
+    case = dataclasses.replace(shootout_case, depth=crash_depth)
+    record = study_session.run(case, label=request.node.callspec.id)
+    record_property(RECORD_PROPERTY, record.to_json(transient=True))
+    assert record.outcome in OUTCOMES
+    assert (record.arm, record.seed, record.depth) == (case.arm, case.seed, crash_depth)
+    if record.outcome in ("ok", "crashed", "inconclusive"):
+        assert record.crashed == bool(record.reasons)

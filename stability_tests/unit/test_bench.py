@@ -16,7 +16,6 @@ def test_bench_model_reports_positive_rates(result):
                 "achieved_flops_per_s", "verbatim_plain_step_s", "bf16_plain_step_s", "speedup_vs_verbatim"):
         assert result[key] > 0, key
     assert "overhead" in format_row(result) and "SPEC-verbatim" in format_row(result)
-    assert result["speedup_vs_verbatim"] == pytest.approx(result["verbatim_plain_step_s"] / result["harness_step_s"])
 
 
 def test_compare_gives_ratios(result):
@@ -33,10 +32,3 @@ def test_seed_group_rows_report_per_member_and_total_rates():
     assert row["members"] == 3 and row["group_step_s"] > 0
     assert row["member_steps_per_s_total"] == pytest.approx(3 * row["steps_per_s_per_member"])
     assert "K=3" in format_group_row(row)
-
-
-def test_bench_says_which_kernels_it_measured():
-    from harness.environment import kernel_info
-
-    kernels = kernel_info("cpu")
-    assert kernels["bf16"].startswith(("native", "emulated")) and "onednn" in kernels

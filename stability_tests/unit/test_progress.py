@@ -1,4 +1,4 @@
-"""Progress a person can watch (issue 13): a bar on a terminal, flushed lines elsewhere."""
+"""Progress a person can watch: a bar on a terminal, flushed lines elsewhere."""
 
 import io
 

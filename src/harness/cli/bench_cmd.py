@@ -24,7 +24,7 @@ def add_parser(subparsers, name: str) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..bench import MODELS, BenchSettings, compare, run_bench
     from ..fsutil import atomic_write_json
-    from ..run import resolve_device
+    from ..environment import resolve_device
 
     if args.steps < 1:
         raise UsageError("--steps", args.steps, "must be at least 1")

@@ -10,7 +10,7 @@ import numpy as np
 from ..data import get_dataset
 from ..fsutil import ensure_writable_dir, place_file
 from ..profiles import load_profile
-from .flags import add_dataset_flags, dataset_params
+from ..settings import add_dataset_flags, dataset_params
 
 
 def add_parser(subparsers, name: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..errors import UsageError
-from .flags import add_model_flags, check_model_flags
+from ..settings import add_model_flags, check_device, model_plans
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -45,22 +45,15 @@ def format_description(info: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..models.describe import describe_generator
 
-    check_model_flags(args)
+    plans = model_plans(args)
     if args.torch_batch_size < 1:
         raise UsageError("--torch-batch-size", args.torch_batch_size, "must be at least 1")
     if args.N < 1:
         raise UsageError("--N", args.N, "must be at least 1")
-    from .run_args import check_device
-
     device = check_device(args.device)
-    infos = [
-        describe_generator(architecture, depth=args.fno_blocks, width=args.fno_width, modes=args.fno_modes,
-                           max_hidden_channels=args.torch_max_hidden_channels, n=args.N,
-                           batch_size=args.torch_batch_size)
-        for architecture in args.architectures
-    ]
-    for info in infos:
-        info["measured_peak_bytes"], info["measured_on"] = _measured_peak(info, args, device)
+    infos = [describe_generator(plan, batch_size=args.torch_batch_size) for plan in plans]
+    for plan, info in zip(plans, infos):
+        info["measured_peak_bytes"], info["measured_on"] = _measured_peak(plan, info, args.torch_batch_size, device)
     if args.json:
         print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=2))
     else:
@@ -68,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measured_peak(info: dict, args: argparse.Namespace, device: str) -> tuple[int | None, str | None]:
+def _measured_peak(plan, info: dict, batch_size: int, device: str) -> tuple[int | None, str | None]:
     """Peak memory of two real training steps on a GPU (None on a CPU, or when the model cannot be built)."""
     if not device.startswith("cuda") or not info["feasible"]:
         return None, None
@@ -76,12 +69,11 @@ def _measured_peak(info: dict, args: argparse.Namespace, device: str) -> tuple[i
 
     from ..environment import gpu_name
     from ..models import build_generator
-    from ..train.plain_step import measured_step_memory
+    from ..train.step import measured_step_memory
 
-    model = build_generator(info["architecture"], depth=args.fno_blocks, width=args.fno_width, modes=args.fno_modes,
-                            max_hidden_channels=args.torch_max_hidden_channels, n=args.N)
+    model = build_generator(plan)
     try:
-        return measured_step_memory(model, args.torch_batch_size, args.N, device), gpu_name(device)
+        return measured_step_memory(model, batch_size, plan.n, device), gpu_name(device)
     except torch.OutOfMemoryError:
         return None, f"{gpu_name(device)} (out of memory)"
     finally:

@@ -21,7 +21,8 @@ def add_parser(subparsers, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..fsutil import ensure_writable_dir
-    from ..study import aggregate, records_from_json_report, records_from_runs_dir
+    from ..study import load_studies, records_from_json_report, records_from_runs_dir
+    from ..study.aggregate import aggregate
     from ..study.report import terminal_table, write_reports
 
     if not args.json_report and not args.runs_dir:
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             raise UsageError("--json-report", path, "file not found")
         try:
-            records += records_from_json_report(path)
+            records += records_from_json_report(path, load_studies().crash_hunt_arm)
         except (ValueError, KeyError) as exc:
             raise UsageError("--json-report", path, f"not a pytest-json-report file ({exc})") from None
     for folder in args.runs_dir:

@@ -7,8 +7,8 @@ import sys
 
 from ..fsutil import ensure_writable_dir
 from ..progress import Progress
-from ..run.classify import outcome_label
-from .run_args import add_run_flags, checkpoint_policy, run_configs, run_folders
+from ..settings import add_run_flags, checkpoint_policy, run_configs
+from .run_args import run_folders
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -16,16 +16,16 @@ def add_parser(subparsers, name: str) -> None:
     add_run_flags(parser)
 
 
-def verdict_line(stats: dict) -> str:
-    where = stats["run_dir"]
-    reused = " (reused)" if stats.get("reused") else ""
-    head = f"{stats['arm']} depth {stats['depth']} seed {stats['seed']}"
-    if stats["outcome"] in ("oom", "infeasible"):
-        return f"{head}: {stats['outcome']}{reused} — {stats['message']}  [{where}]"
-    amp_ssim = "n/a" if stats["amp_ssim"] is None else f"{stats['amp_ssim']:.3f}"
-    return (f"{head}: {outcome_label(stats)}{reused}  amp_ssim {amp_ssim} (floor {stats['collapse_floor']:.3f})"
-            f"  best val {stats['best_val_loss']}  {stats['wall_s']:.1f} s  [{where}]"
-            + (f"\n  {stats['explanation']}" if stats.get("explanation") else ""))
+def verdict_line(record) -> str:
+    where = record.run_dir
+    reused = " (reused)" if record.reused else ""
+    head = f"{record.arm} depth {record.depth} seed {record.seed}"
+    if record.outcome in ("oom", "infeasible"):
+        return f"{head}: {record.outcome}{reused} — {record.message}  [{where}]"
+    amp_ssim = "n/a" if record.amp_ssim is None else f"{record.amp_ssim:.3f}"
+    return (f"{head}: {record.label}{reused}  amp_ssim {amp_ssim} (floor {record.collapse_floor:.3f})"
+            f"  best val {record.best_val_loss}  {record.wall_s:.1f} s  [{where}]"
+            + (f"\n  {record.explanation}" if record.explanation else ""))
 
 
 def profile_line(config) -> str:
@@ -62,6 +62,6 @@ def run(args: argparse.Namespace) -> int:
             except RunInterrupted as exc:
                 progress(f"harness run: {exc}")
                 return REQUEUE_EXIT_STATUS
-            for stats in results:
-                print(verdict_line(stats), flush=True)
+            for record in results:
+                print(verdict_line(record), flush=True)
     return 0

@@ -17,17 +17,17 @@ def add_parser(subparsers, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..run import NotARunFolder, RunFolder
-    from ..run.restat import recompute_stats
-    from ..run.classify import outcome_label
+    from ..run.recording import rederived_record
 
     try:
-        stats = recompute_stats(RunFolder(args.run_dir))
+        record = rederived_record(RunFolder(args.run_dir))
     except NotARunFolder as exc:
         raise UsageError("--run-dir", args.run_dir, str(exc)) from None
+    payload = record.to_json() | {"run_dir": record.run_dir}
     if args.out_json:
-        atomic_write_json(args.out_json, stats)
-    print(f"{args.run_dir}: {outcome_label(stats)}  amp_ssim {stats['amp_ssim']}  floor {stats['collapse_floor']}")
-    print(f"  {stats['explanation']}")
+        atomic_write_json(args.out_json, payload)
+    print(f"{args.run_dir}: {record.label}  amp_ssim {record.amp_ssim}  floor {record.collapse_floor}")
+    print(f"  {record.explanation}")
     if not args.out_json:
-        print(json.dumps(stats, indent=2))
+        print(json.dumps(payload, indent=2, sort_keys=True))
     return 0

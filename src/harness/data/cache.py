@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .params import DatasetParams
-from .simulate import content_hash, resolve_probe, simulate
+from .simulation import content_hash, resolve_probe, simulate
 
 CACHE_ENV = "HARNESS_CACHE_DIR"
 SPLITS = ("train", "test")

@@ -11,41 +11,36 @@ from .ptycho_block import PtychoBlock
 from .spectral_conv import SpectralConv2d, live_modes
 from .stable_block import StablePtychoBlock
 
-BLOCKS = {"hybrid": PtychoBlock, "stable_hybrid": StablePtychoBlock}
-ARCHITECTURES = tuple(BLOCKS)
+# The architectures by name, and the block each composes the U-shaped generator of.
+ARCHITECTURES = {"hybrid": PtychoBlock, "stable_hybrid": StablePtychoBlock}
 
 
 class UnknownArchitecture(ValueError):
     pass
 
 
-def make_plan(architecture: str, *, depth: int, width: int = 32, modes: int = 12,
-              max_hidden_channels: int | None = None, n: int = 64, in_channels: int = 1) -> GeneratorPlan:
+def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
     """Validate the architecture name and the shape, without allocating anything."""
-    if architecture not in BLOCKS:
-        raise UnknownArchitecture(f"unknown architecture '{architecture}' (known: {', '.join(ARCHITECTURES)})")
-    plan = GeneratorPlan(architecture, depth, width, modes, max_hidden_channels, n, in_channels)
+    if plan.architecture not in ARCHITECTURES:
+        raise UnknownArchitecture(f"unknown architecture '{plan.architecture}' (known: {', '.join(ARCHITECTURES)})")
     plan.check()
     return plan
 
 
-def build_generator(architecture: str, *, depth: int, width: int = 32, modes: int = 12,
-                    max_hidden_channels: int | None = None, n: int = 64, in_channels: int = 1,
-                    prune_unreachable_modes: bool = True, members: int = 1) -> nn.Module:
-    """The generator for `architecture` (B, in_channels, n, n) → complex (B, n, n).
+def build_generator(plan: GeneratorPlan, *, members: int = 1, prune_unreachable_modes: bool = True) -> nn.Module:
+    """The generator of `plan`: (B, in_channels, n, n) → complex (B, n, n).
 
     Raises UnknownArchitecture or InfeasibleModel before any weight is allocated. With
     prune_unreachable_modes (default) spectral modes beyond each level's input size are frozen
     parameters: same count, same outputs, no gradient or optimizer work on them. members=K builds
     K independent generators stacked into one (see members.py): (B, K, n, n) → complex (B, K, n, n).
     """
-    plan = make_plan(architecture, depth=depth, width=width, modes=modes,
-                     max_hidden_channels=max_hidden_channels, n=n, in_channels=in_channels)
-    return PtychoGenerator(plan, BLOCKS[architecture], prune_unreachable_modes, members=members)
+    check_plan(plan)
+    return PtychoGenerator(plan, ARCHITECTURES[plan.architecture], prune_unreachable_modes, members=members)
 
 
 __all__ = [
     "ARCHITECTURES", "GeneratorPlan", "InfeasibleModel", "LayerScale", "PtychoBlock", "PtychoGenerator",
-    "SpectralConv2d", "StablePtychoBlock", "UnknownArchitecture", "build_generator", "live_modes",
-    "make_plan", "max_feasible_depth",
+    "SpectralConv2d", "StablePtychoBlock", "UnknownArchitecture", "build_generator", "check_plan", "live_modes",
+    "max_feasible_depth",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from . import build_generator, make_plan
-from .plan import InfeasibleModel
+from . import build_generator, check_plan
+from .plan import GeneratorPlan, InfeasibleModel
 
 ADAM_STATE_PER_WEIGHT = 2  # exp_avg and exp_avg_sq
 
@@ -14,8 +14,7 @@ def _bytes(tensor: torch.Tensor) -> int:
     return tensor.numel() * tensor.element_size()
 
 
-def describe_generator(architecture: str, *, depth: int, width: int = 32, modes: int = 12,
-                       max_hidden_channels: int | None = None, n: int = 64, batch_size: int = 16) -> dict:
+def describe_generator(plan: GeneratorPlan, batch_size: int = 16) -> dict:
     """Everything a user needs to decide whether a model fits, computed on the meta device.
 
     `params` counts complex weights as one element (as numel does); `live_params` leaves out the
@@ -23,15 +22,13 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
     optimizer state, so the memory estimate leaves them out of both).
     """
     try:
-        plan = make_plan(architecture, depth=depth, width=width, modes=modes,
-                         max_hidden_channels=max_hidden_channels, n=n)
+        check_plan(plan)
     except InfeasibleModel as exc:
-        return {"architecture": architecture, "depth": depth, "feasible": False, "reason": str(exc),
+        return {"architecture": plan.architecture, "depth": plan.depth, "feasible": False, "reason": str(exc),
                 "params": None, "live_params": None, "channels": None, "train_memory_bytes": None}
 
     with torch.device("meta"):
-        model = build_generator(architecture, depth=depth, width=width, modes=modes,
-                                max_hidden_channels=max_hidden_channels, n=n)
+        model = build_generator(plan)
         saved_bytes = 0
 
         def pack(tensor):
@@ -40,7 +37,7 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
             return tensor
 
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-            output = model(torch.empty(batch_size, 1, n, n))
+            output = model(torch.empty(batch_size, plan.in_channels, plan.n, plan.n))
 
     params = sum(p.numel() for p in model.parameters())
     # Spectral modes a level's input cannot reach are frozen parameters (see SpectralConv2d).
@@ -53,12 +50,12 @@ def describe_generator(architecture: str, *, depth: int, width: int = 32, modes:
         "activations": saved_bytes + _bytes(output),
     }
     return {
-        "architecture": architecture,
-        "depth": depth,
-        "width": width,
-        "modes": modes,
-        "max_hidden_channels": max_hidden_channels,
-        "n": n,
+        "architecture": plan.architecture,
+        "depth": plan.depth,
+        "width": plan.width,
+        "modes": plan.modes,
+        "max_hidden_channels": plan.max_hidden_channels,
+        "n": plan.n,
         "batch_size": batch_size,
         "feasible": True,
         "reason": None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..settings import DEFAULT_MODES, DEFAULT_WIDTH
+
 
 # Architectures whose blocks normalise over space and so need at least 2×2 pixels at every level.
 NORMALISED_ARCHITECTURES = ("stable_hybrid",)
@@ -23,12 +25,14 @@ def max_feasible_depth(n: int) -> int:
 
 @dataclass(frozen=True)
 class GeneratorPlan:
+    """A generator's settings: what `build_generator` builds, `describe` measures and a RunConfig records."""
+
     architecture: str
     depth: int
-    width: int
-    modes: int
-    max_hidden_channels: int | None
-    n: int
+    width: int = DEFAULT_WIDTH
+    modes: int = DEFAULT_MODES
+    max_hidden_channels: int | None = None
+    n: int = 64
     in_channels: int = 1
 
     @property

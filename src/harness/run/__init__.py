@@ -1,7 +1,8 @@
-"""One run: its configuration, folder and execution."""
+"""One run: its configuration, folder, record and execution."""
 
 from .config import RunConfig
-from .execute import OUTCOMES, execute_group, execute_run, resolve_device
+from .execute import execute_group, execute_run
 from .folder import NotARunFolder, RunFolder
+from .record import OUTCOMES, RunRecord
 
-__all__ = ["OUTCOMES", "NotARunFolder", "RunConfig", "RunFolder", "execute_group", "execute_run", "resolve_device"]
+__all__ = ["OUTCOMES", "NotARunFolder", "RunConfig", "RunFolder", "RunRecord", "execute_group", "execute_run"]

@@ -4,28 +4,43 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..data import DatasetParams
+from ..models import GeneratorPlan
 from ..train import TrainConfig
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    architecture: str
-    depth: int
+    """What a run computes (the model, the data, the training) and where it is recorded.
+
+    config.json and the hash keep the model's settings at the top level (architecture, depth, width,
+    modes, max_hidden_channels), the layout every recorded run has.
+    """
+
+    model: GeneratorPlan
     data: DatasetParams
     train: TrainConfig
-    width: int = 32
-    modes: int = 12
-    max_hidden_channels: int | None = 512
-    profile: str = "quick"
+    profile: str
     device: str = "cpu"
     study: str = "adhoc"
     arm: str | None = None           # defaults to the architecture
     # not part of the hash: where and how it runs, not what it computes
     threads: int | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.model.n != self.data.N:
+            raise ValueError(f"the model is planned for patches of {self.model.n} px, the data has {self.data.N}")
+
+    @property
+    def architecture(self) -> str:
+        return self.model.architecture
+
+    @property
+    def depth(self) -> int:
+        return self.model.depth
 
     @property
     def arm_name(self) -> str:
@@ -35,10 +50,17 @@ class RunConfig:
     def seed(self) -> int:
         return self.train.seed
 
+    def with_seed(self, seed: int) -> "RunConfig":
+        return replace(self, train=replace(self.train, seed=seed))
+
     def as_dict(self) -> dict:
-        payload = asdict(self)
-        payload["arm"] = self.arm_name
-        return payload
+        model = self.model
+        return {
+            "architecture": model.architecture, "depth": model.depth, "width": model.width, "modes": model.modes,
+            "max_hidden_channels": model.max_hidden_channels, "data": asdict(self.data), "train": asdict(self.train),
+            "profile": self.profile, "device": self.device, "study": self.study, "arm": self.arm_name,
+            "threads": self.threads,
+        }
 
     def hashed_fields(self) -> dict:
         payload = self.as_dict()

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..fsutil import atomic_save, atomic_write_json
+from .record import RunRecord
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.
 CORRELATION_KEYS = ("patch_corr_direct", "patch_corr_twin")
@@ -26,15 +27,19 @@ class RunFolder:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    def finished_stats(self, config_hash: str | None = None) -> dict | None:
-        """stats.json when the run finished (with this config hash, if given), else None."""
+    def finished_record(self, config_hash: str | None = None) -> RunRecord | None:
+        """The record in stats.json when the run finished (with this config hash, if given), else None."""
         try:
-            stats = json.loads((self / "stats.json").read_text())
-        except (OSError, ValueError):
+            record = RunRecord.from_json(json.loads((self / "stats.json").read_text()), run_dir=str(self.path))
+        except (OSError, ValueError, TypeError, KeyError):
             return None
-        if config_hash is not None and stats.get("config_hash") != config_hash:
+        if config_hash is not None and record.config_hash != config_hash:
             return None
-        return stats
+        return record
+
+    def write_record(self, record: RunRecord) -> None:
+        """stats.json: written last, so that a folder with one holds a finished run."""
+        self.write_json("stats.json", record.to_json())
 
     def clear(self) -> None:
         """Remove a previous attempt's artifacts."""

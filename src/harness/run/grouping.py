@@ -2,20 +2,32 @@
 that fits the device.
 
 On a GPU a group is as large as memory allows (all seeds of a configuration, at most): every kernel
-then does K runs' work for one launch. On a CPU the cores are already busy with one run, and a group
-only changes the kernels' shapes, for the worse: measured on the 2-core reference machine (`harness
-bench --threads 2`, seed-batched rows), a depth-4 step per member is 0.48 s alone, 0.64 s in a group of
-3 and 0.91 s in a group of 10 (grouped convolutions are slower), so studies on a CPU keep single runs
-(size 1) and spread runs over cores with pytest-xdist instead.
+then does K runs' work for one launch. On a CPU the cores are already busy with one run and a group
+only makes the kernels slower (ARCHITECTURE.md has the figures), so studies on a CPU keep single runs
+and spread them over cores with pytest-xdist instead.
 """
 
 from __future__ import annotations
 
+import json
+
 from .config import RunConfig
-from .execute import group_key, shareable
 
 CPU_GROUP_SIZE = 1
 GPU_MEMORY_SHARE = 0.8   # of the free memory a group's training may take (the rest: the allocator, evaluation)
+
+
+def group_key(config: RunConfig) -> str:
+    """What must be equal for runs to train together: everything but the seed (and where they run)."""
+    fields = config.hashed_fields()
+    fields["train"] = {key: value for key, value in fields["train"].items() if key != "seed"}
+    return json.dumps(fields, sort_keys=True)
+
+
+def shareable(config: RunConfig) -> bool:
+    """Whether a run can be one member of a group: ReduceLROnPlateau follows each run's own validation
+    loss, so such runs train singly (a group shares one schedule)."""
+    return config.train.scheduler != "ReduceLROnPlateau"
 
 
 def default_group_size(config: RunConfig, seeds: int) -> int:
@@ -28,9 +40,7 @@ def default_group_size(config: RunConfig, seeds: int) -> int:
 
     from ..models.describe import describe_generator
 
-    info = describe_generator(config.architecture, depth=config.depth, width=config.width, modes=config.modes,
-                              max_hidden_channels=config.max_hidden_channels, n=config.data.N,
-                              batch_size=config.train.batch_size)
+    info = describe_generator(config.model, batch_size=config.train.batch_size)
     if not info["feasible"]:
         return 1
     free, _ = torch.cuda.mem_get_info(torch.device(config.device))

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from itertools import combinations
 
+from ..run.record import ERROR, RunRecord
+from .definitions import CRASH_HUNT, SHOOTOUT
 from .statistics import clopper_pearson, fisher_exact, mcnemar_exact
 
-COMPLETED = ("ok", "crashed")      # classified runs: the denominator of P_crash
 UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash; inside it only with --count-unfinished-as-crash
 CRASH_DEPTH_RULE = ("crash depth = the smallest depth where at least one seed crashed "
                     "(nonfinite, collapsed, wrong_solution/twin_image or degraded)")
 CONTROL_ARM = "control"
-ROW_FIELDS = ("arm", "seed", "outcome", "best_val_loss", "amp_ssim", "fit_error", "crashed", "reasons", "onset_epoch",
-              "peak_amp_ssim", "peak_epoch", "run_dir")
 
 
-def _counts(records: list[dict], count_unfinished_as_crash: bool = False) -> dict:
+def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -> dict:
     """runs, crashes, P_crash with its interval; inconclusive / oom / infeasible / errors beside it."""
-    by_outcome = {name: sum(r["outcome"] == name for r in records) for name in (*UNFINISHED, "error")}
-    completed = [r for r in records if r["outcome"] in COMPLETED]
+    by_outcome = {name: sum(r.outcome == name for r in records) for name in (*UNFINISHED, ERROR)}
+    completed = [r for r in records if r.classified]
     runs = len(completed)
-    crashes = sum(bool(r["crashed"]) for r in completed)
+    crashes = sum(r.crashed for r in completed)
     if count_unfinished_as_crash:
         extra = sum(by_outcome[name] for name in UNFINISHED)
         runs, crashes = runs + extra, crashes + extra
@@ -32,36 +31,32 @@ def _counts(records: list[dict], count_unfinished_as_crash: bool = False) -> dic
         "inconclusive": by_outcome["inconclusive"],
         "oom": by_outcome["oom"],
         "infeasible": by_outcome["infeasible"],
-        "errors": by_outcome["error"],
+        "errors": by_outcome[ERROR],
         "survival": survival(records),
     }
 
 
-def survival(records: list[dict]) -> dict:
+def survival(records: list[RunRecord]) -> dict:
     """The fraction of classified runs (ok or crashed) not yet failed at the end of each epoch.
 
     A crashed run fails at its onset epoch (at its last epoch when no onset was recorded); a run that
     is ok never fails. Unfinished runs have no failure time and are left out, as from P_crash.
     """
-    completed = [r for r in records if r["outcome"] in COMPLETED]
-    failed_at = [None if not r["crashed"] else (r.get("onset_epoch") or r.get("n_epochs") or 1) for r in completed]
-    horizon = max([r.get("n_epochs") or 0 for r in completed] + [f or 0 for f in failed_at], default=0)
+    completed = [r for r in records if r.classified]
+    failed_at = [None if not r.crashed else (r.onset_epoch or r.n_epochs or 1) for r in completed]
+    horizon = max([r.n_epochs or 0 for r in completed] + [f or 0 for f in failed_at], default=0)
     epochs = list(range(1, horizon + 1))
     surviving = [sum(f is None or f > epoch for f in failed_at) for epoch in epochs]
     return {"runs": len(completed), "epochs": epochs, "surviving": surviving,
             "fraction": [count / len(completed) for count in surviving] if completed else []}
 
 
-def _row(record: dict) -> dict:
-    return {field: record.get(field) for field in ROW_FIELDS}
-
-
-def crash_hunt_summary(records: list[dict], *, profile: str | None = None,
+def crash_hunt_summary(records: list[RunRecord], *, profile: str | None = None,
                        count_unfinished_as_crash: bool = False) -> dict:
     depths = []
-    for depth in sorted({r["depth"] for r in records}):
-        at_depth = sorted((r for r in records if r["depth"] == depth), key=lambda r: r["seed"])
-        seeds = [{**{k: v for k, v in _row(r).items() if k != "arm"}} for r in at_depth]
+    for depth in sorted({r.depth for r in records}):
+        at_depth = sorted((r for r in records if r.depth == depth), key=lambda r: r.seed)
+        seeds = [{k: v for k, v in r.row().items() if k != "arm"} for r in at_depth]
         depths.append({"depth": depth, **_counts(at_depth, count_unfinished_as_crash), "seeds": seeds})
     crashing = [d["depth"] for d in depths if d["crashes"] > 0]
     return {
@@ -73,11 +68,11 @@ def crash_hunt_summary(records: list[dict], *, profile: str | None = None,
     }
 
 
-def compare_arms(name_a: str, a: list[dict], name_b: str, b: list[dict]) -> dict:
+def compare_arms(name_a: str, a: list[RunRecord], name_b: str, b: list[RunRecord]) -> dict:
     """Exact McNemar when both arms classified the same seeds (paired), else Fisher's exact test; no test
     when an arm has no classified run."""
-    done_a = {r["seed"]: bool(r["crashed"]) for r in a if r["outcome"] in COMPLETED}
-    done_b = {r["seed"]: bool(r["crashed"]) for r in b if r["outcome"] in COMPLETED}
+    done_a = {r.seed: r.crashed for r in a if r.classified}
+    done_b = {r.seed: r.crashed for r in b if r.classified}
     if not done_a or not done_b:
         return {"a": name_a, "b": name_b, "test": "none", "p_value": None,
                 "why": "an arm has no classified (ok or crashed) runs", "runs_a": len(done_a), "runs_b": len(done_b)}
@@ -91,43 +86,50 @@ def compare_arms(name_a: str, a: list[dict], name_b: str, b: list[dict]) -> dict
             "runs_a": len(done_a), "runs_b": len(done_b)}
 
 
-def shootout_summary(records: list[dict], *, profile: str | None = None, depth: int | None = None,
+def shootout_summary(records: list[RunRecord], *, profile: str | None = None, depth: int | None = None,
                      count_unfinished_as_crash: bool = False) -> dict:
-    arm_names = list(dict.fromkeys(r["arm"] for r in records))  # first-seen order
-    by_arm = {arm: sorted((r for r in records if r["arm"] == arm), key=lambda r: r["seed"]) for arm in arm_names}
-    depths = sorted({r["depth"] for r in records if r["depth"] is not None})
+    arm_names = list(dict.fromkeys(r.arm for r in records))  # first-seen order
+    by_arm = {arm: sorted((r for r in records if r.arm == arm), key=lambda r: r.seed) for arm in arm_names}
+    depths = sorted({r.depth for r in records if r.depth is not None})
     return {
         "profile": profile,
         "depth": depth if depth is not None else (depths[0] if len(depths) == 1 else depths or None),
-        "rows": [_row(r) for arm in arm_names for r in by_arm[arm]],
+        "rows": [r.row() for arm in arm_names for r in by_arm[arm]],
         "arms": [{"arm": arm, **_counts(by_arm[arm], count_unfinished_as_crash)} for arm in arm_names],
         "comparisons": [compare_arms(a, by_arm[a], b, by_arm[b]) for a, b in combinations(arm_names, 2)],
     }
 
 
-def aggregate(records: list[dict], *, profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
+def aggregate(records: list[RunRecord], *, profile: str | None = None,
+              count_unfinished_as_crash: bool = False) -> dict:
     """{"crash_hunt": summary or None, "shootout": summary or None} from records of either study.
 
-    A record: study, arm, depth, seed, outcome (ok | crashed | oom | infeasible | error), crashed,
-    reasons, best_val_loss, amp_ssim, run_dir. Records are de-duplicated per (study, arm, depth,
-    seed), a classified run winning over an error, so merged shards count each run once.
+    Records are de-duplicated per (study, arm, depth, seed), a classified run winning over an error, so
+    merged shards count each run once.
     """
-    unique: dict[tuple, dict] = {}
+    unique: dict[tuple, RunRecord] = {}
     for record in records:
-        key = (record["study"], record["arm"], record["depth"], record["seed"])
-        if key not in unique or (unique[key]["outcome"] == "error" and record["outcome"] != "error"):
+        key = (record.study, record.arm, record.depth, record.seed)
+        if key not in unique or (unique[key].outcome == ERROR and record.outcome != ERROR):
             unique[key] = record
     ordered = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], -1 if k[2] is None else k[2], k[3]))]
-    hunt = [r for r in ordered if r["study"] == "crash_hunt"]
-    shoot = [r for r in ordered if r["study"] == "shootout"]
+    hunt = [r for r in ordered if r.study == CRASH_HUNT]
+    shoot = [r for r in ordered if r.study == SHOOTOUT]
     if profile is None:
-        profiles = sorted({r.get("profile") for r in ordered if r.get("profile")})
+        profiles = sorted({r.profile for r in ordered if r.profile})
         profile = profiles[0] if len(profiles) == 1 else ("+".join(profiles) or None)
     # the same order whatever the input order (shards merge in any order): the control arm first
-    shoot.sort(key=lambda r: (r["arm"] != CONTROL_ARM, r["arm"], r["seed"]))
+    shoot.sort(key=lambda r: (r.arm != CONTROL_ARM, r.arm, r.seed))
     return {
-        "crash_hunt": crash_hunt_summary(hunt, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
+        CRASH_HUNT: crash_hunt_summary(hunt, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
         if hunt else None,
-        "shootout": shootout_summary(shoot, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
+        SHOOTOUT: shootout_summary(shoot, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
         if shoot else None,
     }
+
+
+def summary_groups(study: str, summary: dict) -> list[tuple[str, dict]]:
+    """(name, counts) of each group a summary compares: the crash hunt's depths, the shootout's arms."""
+    if study == CRASH_HUNT:
+        return [(f"depth {group['depth']}", group) for group in summary["depths"]]
+    return [(group["arm"], group) for group in summary["arms"]]

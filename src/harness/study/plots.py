@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..fsutil import atomic_save
+from .aggregate import summary_groups
+from .definitions import CRASH_HUNT
 
 VERDICT_COLOURS = {"ok": "tab:green", "crashed": "tab:red", "inconclusive": "tab:gray"}
 
@@ -22,7 +24,7 @@ def _pyplot():
 
 
 def _rows(study: str, summary: dict) -> list[dict]:
-    if study == "crash_hunt":
+    if study == CRASH_HUNT:
         return [{**seed, "label": f"depth {d['depth']} seed {seed['seed']}"} for d in summary["depths"] for seed in d["seeds"]]
     return [{**row, "label": f"{row['arm']} seed {row['seed']}"} for row in summary["rows"]]
 
@@ -65,8 +67,8 @@ def loss_curves(study: str, summary: dict, path: Path) -> Path | None:
 def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
     """P_crash with its interval per depth or arm; groups without classified runs say what they hold instead."""
     plt = _pyplot()
-    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
-    names = [f"depth {g['depth']}" if study == "crash_hunt" else g["arm"] for g in groups]
+    named = summary_groups(study, summary)
+    names, groups = [name for name, _ in named], [group for _, group in named]
     figure, axis = plt.subplots(figsize=(6, 4), constrained_layout=True)
     for index, group in enumerate(groups):
         if not group["runs"]:
@@ -118,14 +120,14 @@ def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
 def survival_plot(study: str, summary: dict, path: Path) -> Path:
     """Fraction of classified runs not yet failed at each epoch, one step curve per depth or arm."""
     plt = _pyplot()
-    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
+    named = summary_groups(study, summary)
+    groups = [group for _, group in named]
     figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
     drawn = 0
-    for group in groups:
+    for name, group in named:
         curve = group["survival"]
         if not curve["runs"]:
             continue
-        name = f"depth {group['depth']}" if study == "crash_hunt" else group["arm"]
         axis.step([0, *curve["epochs"]], [1.0, *curve["fraction"]], where="post", label=f"{name} ({curve['runs']} runs)")
         drawn += 1
     if drawn:

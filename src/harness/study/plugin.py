@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from .records import RECORD_PROPERTY, error_record
+from ..settings import STUDY_PROFILE
+from .records import RECORD_PROPERTY, StudyCase, error_record
 
 STUDY_MARKERS = ("crashhunt", "shootout")
 SESSION_KEY = pytest.StashKey["StudySession"]()
@@ -16,7 +17,7 @@ SESSION_KEY = pytest.StashKey["StudySession"]()
 
 def pytest_addoption(parser):
     group = parser.getgroup("stability", "the stability studies (crash hunt, shootout)")
-    group.addoption("--profile", default="auto", help="quick | paper | auto (paper on a GPU, else quick) | smoke")
+    group.addoption("--profile", default=STUDY_PROFILE, help="quick | paper | auto (paper on a GPU, else quick) | smoke")
     group.addoption("--depths", default=None, help="crash-hunt depths, e.g. 4,6 (default: fixtures/studies.toml)")
     group.addoption("--seeds", default=None, help="seeds, e.g. 20260128,20260129 (default: the fixture's)")
     group.addoption("--n-seeds", type=int, default=None, help="use K seeds counted up from the fixture's seed_base")
@@ -37,9 +38,27 @@ def pytest_addoption(parser):
                     help="count inconclusive, oom and infeasible runs as crashes (default: listed beside P_crash)")
 
 
+def is_xdist_worker(config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def _selects_studies(config) -> bool:
     expression = config.getoption("markexpr") or ""
     return any(marker in expression for marker in STUDY_MARKERS)
+
+
+def _schedule_groups_together(config, session) -> None:
+    """Seeds trained together must run on one pytest-xdist worker: schedule by xdist_group."""
+    if session.group_size() > 1 and config.getoption("dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+def _keep_json_report(config, reports_dir: Path) -> None:
+    """Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise."""
+    if hasattr(config.option, "json_report") and not config.option.json_report:
+        config.option.json_report = True
+        config.option.json_report_file = str(reports_dir / "pytest_report.json")
+        config.option.json_report_indent = 1
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -47,22 +66,16 @@ def pytest_configure(config):
     from .session import StudyOptions, StudySession
 
     try:
-        options = StudyOptions.from_pytest(config)
+        session = StudySession(StudyOptions.from_pytest(config))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
-    config.stash[SESSION_KEY] = StudySession(options)
-    if not hasattr(config, "workerinput"):  # aggregate once, in the controlling process only
+    config.stash[SESSION_KEY] = session
+    if not is_xdist_worker(config):  # aggregate once, in the controlling process only
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if _selects_studies(config):
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
-        # seeds trained together must run on one pytest-xdist worker: schedule by xdist_group
-        if config.stash[SESSION_KEY].group_size() > 1 and config.getoption("dist", "no") == "load":
-            config.option.dist = "loadgroup"
-    # Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise.
-    if _selects_studies(config) and hasattr(config.option, "json_report") and not config.option.json_report:
-        config.option.json_report = True
-        config.option.json_report_file = str(options.reports_dir / "pytest_report.json")
-        config.option.json_report_indent = 1
+        _schedule_groups_together(config, session)
+        _keep_json_report(config, session.options.reports_dir)
 
 
 def pytest_generate_tests(metafunc):
@@ -73,15 +86,11 @@ def pytest_generate_tests(metafunc):
     def grouped(case, name):  # the seeds of one configuration trained together share an xdist group
         return pytest.param(case, marks=[pytest.mark.xdist_group(name)] if name else [])
 
-    if "crash_hunt_case" in metafunc.fixturenames:
-        cases = session.crash_hunt_cases()
-        arm = session.studies.crash_hunt["arm"]
-        metafunc.parametrize("crash_hunt_case", [grouped(c, session.group_name(CRASH_HUNT, arm, c[0], c[1]))
-                                                 for c in cases], ids=[f"depth{d}-seed{s}" for d, s in cases])
-    if "shootout_case" in metafunc.fixturenames:
-        cases = session.shootout_cases()
-        metafunc.parametrize("shootout_case", [grouped(c, session.group_name(SHOOTOUT, c[0], None, c[1]))
-                                               for c in cases], ids=[f"{a}-seed{s}" for a, s in cases])
+    for study in (CRASH_HUNT, SHOOTOUT):
+        if f"{study}_case" in metafunc.fixturenames:
+            cases = session.cases(study)
+            metafunc.parametrize(f"{study}_case", [grouped(case, session.group_name(case)) for case in cases],
+                                 ids=[case.test_id for case in cases])
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +108,7 @@ class StopOnSignal:
         from ..train.interrupt import stop_request
 
         self.stop = stop_request
-        controller_with_workers = (not hasattr(config, "workerinput") and config.getoption("dist", "no") != "no"
+        controller_with_workers = (not is_xdist_worker(config) and config.getoption("dist", "no") != "no"
                                    and bool(config.getoption("tx", None)))
         if controller_with_workers:  # the workers train; pass a SIGTERM on to them and wait for their reports
             self.previous = self.stop.catch([signal.SIGTERM], handler=self.stop.forwarding_handler)
@@ -136,25 +145,25 @@ class StudyRecorder:
         self.written: list[Path] = []
 
     def pytest_runtest_logreport(self, report):
+        from ..run.record import RunRecord
+
         records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
         if report.failed:  # a harness error (even after recording), or a worker that died: never a crash
             last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
-            if (entry := error_record(report.nodeid, last_line)) is not None:
-                self.records.append(entry)
+            arm = self.config.stash[SESSION_KEY].studies.crash_hunt_arm
+            if (case := StudyCase.from_nodeid(report.nodeid, arm)) is not None:
+                self.records.append(error_record(case, last_line))
         elif records and report.when == "call":
-            self.records.append(records[-1])
-            self._announce(report.nodeid, records[-1], report.duration)
+            self.records.append(RunRecord.from_json(records[-1]))
+            self._announce(report.nodeid, self.records[-1], report.duration)
 
-    def _announce(self, nodeid: str, record: dict, seconds: float) -> None:
+    def _announce(self, nodeid: str, record, seconds: float) -> None:
         """One line per finished run, so long sessions show progress (also under pytest-xdist)."""
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        from ..run.classify import outcome_label
-
-        verdict = outcome_label(record)
-        ssim = f"  amp_ssim {record['amp_ssim']:.3f}" if record.get("amp_ssim") is not None else ""
-        reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {verdict}{ssim}  ({seconds:.0f} s)")
+        ssim = f"  amp_ssim {record.amp_ssim:.3f}" if record.amp_ssim is not None else ""
+        reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}  ({seconds:.0f} s)")
 
     def pytest_sessionfinish(self, session):
         if not self.records:
@@ -166,7 +175,7 @@ class StudyRecorder:
 
         options = self.config.stash[SESSION_KEY].options
         # the records name their profile; a session of errors only (e.g. interrupted at once) names the asked one
-        profile = None if any(r.get("profile") for r in self.records) else load_profile(options.profile).name
+        profile = None if any(r.profile for r in self.records) else load_profile(options.profile).name
         self.summaries = aggregate(self.records, profile=profile,
                                    count_unfinished_as_crash=options.count_unfinished_as_crash)
         self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,

@@ -1,54 +1,66 @@
-"""Run records: built from a run's stats, from a pytest report, or from a run folder on disk."""
+"""Run records of a study: from a test's user property, a pytest-json-report file, or run folders on disk.
+
+Each study test is one StudyCase; its id (`depth6-seed20260129` in the crash hunt, `layerscale-seed20260128`
+in the shootout) is written and read here only. A test that ended without a record (a harness error, a
+worker that died) becomes an `error` record of its case: an infrastructure error, never a crash.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..run.record import ERROR, RunRecord
+from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES
+
 RECORD_PROPERTY = "stability_record"
-RECORD_FIELDS = ("study", "arm", "depth", "seed", "outcome", "crashed", "reasons", "best_val_loss", "amp_ssim",
-                 "fit_error", "onset_epoch", "peak_amp_ssim", "peak_epoch", "n_epochs", "explanation",
-                 "run_dir", "profile", "device", "precision", "config_hash", "message", "wall_s")
-# Test ids: crash hunt "depth6-seed20260129", shootout "layerscale-seed20260128".
-_HUNT_ID = re.compile(r"test_crash_hunt\[depth(?P<depth>\d+)-seed(?P<seed>\d+)\]")
-_SHOOT_ID = re.compile(r"test_shootout\[(?P<arm>.+)-seed(?P<seed>\d+)\]")
+_CASE_ID = re.compile(r"test_(?P<study>crash_hunt|shootout)\[(?P<cell>.+)-seed(?P<seed>\d+)\]")
 
 
-def record_from_stats(stats: dict, run_dir: str | Path | None = None) -> dict:
-    """The builtin-typed record of one run (what a study test passes to record_property)."""
-    record = {field: stats.get(field) for field in RECORD_FIELDS}
-    record["precision"] = (stats.get("environment") or {}).get("precision")
-    record["reasons"] = list(record["reasons"] or [])
-    record["crashed"] = bool(record["crashed"])
-    if run_dir is not None:
-        record["run_dir"] = str(run_dir)
-    return record
+@dataclass(frozen=True)
+class StudyCase:
+    """One cell of a study: the crash hunt's cells are depths of one arm, the shootout's arms at one depth
+    (None until the crash depth is known)."""
+
+    study: str
+    arm: str
+    depth: int | None
+    seed: int
+
+    @property
+    def test_id(self) -> str:
+        cell = f"depth{self.depth}" if self.study == CRASH_HUNT else self.arm
+        return f"{cell}-seed{self.seed}"
+
+    @classmethod
+    def from_nodeid(cls, nodeid: str, crash_hunt_arm: str) -> "StudyCase | None":
+        if (match := _CASE_ID.search(nodeid)) is None:
+            return None
+        seed = int(match["seed"])
+        if match["study"] == CRASH_HUNT:
+            depth = match["cell"].removeprefix("depth")
+            return cls(CRASH_HUNT, crash_hunt_arm, int(depth), seed) if depth.isdigit() else None
+        return cls(SHOOTOUT, match["cell"], None, seed)
 
 
-def error_record(nodeid: str, message: str) -> dict | None:
-    """A study test that ended without a record (harness error, dead worker): an infrastructure error."""
-    if match := _HUNT_ID.search(nodeid):
-        study, arm, depth = "crash_hunt", "control", int(match["depth"])
-    elif match := _SHOOT_ID.search(nodeid):
-        study, arm, depth = "shootout", match["arm"], None
-    else:
-        return None
-    return {**dict.fromkeys(RECORD_FIELDS), "study": study, "arm": arm, "depth": depth, "seed": int(match["seed"]),
-            "outcome": "error", "reasons": [], "message": message[:500]}
+def error_record(case: StudyCase, message: str) -> RunRecord:
+    return RunRecord(study=case.study, arm=case.arm, architecture=None, depth=case.depth, seed=case.seed,
+                     outcome=ERROR, message=message[:500])
 
 
-def records_from_json_report(path: str | Path) -> list[dict]:
-    """Records from a pytest-json-report file: each study test's record, or an error entry."""
+def records_from_json_report(path: str | Path, crash_hunt_arm: str) -> list[RunRecord]:
+    """Records from a pytest-json-report file: each study test's record, or an error record."""
     report = json.loads(Path(path).read_text())
     records = []
     for test in report.get("tests", []):
         found = [prop[RECORD_PROPERTY] for prop in test.get("user_properties", []) if RECORD_PROPERTY in prop]
         if test.get("outcome") in ("failed", "error"):
-            if (entry := error_record(test["nodeid"], _failure_text(test))) is not None:
-                records.append(entry)
+            if (case := StudyCase.from_nodeid(test["nodeid"], crash_hunt_arm)) is not None:
+                records.append(error_record(case, _failure_text(test)))
         elif found:
-            records.append(found[-1])
+            records.append(RunRecord.from_json(found[-1]))
     return records
 
 
@@ -59,16 +71,15 @@ def _failure_text(test: dict) -> str:
     return "failed without a record"
 
 
-def records_from_runs_dir(runs_dir: str | Path) -> list[dict]:
+def records_from_runs_dir(runs_dir: str | Path) -> list[RunRecord]:
     """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/, with the
     verdict re-derived (in memory) where an older version of the rules decided it."""
     from ..run import RunFolder
-    from ..run.restat import refreshed_stats
+    from ..run.recording import refreshed_record
 
     records = []
     for stats_path in sorted(Path(runs_dir).glob("*/*/*/stats.json")):
-        stats = json.loads(stats_path.read_text())
-        if stats.get("study") in ("crash_hunt", "shootout"):
-            stats = refreshed_stats(RunFolder(stats_path.parent), stats, write=False)
-            records.append(record_from_stats(stats, stats_path.parent))
+        folder = RunFolder(stats_path.parent)
+        if (record := folder.finished_record()) is not None and record.study in STUDIES:
+            records.append(refreshed_record(folder, record, write=False))
     return records

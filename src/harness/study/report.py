@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 
 from ..environment import gpu_name, machine, versions
-from ..run.classify import outcome_label
+from ..run.record import outcome_label
+from .aggregate import summary_groups
+from .definitions import CRASH_HUNT, SHOOTOUT
 from ..fsutil import atomic_write_bytes, atomic_write_json
 
 VERDICT_NOTE = (
@@ -20,7 +22,7 @@ PORTABILITY_NOTE = (
     "Per-seed outcomes are not portable across devices, precision or library versions: float-level differences "
     "grow through training, so the same seed can crash on one machine and not on another. P_crash is the quantity; "
     "compare arms on the same machine and versions.")
-SUMMARY_FILES = {"crash_hunt": "crash_hunt_summary.json", "shootout": "shootout_results.json"}
+SUMMARY_FILES = {CRASH_HUNT: "crash_hunt_summary.json", SHOOTOUT: "shootout_results.json"}
 
 
 def environment(wall_s: float | None = None) -> dict:
@@ -89,16 +91,14 @@ def shootout_tables(summary: dict) -> str:
 
 def survival_table(study: str, summary: dict) -> str:
     """Runs not yet failed at the end of each epoch, per depth or arm (the survival plot's numbers)."""
-    groups = summary["depths"] if study == "crash_hunt" else summary["arms"]
-    groups = [g for g in groups if g["survival"]["runs"]]
-    if not groups:
+    named = [(name, g) for name, g in summary_groups(study, summary) if g["survival"]["runs"]]
+    if not named:
         return "No classified runs: no survival curve."
-    horizon = max(len(g["survival"]["epochs"]) for g in groups)
-    name = (lambda g: f"depth {g['depth']}") if study == "crash_hunt" else (lambda g: g["arm"])
-    lines = ["| epoch | " + " | ".join(name(g) for g in groups) + " |", "|---" * (len(groups) + 1) + "|"]
+    horizon = max(len(g["survival"]["epochs"]) for _, g in named)
+    lines = ["| epoch | " + " | ".join(name for name, _ in named) + " |", "|---" * (len(named) + 1) + "|"]
     for index in range(horizon):
         cells = []
-        for group in groups:
+        for _, group in named:
             curve = group["survival"]
             cells.append(f"{curve['surviving'][index]}/{curve['runs']}" if index < len(curve["surviving"]) else "–")
         lines.append(f"| {index + 1} | " + " | ".join(cells) + " |")
@@ -107,15 +107,15 @@ def survival_table(study: str, summary: dict) -> str:
 
 def terminal_table(summaries: dict) -> str:
     parts = []
-    if summaries.get("crash_hunt"):
-        parts += ["Crash Hunt (profile %s)" % summaries["crash_hunt"]["profile"], crash_hunt_table(summaries["crash_hunt"])]
-    if summaries.get("shootout"):
-        parts += ["Shootout (profile %s)" % summaries["shootout"]["profile"], shootout_tables(summaries["shootout"])]
+    if summaries.get(CRASH_HUNT):
+        parts += ["Crash Hunt (profile %s)" % summaries[CRASH_HUNT]["profile"], crash_hunt_table(summaries[CRASH_HUNT])]
+    if summaries.get(SHOOTOUT):
+        parts += ["Shootout (profile %s)" % summaries[SHOOTOUT]["profile"], shootout_tables(summaries[SHOOTOUT])]
     return "\n\n".join(parts)
 
 
 def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> str:
-    title = {"crash_hunt": "Crash Hunt", "shootout": "Shootout"}[study]
+    title = {CRASH_HUNT: "Crash Hunt", SHOOTOUT: "Shootout"}[study]
     header = [
         f"# {title} report", "",
         f"- profile: **{summary['profile']}**",
@@ -127,7 +127,7 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         f"- runs computed on: {env.get('run_devices') or 'not recorded'}",
         "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "",
     ]
-    body = crash_hunt_table(summary) if study == "crash_hunt" else shootout_tables(summary)
+    body = crash_hunt_table(summary) if study == CRASH_HUNT else shootout_tables(summary)
     body += "\n\n## Survival over epochs\n\nClassified runs not yet failed at the end of each epoch (a crashed run " \
             "fails at its onset epoch).\n\n" + survival_table(study, summary)
     images = ["", *[f"![{name}]({name})" for name in plots]]
@@ -135,7 +135,7 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
 
 
 def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | None = None,
-                  records: list[dict] = ()) -> list[Path]:
+                  records=()) -> list[Path]:
     """Write every summary present: JSON, Markdown and plots. Returns the files written.
 
     wall_s: the session's wall time, when a session wrote them; records give the summed run times.
@@ -149,10 +149,9 @@ def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | N
     for study, summary in summaries.items():
         if not summary:
             continue
-        of_study = [r for r in records if r["study"] == study]
-        devices = sorted({f"{r.get('device')} ({r.get('precision') or 'precision not recorded'})"
-                          for r in of_study if r.get("device")})
-        env = {**base_env, "runs_wall_s": sum(r.get("wall_s") or 0.0 for r in of_study),
+        of_study = [r for r in records if r.study == study]
+        devices = sorted({f"{r.device} ({r.precision or 'precision not recorded'})" for r in of_study if r.device})
+        env = {**base_env, "runs_wall_s": sum(r.wall_s or 0.0 for r in of_study),
                "run_devices": ", ".join(devices) or None}
         summary_path = reports_dir / SUMMARY_FILES[study]
         atomic_write_json(summary_path, {**summary, "environment": env})

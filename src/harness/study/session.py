@@ -8,7 +8,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..settings import STUDY_PROFILE
 from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
+from .records import StudyCase
 
 
 def _int_list(text: str | None, option: str) -> list[int] | None:
@@ -22,7 +24,7 @@ def _int_list(text: str | None, option: str) -> list[int] | None:
 
 @dataclass
 class StudyOptions:
-    profile: str = "auto"
+    profile: str = STUDY_PROFILE
     depths: list[int] | None = None
     seeds: list[int] | None = None
     n_seeds: int | None = None
@@ -61,6 +63,12 @@ class StudyOptions:
         )
 
 
+def xdist_worker_index() -> int | None:
+    """This process's pytest-xdist worker number (gw3 → 3), None in the controller or without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return None if worker is None else int(worker.removeprefix("gw") or 0)
+
+
 def worker_placement(device: str, cpu_threads: int) -> tuple[str, int | None]:
     """(device, torch threads) for this process: one GPU per pytest-xdist worker where several exist.
 
@@ -70,14 +78,14 @@ def worker_placement(device: str, cpu_threads: int) -> tuple[str, int | None]:
     """
     import torch
 
-    from ..run import resolve_device
+    from ..environment import resolve_device
 
     resolved = resolve_device(device)
     if resolved == "cpu":
         return resolved, cpu_threads
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    worker = xdist_worker_index()
     if worker is not None and resolved == "cuda" and torch.cuda.device_count() > 1:
-        return f"cuda:{int(worker.removeprefix('gw') or 0) % torch.cuda.device_count()}", None
+        return f"cuda:{worker % torch.cuda.device_count()}", None
     return resolved, None
 
 
@@ -103,21 +111,22 @@ class StudySession:
             return self.options.seeds
         if self.options.n_seeds:
             return self.studies.seeds_from_base(study, self.options.n_seeds)
-        return list((self.studies.crash_hunt if study == CRASH_HUNT else self.studies.shootout)["seeds"])
+        return list(self.studies.table(study)["seeds"])
 
-    def crash_hunt_cases(self) -> list[tuple[int, int]]:
-        """Deepest first: the longest runs start first, so pytest-xdist workers finish together."""
-        depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
-        return [(depth, seed) for depth in depths for seed in self.seeds(CRASH_HUNT)]
-
-    def shootout_cases(self) -> list[tuple[str, int]]:
+    def cases(self, study: str) -> list[StudyCase]:
+        """The crash hunt deepest first (the longest runs start first, so pytest-xdist workers finish
+        together); the shootout's arms at a depth decided when its tests run."""
+        seeds = self.seeds(study)
+        if study == CRASH_HUNT:
+            depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
+            return [StudyCase(study, self.studies.crash_hunt_arm, depth, seed) for depth in depths for seed in seeds]
         arms = self.options.arms or self.studies.shootout["arms"]
-        return [(arm, seed) for arm in arms for seed in self.seeds(SHOOTOUT)]
+        return [StudyCase(study, arm, None, seed) for arm in arms for seed in seeds]
 
     def group_size(self) -> int:
         """Seeds per group at collection time: the option, else all of them on a GPU and 1 on a CPU (the run
         decides the final size on a GPU from the free memory; see run/grouping.py)."""
-        from ..run import resolve_device
+        from ..environment import resolve_device
         from ..run.grouping import CPU_GROUP_SIZE
 
         if self.options.group_size:
@@ -125,15 +134,15 @@ class StudySession:
         return max(len(self.seeds(CRASH_HUNT)), len(self.seeds(SHOOTOUT))) \
             if resolve_device(self.options.device).startswith("cuda") else CPU_GROUP_SIZE
 
-    def group_name(self, study: str, arm: str, depth: int | None, seed: int) -> str | None:
+    def group_name(self, case: StudyCase) -> str | None:
         """The xdist group of a test: the seeds trained together stay on one worker (None: trained alone)."""
         size = self.group_size()
         if size <= 1:
             return None
-        return f"{study}-{arm}-depth{depth}-part{self.seeds(study).index(seed) // size}"
+        return f"{case.study}-{case.arm}-depth{case.depth}-part{self.seeds(case.study).index(case.seed) // size}"
 
-    def run(self, study: str, arm: str, depth: int, seed: int, label: str) -> dict:
-        """Train (or reuse) one study run and return its stats; progress goes to the terminal.
+    def run(self, case: StudyCase, label: str):
+        """Train (or reuse) one study run and return its RunRecord; progress goes to the terminal.
 
         The run trains in a group with the other seeds of its configuration (seed-batched, when the group
         size allows); the first test of a group trains all of it, the others find their runs finished.
@@ -145,12 +154,13 @@ class StudySession:
         if stop_request.requested:  # a stop arrived between two runs: start no new one
             raise RunInterrupted(f"{stop_request.reason} before this run started")
         device, threads = worker_placement(self.options.device, self.options.threads_per_run)
-        configs = [run_config_for(self.studies, study=study, arm=arm, depth=depth, seed=member, profile=self.options.profile,
-                                  epochs=self.options.epochs, device=device, threads=threads)
-                   for member in self.seeds(study)]
-        group = next(g for g in make_groups(configs, self.options.group_size) if any(c.seed == seed for c in g))
+        configs = [run_config_for(self.studies, study=case.study, arm=case.arm, depth=case.depth, seed=member,
+                                  profile=self.options.profile, epochs=self.options.epochs, device=device,
+                                  threads=threads)
+                   for member in self.seeds(case.study)]
+        group = next(g for g in make_groups(configs, self.options.group_size) if any(c.seed == case.seed for c in g))
         folders = [config.default_folder(self.options.runs_dir) for config in group]
-        labels = [label.replace(f"seed{seed}", f"seed{config.seed}") for config in group]
+        labels = [label.replace(f"seed{case.seed}", f"seed{config.seed}") for config in group]
         with ExitStack() as logs:
             progress = []
             for folder, member_label in zip(folders, labels):
@@ -164,7 +174,7 @@ class StudySession:
             results = execute_group(group, folders, rerun=rerun, cache_dir=self.options.cache_dir, progress=progress,
                                     step_progress=progress[0].step, reuse_candidates=candidates)
         self._retrained.update(str(folder) for folder in folders)
-        return results[[config.seed for config in group].index(seed)]
+        return results[[config.seed for config in group].index(case.seed)]
 
     def crash_depth(self) -> int:
         """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""
@@ -177,10 +187,10 @@ class StudySession:
         summary = load_summary(self.options.reports_dir, CRASH_HUNT)
         source = f"{self.options.reports_dir}/crash_hunt_summary.json"
         if summary is None:
-            wanted = set(self.crash_hunt_cases())
+            wanted = {(case.depth, case.seed) for case in self.cases(CRASH_HUNT)}
             records = [r for r in records_from_runs_dir(self.options.runs_dir)
-                       if r["study"] == CRASH_HUNT and (r["depth"], r["seed"]) in wanted]
-            if {(r["depth"], r["seed"]) for r in records} == wanted:
+                       if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted]
+            if {(r.depth, r.seed) for r in records} == wanted:
                 summary, source = crash_hunt_summary(records), f"the crash hunt runs in {self.options.runs_dir}"
         if summary is None:
             raise LookupError("no crash depth for the shootout: run `pytest -m crashhunt` first "

@@ -3,7 +3,7 @@
 from .batches import ShuffledBatches, TrainingData
 from .clipping import adaptive_clip_grad_, clip_gradients_, global_grad_norm
 from .config import TrainConfig
-from .fit import fit
+from .trainer import fit
 from .history import History
 from .seeding import seeded, torch_state
 

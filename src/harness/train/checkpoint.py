@@ -22,9 +22,7 @@ CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
 # The automatic interval waits at least this many times the last write's duration between two
 # checkpoints, which keeps their cost under 1/50 = 2 % of the training time, and at least a minute
-# (the first checkpoint too): measured on the 2-core CPU (benchmarks/checkpoint_cost.py), a depth-4
-# checkpoint is 260 MB written in 0.6 s and a depth-6 one 1.2 GB in 3.0 s, against paper epochs of
-# 3–6 minutes (every epoch, 0.2–0.9 %) and quick-profile epochs of 15–45 s (every few epochs).
+# (the first checkpoint too); the write times it was chosen by are in ARCHITECTURE.md.
 AUTO_COST_FACTOR = 50
 AUTO_MIN_INTERVAL_S = 60.0
 

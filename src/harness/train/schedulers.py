@@ -6,7 +6,6 @@ import math
 
 import torch
 
-SCHEDULERS = ("Default", "Exponential", "WarmupCosine", "ReduceLROnPlateau")
 EXPONENTIAL_GAMMA = 0.95
 PLATEAU_FACTOR, PLATEAU_PATIENCE = 0.5, 2
 WARMUP_START_FACTOR = 0.1
@@ -24,20 +23,24 @@ def warmup_cosine_factor(epoch: int, total_epochs: int, warmup_epochs: int, min_
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+# The schedules by name: (optimizer, epochs, warm-up epochs, min-LR ratio) → scheduler, None for a constant rate.
+SCHEDULERS = {
+    "Default": lambda optimizer, epochs, warmup_epochs, min_lr_ratio: None,
+    "Exponential": lambda optimizer, epochs, warmup_epochs, min_lr_ratio: torch.optim.lr_scheduler.ExponentialLR(
+        optimizer, gamma=EXPONENTIAL_GAMMA),
+    "WarmupCosine": lambda optimizer, epochs, warmup_epochs, min_lr_ratio: torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: warmup_cosine_factor(epoch, epochs, warmup_epochs, min_lr_ratio)),
+    "ReduceLROnPlateau": lambda optimizer, epochs, warmup_epochs, min_lr_ratio:
+        torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE),
+}
+
+
 def build_scheduler(optimizer: torch.optim.Optimizer, name: str, *, epochs: int, warmup_epochs: int = 0,
                     min_lr_ratio: float = 0.0):
     """The scheduler for `name`, or None for `Default` (a constant rate)."""
-    if name == "Default":
-        return None
-    if name == "Exponential":
-        return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=EXPONENTIAL_GAMMA)
-    if name == "WarmupCosine":
-        return torch.optim.lr_scheduler.LambdaLR(
-            optimizer, lambda epoch: warmup_cosine_factor(epoch, epochs, warmup_epochs, min_lr_ratio)
-        )
-    if name == "ReduceLROnPlateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE)
-    raise ValueError(f"unknown scheduler '{name}' (known: {', '.join(SCHEDULERS)})")
+    if name not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler '{name}' (known: {', '.join(SCHEDULERS)})")
+    return SCHEDULERS[name](optimizer, epochs, warmup_epochs, min_lr_ratio)
 
 
 def step_scheduler(scheduler, val_loss: float) -> None:

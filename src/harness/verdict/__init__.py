@@ -1,6 +1,6 @@
 """The crash verdict: thresholds (with their measurements), a run's course over epochs, the decision."""
 
-from .detect import VERDICT_VERSION, Verdict, amplitude_cv, detect, fit_threshold, twin_named
+from .rules import VERDICT_VERSION, Verdict, amplitude_cv, detect, fit_threshold, twin_named
 from .thresholds import COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN
 from .trajectory import Trajectory, epoch_fit_error
 

@@ -1,0 +1,202 @@
+"""The record of one run: what stats.json holds, read by `harness stats`, the studies, the aggregation and
+the reports. One typed object from the moment a run is recorded to the last table it appears in."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+# The JSON form's version: written into every stats.json; older files are upgraded on reading.
+RECORD_VERSION = 2
+CLASSIFIED = ("ok", "crashed", "inconclusive")   # outcomes the verdict decides
+UNTRAINED = ("oom", "infeasible")                # outcomes of runs that never reached a verdict
+OUTCOMES = (*CLASSIFIED, *UNTRAINED)
+ERROR = "error"                                   # a study test that ended without a record (a harness error)
+# Written only when set: most runs have neither.
+OMITTED_WHEN_NONE = ("message", "reused_from")
+# Not part of the file: where the record was read from, and whether this session trained it.
+TRANSIENT = ("run_dir", "reused")
+
+
+def finite_or_none(value):
+    return value if value is None or not isinstance(value, float) or math.isfinite(value) else None
+
+
+def outcome_label(row: dict) -> str:
+    """A run's outcome in one phrase, from its record or its row in a summary: `ok`, `inconclusive`,
+    `oom`, or `crashed (reasons, from epoch k)`."""
+    if not row.get("crashed"):
+        return row["outcome"]
+    onset = f", from epoch {row['onset_epoch']}" if row.get("onset_epoch") else ""
+    return "crashed (" + ", ".join(row["reasons"]) + onset + ")"
+
+
+def json_ready(value):
+    """Plain JSON values: non-finite floats as None (JSON has no NaN), str subclasses (torch's version) as
+    str, through dicts and lists."""
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {key: json_ready(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Which run: the study cell it fills and the configuration that computed it."""
+
+    study: str
+    arm: str
+    architecture: str | None
+    depth: int | None
+    seed: int
+    profile: str | None = None
+    device: str | None = None
+    config_hash: str | None = None
+
+    @classmethod
+    def of(cls, config) -> "Identity":
+        return cls(study=config.study, arm=config.arm_name, architecture=config.architecture, depth=config.depth,
+                   seed=config.seed, profile=config.profile, device=config.device, config_hash=config.config_hash)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    study: str
+    arm: str
+    architecture: str | None
+    depth: int | None
+    seed: int
+    outcome: str
+    profile: str | None = None
+    device: str | None = None
+    config_hash: str | None = None
+    crashed: bool = False
+    reasons: tuple[str, ...] = ()
+    # the verdict (None for runs that never reached one)
+    explanation: str | None = None
+    crashed_heuristic: bool | None = None
+    onset_epoch: int | None = None
+    onset_step: int | None = None
+    peak_amp_ssim: float | None = None
+    peak_epoch: int | None = None
+    learned_before_failure: bool | None = None
+    fit_error: float | None = None
+    verdict_version: int | None = None
+    evidence: dict | None = None
+    # the final metrics
+    best_val_loss: float | None = None
+    final_val_loss: float | None = None
+    amp_ssim: float | None = None
+    phase_ssim: float | None = None
+    amp_mae: float | None = None
+    phase_mae: float | None = None
+    collapse_floor: float | None = None
+    fit_noise_floor: float | None = None
+    fit_constant_object: float | None = None
+    # the training
+    n_epochs: int | None = None
+    stop_reason: str | None = None
+    grad_norm_mean: float | None = None
+    grad_norm_max: float | None = None
+    grad_norm_p99: float | None = None
+    params: int | None = None
+    resumed: bool | None = None
+    group: dict | None = None
+    # where and how long
+    environment: dict | None = None
+    timings: dict | None = None
+    wall_s: float | None = None
+    message: str | None = None       # why an untrained run was not trained (oom, infeasible) or an error
+    reused_from: str | None = None   # the folder of another study whose run this one adopted
+    record_version: int = RECORD_VERSION
+    run_dir: str | None = field(default=None, compare=False)
+    reused: bool = field(default=False, compare=False)
+
+    # --- views ----------------------------------------------------------------------------------------
+
+    @property
+    def identity(self) -> Identity:
+        return Identity(**{f.name: getattr(self, f.name) for f in fields(Identity)})
+
+    @property
+    def classified(self) -> bool:
+        """ok or crashed: a run that counts in P_crash."""
+        return self.outcome in ("ok", "crashed")
+
+    @property
+    def precision(self) -> str | None:
+        return (self.environment or {}).get("precision")
+
+    @property
+    def label(self) -> str:
+        return outcome_label(self.row())
+
+    def row(self) -> dict:
+        """The run in a study summary's table."""
+        return {"arm": self.arm, "seed": self.seed, "outcome": self.outcome, "best_val_loss": self.best_val_loss,
+                "amp_ssim": self.amp_ssim, "fit_error": self.fit_error, "crashed": self.crashed,
+                "reasons": list(self.reasons), "onset_epoch": self.onset_epoch, "peak_amp_ssim": self.peak_amp_ssim,
+                "peak_epoch": self.peak_epoch, "run_dir": self.run_dir}
+
+    def verdict_fields(self) -> dict:
+        """The fields a verdict decides (what re-deriving a run's verdict replaces)."""
+        return {name: getattr(self, name) for name in VERDICT_FIELDS}
+
+    # --- the JSON form --------------------------------------------------------------------------------
+
+    def to_json(self, *, transient: bool = False) -> dict:
+        """stats.json's content (with run_dir and reused when `transient`: a session's view of the run)."""
+        payload = json_ready(asdict(self))
+        payload["reasons"] = list(self.reasons)
+        for name in OMITTED_WHEN_NONE:
+            if payload[name] is None:
+                payload.pop(name)
+        if not transient:
+            for name in TRANSIENT:
+                payload.pop(name)
+        return payload
+
+    @classmethod
+    def from_json(cls, payload: dict, run_dir: str | None = None) -> "RunRecord":
+        """A record from stats.json (any version: see upgrade) or from a session's JSON view."""
+        payload = upgrade(payload)
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in payload.items() if key in known}
+        values["reasons"] = tuple(values.get("reasons") or ())
+        values["crashed"] = bool(values.get("crashed"))
+        if run_dir is not None:
+            values["run_dir"] = str(run_dir)
+        return cls(**values)
+
+    @classmethod
+    def untrained(cls, identity: Identity, outcome: str, message: str, **more) -> "RunRecord":
+        """A run that was not trained to a verdict (oom, infeasible, a harness error): never a crash."""
+        return cls(**asdict(identity), outcome=outcome, message=message, **more)
+
+    def replace(self, **changes) -> "RunRecord":
+        return replace(self, **changes)
+
+
+VERDICT_FIELDS = ("outcome", "crashed", "reasons", "explanation", "crashed_heuristic", "onset_epoch", "onset_step",
+                  "peak_amp_ssim", "peak_epoch", "learned_before_failure", "fit_error", "verdict_version", "evidence",
+                  "best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae",
+                  "collapse_floor", "fit_noise_floor", "fit_constant_object")
+
+
+def upgrade(payload: dict) -> dict:
+    """stats.json of any earlier version in the current layout.
+
+    Version 1 (no `record_version`) has the same fields; an untrained run's file lists only those it
+    had (the rest are None) and a missing `reasons` is empty.
+    """
+    version = payload.get("record_version", 1)
+    if version > RECORD_VERSION:
+        raise ValueError(f"record version {version} is newer than this harness reads ({RECORD_VERSION})")
+    if version == 1:
+        payload = {**payload, "reasons": payload.get("reasons") or [], "record_version": RECORD_VERSION}
+    return payload

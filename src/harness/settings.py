@@ -1,0 +1,283 @@
+"""The settings of a run: every flag's name and default, their checks, and the translation into RunConfig.
+
+`harness run` and the studies share this module: an arm in fixtures/studies.toml is written with the
+flag names below (without the leading --), goes through the same parser and the same checks, and so
+means exactly what the same flags mean on the command line. Every default lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .errors import UsageError
+from .profiles import Profile, load_profile
+
+DEFAULT_SEED = 20260128
+# `harness run` means the paper protocol (the original wrapper's meaning of its flags); the studies pick
+# what the machine can do (paper on a GPU, else quick).
+RUN_PROFILE = "paper"
+STUDY_PROFILE = "auto"
+DEFAULT_ARCHITECTURE = "hybrid"
+DEFAULT_DEPTH = 4
+DEFAULT_WIDTH = 32
+DEFAULT_MODES = 12
+# Deeper than this needs patches of more than 2048 px: a typing error, not a configuration to record.
+MAX_DEPTH = 12
+
+
+def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data (SPEC §3)")
+    group.add_argument("--N", type=int, default=64, help="patch size in pixels (default 64)")
+    group.add_argument("--gridsize", type=int, default=1, help="patches per solution region side (only 1)")
+    group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
+    group.add_argument("--nimgs-train", type=int, default=1, help="training object canvases")
+    group.add_argument("--nimgs-test", type=int, default=1, help="test object canvases")
+    group.add_argument("--nphotons", type=float, default=1e9, help="mean photons per training patch")
+    group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
+    group.add_argument("--probe-defocus", type=float, default=0.0, metavar="RADIANS",
+                       help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
+                            "point-symmetric disk under which a patch and its twin image fit the same pattern)")
+    group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
+    group.add_argument("--profile", default=RUN_PROFILE,
+                       help=f"{RUN_PROFILE} (default: the data and epochs the flags mean) | quick | smoke | auto "
+                            "(paper on a GPU, else quick)")
+    group.add_argument("--train-stride", type=int, default=None, help="training scan stride in px (default: the profile's)")
+    group.add_argument("--test-stride", type=int, default=None, help="test scan stride in px (default: the profile's)")
+    group.add_argument("--object-size", type=int, default=None, help="object canvas in px (default: the profile's)")
+
+
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model (SPEC §4)")
+    group.add_argument("--architectures", nargs="+", default=[DEFAULT_ARCHITECTURE], help="hybrid and/or stable_hybrid")
+    group.add_argument("--fno-blocks", type=int, default=DEFAULT_DEPTH, help="depth: encoder levels of the U-Net")
+    group.add_argument("--fno-width", type=int, default=DEFAULT_WIDTH, help="channels of the first level")
+    group.add_argument("--fno-modes", type=int, default=DEFAULT_MODES, help="Fourier modes per spectral layer")
+    group.add_argument("--torch-max-hidden-channels", type=int, default=None, help="cap on hidden channels")
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    add_dataset_flags(parser)
+    add_model_flags(parser)
+    group = parser.add_argument_group("training (SPEC §5)")
+    group.add_argument("--seed", type=int, nargs="+", default=[DEFAULT_SEED],
+                       help="drives init, data order and all randomness; several seeds train as one group")
+    group.add_argument("--n-seeds", type=int, default=None, metavar="K",
+                       help="K seeds counted up from --seed, trained as one group (seed-batched)")
+    group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
+    group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
+    group.add_argument("--torch-batch-size", type=int, default=16)
+    group.add_argument("--torch-infer-batch-size", type=int, default=64, help="batch size for validation and prediction")
+    group.add_argument("--torch-optimizer", default="adam", help="adam | adamw | sgd")
+    group.add_argument("--torch-learning-rate", type=float, default=1e-3)
+    group.add_argument("--torch-weight-decay", type=float, default=0.0)
+    group.add_argument("--torch-betas", type=float, nargs=2, default=(0.9, 0.999), metavar=("BETA1", "BETA2"))
+    group.add_argument("--torch-grad-clip", type=float, default=0.0, help="clip value; ≤ 0 means no clipping")
+    group.add_argument("--torch-grad-clip-algorithm", default="norm", help="norm | value | agc | agc-per-tensor")
+    group.add_argument("--torch-loss-mode", default="mae", help="mae | poisson")
+    group.add_argument("--torch-scheduler", default="Default", help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
+    group.add_argument("--torch-lr-warmup-epochs", type=int, default=0)
+    group.add_argument("--torch-lr-min-ratio", type=float, default=0.0)
+    group.add_argument("--torch-log-grad-norm", action="store_true", help="keep global grad norms in the history")
+    group.add_argument("--torch-grad-norm-log-freq", type=int, default=1, help="log every k steps")
+    group.add_argument("--bf16", action="store_true",
+                       help="bfloat16 autocast for convolutions (FFTs stay float32); for GPUs")
+    group.add_argument("--no-channels-last", action="store_true",
+                       help="keep NCHW convolutions (channels-last is the default: same math, faster on CPU)")
+    group.add_argument("--collapse-patience", type=int, default=None,
+                       help="stop after K collapsed epochs in a row (default: the profile's; 0 = never)")
+    where = parser.add_argument_group("where and how")
+    where.add_argument("--output-dir", default=None, help="the run folder (a subfolder per architecture when several)")
+    where.add_argument("--runs-dir", default="runs", help="root of runs/<study>/<arm>/depth<d>_seed<s>/ (default runs)")
+    where.add_argument("--study", default="adhoc", help="study name for the default folder layout")
+    where.add_argument("--arm", default=None, help="arm name (default: the architecture)")
+    where.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    where.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    where.add_argument("--group-size", type=int, default=None, metavar="K",
+                       help="seeds trained together as one stacked model (default: as GPU memory allows; 1 on a CPU)")
+    where.add_argument("--rerun", action="store_true",
+                       help="retrain even when a finished run (or a checkpoint) with this config exists")
+    where.add_argument("--checkpoint-interval", type=float, default=None, metavar="SECONDS",
+                       help="least training time between checkpoints, written at epoch ends (default: automatic, at "
+                            "least a minute and 50 times a write's duration apart, at most 2%% of the training "
+                            "time; 0: every epoch)")
+    where.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints (an interrupted run starts over)")
+    where.add_argument("--keep-checkpoint", action="store_true", help="keep the last checkpoint when the run finishes")
+
+
+# --- translation -----------------------------------------------------------------------------------
+
+
+def dataset_params(args: argparse.Namespace, profile: Profile):
+    from .data import DatasetParams
+
+    return DatasetParams(
+        N=args.N,
+        gridsize=args.gridsize,
+        set_phi=args.set_phi,
+        nimgs_train=args.nimgs_train,
+        nimgs_test=args.nimgs_test,
+        nphotons=args.nphotons,
+        probe_npz=args.probe_npz,
+        probe_defocus=args.probe_defocus,
+        object_size=args.object_size or profile.object_size,
+        n_lines=profile.n_lines,
+        train_stride=args.train_stride or profile.train_stride,
+        test_stride=args.test_stride or profile.test_stride,
+    )
+
+
+def model_plans(args: argparse.Namespace):
+    """One GeneratorPlan per --architectures entry, every model flag checked (UsageError naming the flag).
+
+    A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded `infeasible`.
+    """
+    from .models import ARCHITECTURES, GeneratorPlan
+    from .models.plan import max_feasible_depth
+
+    for architecture in args.architectures:
+        if architecture not in ARCHITECTURES:
+            raise UsageError("--architectures", architecture, f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
+    if args.fno_blocks < 1:
+        raise UsageError("--fno-blocks", args.fno_blocks, "the depth must be at least 1")
+    if args.fno_blocks > MAX_DEPTH:
+        raise UsageError("--fno-blocks", args.fno_blocks,
+                         f"at most {MAX_DEPTH}: depth d halves the patch d−1 times, so it needs a patch size divisible "
+                         f"by 2^(d−1) ({2 ** (MAX_DEPTH - 1)} px at depth {MAX_DEPTH}); at --N {args.N} the deepest is "
+                         f"{max_feasible_depth(args.N)}")
+    if args.fno_width < 1:
+        raise UsageError("--fno-width", args.fno_width, "must be at least 1")
+    if args.fno_modes < 1:
+        raise UsageError("--fno-modes", args.fno_modes, "must be at least 1")
+    cap = args.torch_max_hidden_channels
+    if cap is not None and cap < args.fno_width:
+        raise UsageError("--torch-max-hidden-channels", cap, f"must be at least --fno-width ({args.fno_width})")
+    return [GeneratorPlan(architecture, args.fno_blocks, args.fno_width, args.fno_modes, cap, args.N)
+            for architecture in args.architectures]
+
+
+def train_config(args: argparse.Namespace, profile: Profile, seed: int):
+    """The TrainConfig the training flags mean (the profile fills epochs and collapse patience)."""
+    from .train import TrainConfig
+
+    epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
+    if epochs is None:
+        epochs = profile.epochs
+    train = TrainConfig(
+        seed=seed, epochs=epochs, batch_size=args.torch_batch_size, optimizer=args.torch_optimizer,
+        learning_rate=args.torch_learning_rate, weight_decay=args.torch_weight_decay, betas=tuple(args.torch_betas),
+        grad_clip=args.torch_grad_clip, grad_clip_algorithm=args.torch_grad_clip_algorithm,
+        loss_mode=args.torch_loss_mode, scheduler=args.torch_scheduler, warmup_epochs=args.torch_lr_warmup_epochs,
+        min_lr_ratio=args.torch_lr_min_ratio, log_grad_norm=args.torch_log_grad_norm,
+        grad_norm_log_freq=args.torch_grad_norm_log_freq, infer_batch_size=args.torch_infer_batch_size,
+        bf16_autocast=args.bf16, channels_last=not args.no_channels_last,
+        collapse_patience=profile.collapse_patience if args.collapse_patience is None else args.collapse_patience,
+    )
+    for flag, value, reason in train.problems():
+        if flag == "--torch-epochs" and args.torch_epochs is None:
+            flag = "--nepochs"
+        raise UsageError(flag, value, reason)
+    return train
+
+
+def run_configs(args: argparse.Namespace) -> list:
+    """One RunConfig per architecture and seed, every value checked; raises UsageError naming the flag."""
+    from .data.simulation import resolve_probe
+    from .run.config import RunConfig
+
+    profile = load_profile(args.profile)
+    plans = model_plans(args)
+    params = dataset_params(args, profile)
+    params.validate()
+    resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
+    seeds = run_seeds(args)
+    train = train_config(args, profile, seeds[0])
+    if args.threads is not None and args.threads < 1:
+        raise UsageError("--threads", args.threads, "must be at least 1")
+    device = check_device(args.device)
+    warn_emulated_bf16(args.bf16, device)
+    if args.group_size is not None and args.group_size < 1:
+        raise UsageError("--group-size", args.group_size, "must be at least 1")
+    return [RunConfig(model=plan, data=params, train=dataclasses.replace(train, seed=seed), profile=profile.name,
+                      device=device, study=args.study, arm=args.arm, threads=args.threads)
+            for plan in plans for seed in seeds]
+
+
+def run_seeds(args: argparse.Namespace) -> list[int]:
+    """--seed S1 S2 … as given, or --n-seeds K counted up from one --seed."""
+    if args.n_seeds is None:
+        if len(set(args.seed)) != len(args.seed):
+            raise UsageError("--seed", " ".join(map(str, args.seed)), "a seed is given twice")
+        return list(args.seed)
+    if args.n_seeds < 1:
+        raise UsageError("--n-seeds", args.n_seeds, "must be at least 1")
+    if len(args.seed) != 1:
+        raise UsageError("--n-seeds", args.n_seeds, "counts up from one --seed; give one, or list the seeds instead")
+    return [args.seed[0] + offset for offset in range(args.n_seeds)]
+
+
+def check_device(device: str) -> str:
+    import torch
+
+    from .environment import resolve_device
+
+    resolved = resolve_device(device)
+    if resolved != "cpu" and not resolved.startswith("cuda"):
+        raise UsageError("--device", device, "must be auto, cpu, cuda or cuda:N")
+    if resolved.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError("--device", device, "no CUDA device is available on this machine")
+    return resolved
+
+
+def warn_emulated_bf16(bf16: bool, device: str) -> None:
+    """--bf16 on a CPU without bfloat16 instructions is emulated: measured 10× slower per step on one machine."""
+    from .environment import native_bf16_cpu
+
+    if bf16 and device == "cpu" and native_bf16_cpu() is None:
+        print("harness: warning: --bf16 on a CPU without native bfloat16 instructions (no avx512_bf16, amx_bf16 "
+              "or bf16 flag): it is emulated there and can make a step many times slower; leave --bf16 off",
+              file=sys.stderr)
+
+
+def checkpoint_policy(args: argparse.Namespace):
+    from .train.checkpoint import CheckpointPolicy
+
+    if args.checkpoint_interval is not None and not args.checkpoint_interval >= 0:
+        raise UsageError("--checkpoint-interval", args.checkpoint_interval, "must be 0 or more seconds")
+    return CheckpointPolicy(enabled=not args.no_checkpoints, interval_s=args.checkpoint_interval,
+                            keep=args.keep_checkpoint)
+
+
+# --- settings written as data (the study fixtures) -------------------------------------------------------
+
+
+def settings_to_argv(settings: dict) -> list[str]:
+    """{'torch-grad-clip': 1.0, 'set-phi': true, 'architectures': 'hybrid'} → command-line words."""
+    argv = []
+    for name, value in settings.items():
+        flag = f"--{name}"
+        if value is True:
+            argv.append(flag)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (list, tuple)):
+            argv += [flag, *map(str, value)]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="study", add_help=False, allow_abbrev=False)
+    add_run_flags(parser)
+    return parser
+
+
+def configs_from_settings(settings: dict, source: str | Path) -> list:
+    """RunConfigs from settings written with the flag names (a study's protocol and arm tables)."""
+    arguments, unknown = run_parser().parse_known_args(settings_to_argv(settings))
+    if unknown:
+        raise UsageError(str(source), " ".join(unknown), "not a `harness run` setting")
+    return run_configs(arguments)

@@ -1,0 +1,151 @@
+"""Fixtures shared by the tests: tiny data and models with the real physics, a private dataset cache,
+the bad-input check of the command line, injected stop requests, and one run per available device."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from harness.data import DatasetParams, get_dataset
+from harness.models import GeneratorPlan
+from harness.train import TrainConfig
+from harness.train.interrupt import StopRequest
+
+from .tiny import TINY_DATASET, TINY_PLAN
+
+
+def pytest_configure(config):
+    """One torch thread per pytest-xdist worker (and per process it starts): workers × threads within the
+    cores. Two workers of two spinning OpenMP threads each on two cores made training tests 20× slower."""
+    from harness.study.plugin import is_xdist_worker
+
+    if is_xdist_worker(config):
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = "1"
+        torch.set_num_threads(1)
+
+
+def available_devices() -> list[str]:
+    """CPU always; CUDA where a GPU is present (HARNESS_TEST_DEVICES=cpu,cuda narrows or forces the list)."""
+    import torch
+
+    chosen = os.environ.get("HARNESS_TEST_DEVICES")
+    if chosen:
+        return [device.strip() for device in chosen.split(",") if device.strip()]
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def pytest_generate_tests(metafunc):
+    """A test that takes `compute_device` runs once per available device other than the CPU (marked
+    `devices`): it compares that device with a CPU reference, so on a CPU-only machine it has nothing to do."""
+    if "compute_device" in metafunc.fixturenames:
+        others = [device for device in available_devices() if device != "cpu"]
+        metafunc.parametrize("compute_device", [pytest.param(device, marks=pytest.mark.devices) for device in others]
+                             or [pytest.param("cpu", marks=pytest.mark.skip(reason="no device but the CPU here: "
+                                                                                  "nothing to compare it with"))])
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory):
+    """A dataset cache private to this test session."""
+    return tmp_path_factory.mktemp("dataset-cache")
+
+
+@pytest.fixture(scope="session")
+def tiny_params() -> DatasetParams:
+    return TINY_DATASET
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(cache_dir):
+    """The tiny dataset, built once per session through the real cache."""
+    return get_dataset(TINY_DATASET, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_plan() -> GeneratorPlan:
+    return TINY_PLAN
+
+
+@pytest.fixture
+def tiny_run_config(tiny_plan):
+    """make(seed=…, study=…, arm=…, **train) → the RunConfig of a tiny 2-epoch run with grad norms logged."""
+    from harness.run import RunConfig
+
+    def make(*, study: str = "adhoc", arm: str | None = None, profile: str = "test", **train) -> RunConfig:
+        return RunConfig(model=tiny_plan, data=TINY_DATASET,
+                         train=TrainConfig(**{"epochs": 2, "log_grad_norm": True, **train}), profile=profile,
+                         study=study, arm=arm)
+
+    return make
+
+
+@pytest.fixture
+def configs_of(tiny_run_config):
+    """make(seeds, **train) → crash-hunt control-arm configurations of the tiny run, one per seed."""
+    def make(seeds, **train):
+        return [tiny_run_config(study="crash_hunt", arm="control", **{"grad_clip": 1.0, **train, "seed": seed})
+                for seed in seeds]
+
+    return make
+
+
+def run_harness(arguments: list[str]) -> subprocess.CompletedProcess:
+    """`harness ARGUMENTS` in a fresh process."""
+    return subprocess.run([sys.executable, "-m", "harness.cli.main", *arguments], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+@pytest.fixture
+def harness_process():
+    """run(arguments) → the CompletedProcess of `harness ARGUMENTS` in a fresh process."""
+    return run_harness
+
+
+@pytest.fixture
+def usage_error(capsys):
+    """check(arguments, flag_and_value, untouched): `harness ARGUMENTS` (in this process) exits with status 2
+    and one stderr line naming the flag and the value, and writes none of the `untouched` paths."""
+    from harness.cli.main import main
+
+    def check(arguments: list[str], flag_and_value: str, untouched: list) -> None:
+        capsys.readouterr()
+        try:
+            status = main(arguments)
+        except SystemExit as exc:  # argparse's own errors
+            status = exc.code
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert status == 2, err
+        assert len(lines) == 1 and flag_and_value in lines[0], err
+        for path in untouched:
+            assert not path.exists(), path
+
+    return check
+
+
+class StopAfter(StopRequest):
+    """A stop request that turns true at its n-th look: the training loop looks after every step and at
+    every epoch's end, so n picks any point of a run to interrupt (no signals, no sleeps)."""
+
+    def __init__(self, looks: int):
+        super().__init__()
+        self.looks_left = looks
+
+    @property
+    def requested(self) -> bool:
+        if self.reason is None:
+            self.looks_left -= 1
+            if self.looks_left <= 0:
+                self.reason = "injected stop"
+        return self.reason is not None
+
+
+@pytest.fixture
+def stop_after():
+    """StopAfter(n): a stop request at the training loop's n-th look."""
+    return StopAfter

@@ -1,0 +1,9 @@
+"""The tiny data and model of the tests that train: seconds on a CPU, with the real physics and every kind of layer."""
+
+from harness.data import DatasetParams
+from harness.models import GeneratorPlan
+
+TINY_DATASET = DatasetParams(N=32, set_phi=True, object_size=96, n_lines=60, train_stride=8, test_stride=8, nphotons=1e9)
+# two levels of 8 and 16 channels, 4 modes, 32 px
+TINY_MODEL = dict(depth=2, width=8, modes=4, n=32)
+TINY_PLAN = GeneratorPlan("hybrid", **TINY_MODEL)

@@ -1,0 +1,32 @@
+"""`harness dataset` from the command line."""
+
+import numpy as np
+import pytest
+
+from harness.cli.main import main
+
+
+def test_dataset_command_places_both_splits(tmp_path, capsys):
+    status = main(["dataset", "--set-phi", "--profile", "quick", "--cache-dir", str(tmp_path / "cache"),
+                   "--output-dir", str(tmp_path / "out")])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "patches: train 441, test 289" in printed and "intensity scale" in printed
+    with np.load(tmp_path / "out" / "train.npz") as archive:
+        assert archive["diffraction"].shape == (441, 64, 64, 1)
+    assert (tmp_path / "out" / "test.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "arguments, flag",
+    [
+        (["--nphotons", "-5"], "--nphotons -5.0"),
+        (["--probe-npz", "/nonexistent/probe.npz"], "--probe-npz /nonexistent/probe.npz"),
+        (["--N", "500"], "--N 500"),
+        (["--profile", "huge"], "--profile huge"),
+        (["--output-dir", "/proc/forbidden"], "--output-dir /proc/forbidden"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(tmp_path, arguments, flag, usage_error):
+    cache_dir = tmp_path / "cache"
+    usage_error(["dataset", "--cache-dir", str(cache_dir), *arguments], flag, [cache_dir])

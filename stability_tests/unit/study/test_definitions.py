@@ -1,0 +1,105 @@
+"""fixtures/studies.toml: the protocol and every arm reach the run configuration."""
+
+import pytest
+import torch
+
+from harness.errors import UsageError
+from harness.study import CRASH_HUNT, SHOOTOUT, load_studies, run_config_for
+from harness.train.clipping import clip_gradients_, global_grad_norm
+
+
+@pytest.fixture(scope="module")
+def studies():
+    return load_studies()
+
+
+def config(studies, arm, depth=6, seed=20260128, study=SHOOTOUT, **kwargs):
+    return run_config_for(studies, study=study, arm=arm, depth=depth, seed=seed, profile="quick", device="cpu", **kwargs)
+
+
+# Where each setting an arm table may hold must arrive (written independently of the settings module).
+SETTING_TARGETS = {
+    "architectures": lambda c: c.model.architecture, "fno-width": lambda c: c.model.width,
+    "fno-modes": lambda c: c.model.modes, "torch-max-hidden-channels": lambda c: c.model.max_hidden_channels,
+    "N": lambda c: c.data.N, "gridsize": lambda c: c.data.gridsize, "set-phi": lambda c: c.data.set_phi,
+    "nimgs-train": lambda c: c.data.nimgs_train, "nimgs-test": lambda c: c.data.nimgs_test,
+    "nphotons": lambda c: c.data.nphotons, "probe-defocus": lambda c: c.data.probe_defocus,
+    "torch-loss-mode": lambda c: c.train.loss_mode, "torch-batch-size": lambda c: c.train.batch_size,
+    "torch-infer-batch-size": lambda c: c.train.infer_batch_size,
+    "torch-log-grad-norm": lambda c: c.train.log_grad_norm,
+    "torch-grad-norm-log-freq": lambda c: c.train.grad_norm_log_freq,
+    "torch-grad-clip": lambda c: c.train.grad_clip, "torch-grad-clip-algorithm": lambda c: c.train.grad_clip_algorithm,
+    "torch-optimizer": lambda c: c.train.optimizer, "torch-learning-rate": lambda c: c.train.learning_rate,
+    "torch-weight-decay": lambda c: c.train.weight_decay, "torch-betas": lambda c: list(c.train.betas),
+    "torch-scheduler": lambda c: c.train.scheduler, "torch-lr-warmup-epochs": lambda c: c.train.warmup_epochs,
+    "torch-lr-min-ratio": lambda c: c.train.min_lr_ratio, "torch-epochs": lambda c: c.train.epochs,
+    "collapse-patience": lambda c: c.train.collapse_patience,
+}
+
+
+def test_the_studies_are_well_formed(studies):
+    for study in (CRASH_HUNT, SHOOTOUT):
+        table = studies.table(study)
+        assert table["seeds"] and len(set(table["seeds"])) == len(table["seeds"])
+        assert studies.seeds_from_base(study, 3) == [table["seed_base"] + k for k in range(3)]
+    assert all(isinstance(depth, int) and depth >= 1 for depth in studies.crash_hunt["depths"])
+    assert {studies.crash_hunt_arm, *studies.shootout["arms"]} <= set(studies.arms)
+
+
+def test_every_setting_of_the_protocol_and_of_every_arm_takes_effect(studies):
+    configs = {arm: config(studies, arm) for arm in studies.arms}
+    for arm, run in configs.items():
+        for name, value in {**studies.protocol, **studies.arms[arm]}.items():
+            assert name in SETTING_TARGETS, f"a setting this test does not know yet: {name}"
+            assert SETTING_TARGETS[name](run) == value, (arm, name)
+        assert (run.depth, run.study, run.arm_name, run.profile) == (6, SHOOTOUT, arm, "quick")
+    # arms that differ in a setting are different runs
+    tables = {arm: {**studies.protocol, **studies.arms[arm]} for arm in studies.arms}
+    for a in configs:
+        for b in configs:
+            if a < b and tables[a] != tables[b]:
+                assert configs[a].config_hash != configs[b].config_hash, (a, b)
+
+
+def _clipped(arm_config, weight: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """The gradient after the arm's own clipping setting, through the trainer's clipping call."""
+    parameter = torch.nn.Parameter(weight.clone())
+    parameter.grad = grad.clone()
+    clip_gradients_([parameter], arm_config.train.grad_clip_algorithm, arm_config.train.grad_clip,
+                    global_grad_norm([parameter]))
+    return parameter.grad
+
+
+def test_the_agc_arms_clip_as_defined(studies):
+    """Soft AGC: whole-tensor norms at λ = 0.1; agc-unitwise: per output unit at λ = 0.1."""
+    soft, unitwise = config(studies, "agc"), config(studies, "agc-unitwise")
+    weight = torch.tensor([[3.0, 4.0], [0.0, 0.5]])            # ‖w‖ = 5.5227; rows 5.0 and 0.5
+    bound = 0.1 * torch.linalg.vector_norm(weight)
+    above = torch.tensor([[1.0, 0.0], [0.0, 1.0]])              # ‖g‖ = 1.414 > 0.552: ends exactly on the bound
+    clipped = _clipped(soft, weight, above)
+    assert torch.linalg.vector_norm(clipped) == pytest.approx(float(bound), rel=1e-6)
+    torch.testing.assert_close(clipped / torch.linalg.vector_norm(clipped), above / torch.linalg.vector_norm(above))
+    below = above * 0.3                                          # ‖g‖ = 0.424 < 0.552: untouched, bit for bit
+    assert torch.equal(_clipped(soft, weight, below), below)
+    # per unit: row 0 (‖g‖ 0.3 ≤ 0.1·5.0) untouched, row 1 (‖g‖ 0.3 > 0.1·0.5) brought to 0.05 — where the
+    # per-tensor arm leaves the same gradient whole
+    per_unit = _clipped(unitwise, weight, below)
+    assert torch.equal(per_unit[0], below[0])
+    assert torch.linalg.vector_norm(per_unit[1]) == pytest.approx(0.05, rel=1e-6)
+
+
+def test_seed_epochs_and_threads_take_effect(studies):
+    base = config(studies, "control")
+    other = config(studies, "control", seed=20260129, epochs=2, threads=1)
+    assert other.train.seed == 20260129 and other.train.epochs == 2 and other.threads == 1
+    assert base.config_hash != other.config_hash
+
+
+def test_unknown_arm_and_unknown_setting_are_clear_errors(studies, tmp_path):
+    with pytest.raises(UsageError, match="unknown arm"):
+        config(studies, "lion")
+    broken = tmp_path / "studies.toml"
+    broken.write_text(studies.source.read_text().replace('torch-grad-clip-algorithm = "agc-per-tensor"',
+                                                         'torch-grad-clip-algorithm = "agc-per-tensor"\ntorch-grad-clipp = 3'))
+    with pytest.raises(UsageError, match="--torch-grad-clipp"):
+        config(load_studies(broken), "agc")
