@@ -74,7 +74,7 @@ def main() -> int:
 
     steps = [
         run_step("device tests", ["-m", "pytest", "-m", "devices", "-q", "-p", "no:cacheprovider",
-                                  "stability_tests/unit/test_devices.py"], env, out),
+                                  "stability_tests/devices"], env, out),
         run_step("smoke run", [*harness, "run", "--profile", "smoke", "--N", "32", "--set-phi", "--fno-blocks", "3",
                                "--device", device, "--output-dir", str(out / "smoke")], env, out),
         run_step("bench", [*harness, "bench", "--device", device, "--out-json", str(out / "bench.json"),

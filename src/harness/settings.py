@@ -12,32 +12,36 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from .data.params import DatasetParams
 from .errors import UsageError
+from .models.plan import GeneratorPlan
 from .profiles import Profile, load_profile
+from .train.config import TrainConfig
 
-DEFAULT_SEED = 20260128
+# The flags' defaults are the records' own: the paper protocol's data (DatasetParams), the model's width
+# and modes (GeneratorPlan) and the training (TrainConfig, whose seed is the study's first).
+DATA, MODEL, TRAIN = DatasetParams(), GeneratorPlan("hybrid", 4), TrainConfig()
+DEFAULT_SEED = TRAIN.seed
 # `harness run` means the paper protocol (the original wrapper's meaning of its flags); the studies pick
 # what the machine can do (paper on a GPU, else quick).
 RUN_PROFILE = "paper"
 STUDY_PROFILE = "auto"
-DEFAULT_ARCHITECTURE = "hybrid"
-DEFAULT_DEPTH = 4
-DEFAULT_WIDTH = 32
-DEFAULT_MODES = 12
+DEFAULT_ARCHITECTURE = MODEL.architecture
+DEFAULT_DEPTH = MODEL.depth
 # Deeper than this needs patches of more than 2048 px: a typing error, not a configuration to record.
 MAX_DEPTH = 12
 
 
 def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data (SPEC §3)")
-    group.add_argument("--N", type=int, default=64, help="patch size in pixels (default 64)")
-    group.add_argument("--gridsize", type=int, default=1, help="patches per solution region side (only 1)")
+    group.add_argument("--N", type=int, default=DATA.N, help=f"patch size in pixels (default {DATA.N})")
+    group.add_argument("--gridsize", type=int, default=DATA.gridsize, help="patches per solution region side (only 1)")
     group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
-    group.add_argument("--nimgs-train", type=int, default=1, help="training object canvases")
-    group.add_argument("--nimgs-test", type=int, default=1, help="test object canvases")
-    group.add_argument("--nphotons", type=float, default=1e9, help="mean photons per training patch")
+    group.add_argument("--nimgs-train", type=int, default=DATA.nimgs_train, help="training object canvases")
+    group.add_argument("--nimgs-test", type=int, default=DATA.nimgs_test, help="test object canvases")
+    group.add_argument("--nphotons", type=float, default=DATA.nphotons, help="mean photons per training patch")
     group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
-    group.add_argument("--probe-defocus", type=float, default=0.0, metavar="RADIANS",
+    group.add_argument("--probe-defocus", type=float, default=DATA.probe_defocus, metavar="RADIANS",
                        help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
                             "point-symmetric disk under which a patch and its twin image fit the same pattern)")
     group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
@@ -53,9 +57,10 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model (SPEC §4)")
     group.add_argument("--architectures", nargs="+", default=[DEFAULT_ARCHITECTURE], help="hybrid and/or stable_hybrid")
     group.add_argument("--fno-blocks", type=int, default=DEFAULT_DEPTH, help="depth: encoder levels of the U-Net")
-    group.add_argument("--fno-width", type=int, default=DEFAULT_WIDTH, help="channels of the first level")
-    group.add_argument("--fno-modes", type=int, default=DEFAULT_MODES, help="Fourier modes per spectral layer")
-    group.add_argument("--torch-max-hidden-channels", type=int, default=None, help="cap on hidden channels")
+    group.add_argument("--fno-width", type=int, default=MODEL.width, help="channels of the first level")
+    group.add_argument("--fno-modes", type=int, default=MODEL.modes, help="Fourier modes per spectral layer")
+    group.add_argument("--torch-max-hidden-channels", type=int, default=MODEL.max_hidden_channels,
+                       help="cap on hidden channels")
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -68,20 +73,20 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
                        help="K seeds counted up from --seed, trained as one group (seed-batched)")
     group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
     group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
-    group.add_argument("--torch-batch-size", type=int, default=16)
-    group.add_argument("--torch-infer-batch-size", type=int, default=64, help="batch size for validation and prediction")
-    group.add_argument("--torch-optimizer", default="adam", help="adam | adamw | sgd")
-    group.add_argument("--torch-learning-rate", type=float, default=1e-3)
-    group.add_argument("--torch-weight-decay", type=float, default=0.0)
-    group.add_argument("--torch-betas", type=float, nargs=2, default=(0.9, 0.999), metavar=("BETA1", "BETA2"))
-    group.add_argument("--torch-grad-clip", type=float, default=0.0, help="clip value; ≤ 0 means no clipping")
-    group.add_argument("--torch-grad-clip-algorithm", default="norm", help="norm | value | agc | agc-per-tensor")
-    group.add_argument("--torch-loss-mode", default="mae", help="mae | poisson")
-    group.add_argument("--torch-scheduler", default="Default", help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
-    group.add_argument("--torch-lr-warmup-epochs", type=int, default=0)
-    group.add_argument("--torch-lr-min-ratio", type=float, default=0.0)
+    group.add_argument("--torch-batch-size", type=int, default=TRAIN.batch_size)
+    group.add_argument("--torch-infer-batch-size", type=int, default=TRAIN.infer_batch_size, help="batch size for validation and prediction")
+    group.add_argument("--torch-optimizer", default=TRAIN.optimizer, help="adam | adamw | sgd")
+    group.add_argument("--torch-learning-rate", type=float, default=TRAIN.learning_rate)
+    group.add_argument("--torch-weight-decay", type=float, default=TRAIN.weight_decay)
+    group.add_argument("--torch-betas", type=float, nargs=2, default=TRAIN.betas, metavar=("BETA1", "BETA2"))
+    group.add_argument("--torch-grad-clip", type=float, default=TRAIN.grad_clip, help="clip value; ≤ 0 means no clipping")
+    group.add_argument("--torch-grad-clip-algorithm", default=TRAIN.grad_clip_algorithm, help="norm | value | agc | agc-per-tensor")
+    group.add_argument("--torch-loss-mode", default=TRAIN.loss_mode, help="mae | poisson")
+    group.add_argument("--torch-scheduler", default=TRAIN.scheduler, help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
+    group.add_argument("--torch-lr-warmup-epochs", type=int, default=TRAIN.warmup_epochs)
+    group.add_argument("--torch-lr-min-ratio", type=float, default=TRAIN.min_lr_ratio)
     group.add_argument("--torch-log-grad-norm", action="store_true", help="keep global grad norms in the history")
-    group.add_argument("--torch-grad-norm-log-freq", type=int, default=1, help="log every k steps")
+    group.add_argument("--torch-grad-norm-log-freq", type=int, default=TRAIN.grad_norm_log_freq, help="log every k steps")
     group.add_argument("--bf16", action="store_true",
                        help="bfloat16 autocast for convolutions (FFTs stay float32); for GPUs")
     group.add_argument("--no-channels-last", action="store_true",
@@ -110,9 +115,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
 # --- translation -----------------------------------------------------------------------------------
 
 
-def dataset_params(args: argparse.Namespace, profile: Profile):
-    from .data import DatasetParams
-
+def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
     return DatasetParams(
         N=args.N,
         gridsize=args.gridsize,
@@ -134,7 +137,7 @@ def model_plans(args: argparse.Namespace):
 
     A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded `infeasible`.
     """
-    from .models import ARCHITECTURES, GeneratorPlan
+    from .models import ARCHITECTURES
     from .models.plan import max_feasible_depth
 
     for architecture in args.architectures:
@@ -158,10 +161,8 @@ def model_plans(args: argparse.Namespace):
             for architecture in args.architectures]
 
 
-def train_config(args: argparse.Namespace, profile: Profile, seed: int):
+def train_config(args: argparse.Namespace, profile: Profile, seed: int) -> TrainConfig:
     """The TrainConfig the training flags mean (the profile fills epochs and collapse patience)."""
-    from .train import TrainConfig
-
     epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
     if epochs is None:
         epochs = profile.epochs

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..settings import DEFAULT_MODES, DEFAULT_WIDTH
-
 
 # Architectures whose blocks normalise over space and so need at least 2×2 pixels at every level.
 NORMALISED_ARCHITECTURES = ("stable_hybrid",)
@@ -29,8 +27,8 @@ class GeneratorPlan:
 
     architecture: str
     depth: int
-    width: int = DEFAULT_WIDTH
-    modes: int = DEFAULT_MODES
+    width: int = 32
+    modes: int = 12
     max_hidden_channels: int | None = None
     n: int = 64
     in_channels: int = 1

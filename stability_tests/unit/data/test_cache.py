@@ -47,6 +47,7 @@ def _build_in_subprocess(cache_dir):
     get_dataset(TINY_DATASET, cache_dir)
 
 
+@pytest.mark.integration
 def test_two_processes_building_at_once_leave_one_valid_entry(tmp_path):
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_build_in_subprocess, args=(tmp_path,)) for _ in range(2)]

@@ -18,6 +18,7 @@ def paper_splits():
     return simulate(DatasetParams(set_phi=True))
 
 
+@pytest.mark.integration
 def test_paper_patch_counts(paper_splits):
     assert paper_splits["train"]["diffraction"].shape == (6889, 64, 64, 1)
     assert paper_splits["test"]["diffraction"].shape == (1089, 64, 64, 1)

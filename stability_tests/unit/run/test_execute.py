@@ -148,6 +148,7 @@ def test_bad_input_is_one_line_naming_the_flag(tmp_path, arguments, flag, usage_
     usage_error([*SMOKE_RUN, "--cache-dir", str(cache), "--runs-dir", str(runs), *arguments], flag, [cache, runs])
 
 
+@pytest.mark.integration
 def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path, cache_dir):
     out = tmp_path / "killed"
     command = [sys.executable, "-m", "harness.cli.main", *SMOKE_RUN, "--torch-epochs", "50",

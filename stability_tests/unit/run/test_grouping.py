@@ -58,6 +58,7 @@ SETTINGS = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("name", SETTINGS)
 def test_each_member_is_its_single_run(data, name):
     stacked, histories = group(data, **SETTINGS[name])
@@ -87,6 +88,7 @@ def relative_distance(weights: list[torch.Tensor], model) -> float:
     return float(torch.linalg.vector_norm(mine - theirs) / torch.linalg.vector_norm(theirs))
 
 
+@pytest.mark.integration
 def test_a_member_made_non_finite_stops_alone_and_the_others_go_on_unchanged(data, monkeypatch):
     reference, reference_histories = group(data, epochs=2)
     real_terms = module_file.amplitude_loss_terms
@@ -132,6 +134,7 @@ def without_timings(history) -> dict:
     return {**payload, "epochs": [{k: v for k, v in e.items() if k not in TIMING_KEYS} for e in payload["epochs"]]}
 
 
+@pytest.mark.integration
 def test_the_same_group_reproduces_itself_bit_for_bit(data):
     first, first_histories = group(data, epochs=2)
     second, second_histories = group(data, epochs=2)
@@ -141,6 +144,7 @@ def test_the_same_group_reproduces_itself_bit_for_bit(data):
 
 
 
+@pytest.mark.integration
 def test_a_groups_folders_are_single_runs(tmp_path, cache_dir, capsys, configs_of):
     configs = configs_of(SEEDS)
     folders = [tmp_path / f"seed{config.seed}" for config in configs]
@@ -168,6 +172,7 @@ def test_a_group_is_one_configuration(tmp_path, configs_of):
         execute_group(configs_of([1, 2], scheduler="ReduceLROnPlateau"), [tmp_path / "a", tmp_path / "b"])
 
 
+@pytest.mark.integration
 def test_an_interrupted_group_checkpoints_every_member_and_resumes_bit_for_bit(tmp_path, cache_dir, monkeypatch, configs_of, stop_after):
     configs = configs_of(SEEDS[:2], epochs=3, scheduler="WarmupCosine", warmup_epochs=1)
     whole = [tmp_path / "whole" / f"s{c.seed}" for c in configs]
@@ -192,6 +197,7 @@ def test_an_interrupted_group_checkpoints_every_member_and_resumes_bit_for_bit(t
         assert history_a == history_b
 
 
+@pytest.mark.integration
 def test_a_single_run_through_the_group_path_is_unchanged(tmp_path, cache_dir, configs_of):
     """execute_run is a group of one: the same stats as the one-member group, and no group record."""
     (config,) = configs_of([SEEDS[0]])
@@ -212,6 +218,7 @@ def test_groups_are_formed_by_configuration_and_sized_for_the_device(configs_of)
     assert [len(g) for g in make_groups(plateau, 3)] == [1, 1, 1]  # its schedule follows each run's own loss
 
 
+@pytest.mark.integration
 def test_a_group_that_runs_out_of_memory_trains_its_members_singly(tmp_path, cache_dir, monkeypatch, configs_of):
     from harness.run import execute as execute_module
 

@@ -10,6 +10,8 @@ import pytest
 from harness.cli.main import main
 
 pytest_plugins = ["pytester"]
+pytestmark = pytest.mark.integration  # each test runs pytest sessions in subprocesses
+
 ROOT = Path(__file__).resolve().parents[3]
 
 TINY_STUDIES = """

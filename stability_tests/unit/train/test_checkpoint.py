@@ -45,6 +45,7 @@ def assert_same_run(folder_a, folder_b):
 
 
 # 6 steps per epoch (the tiny set: 81 patches, batch 16): look 7 is epoch 1's end; 11 is after step 4 of epoch 2.
+@pytest.mark.integration
 @pytest.mark.parametrize("arm", ARMS)
 @pytest.mark.parametrize("looks", [7, 11], ids=["after-epoch-1", "mid-epoch-2"])
 def test_an_interrupted_run_resumes_to_the_same_weights_history_and_verdict(arm, looks, tmp_path, cache_dir,
@@ -68,6 +69,7 @@ def test_an_interrupted_run_resumes_to_the_same_weights_history_and_verdict(arm,
     assert_same_run(whole, parted)
 
 
+@pytest.mark.integration
 def test_checkpoints_at_every_epoch_and_kept_when_asked(tmp_path, cache_dir, tiny_run_config):
     folder = tmp_path / "run"
     stats = execute_run(tiny_run_config(), folder, cache_dir=cache_dir,
@@ -89,6 +91,7 @@ def interrupted_folder(tmp_path, cache_dir, monkeypatch, config, stop_after):
     return folder
 
 
+@pytest.mark.integration
 def test_a_checkpoint_of_another_configuration_or_a_truncated_one_is_discarded_saying_so(tmp_path, cache_dir,
                                                                                          monkeypatch, tiny_run_config, stop_after):
     folder = interrupted_folder(tmp_path, cache_dir, monkeypatch, tiny_run_config(), stop_after)
@@ -105,6 +108,7 @@ def test_a_checkpoint_of_another_configuration_or_a_truncated_one_is_discarded_s
     assert not stats.resumed and any("unreadable" in line and "starting over" in line for line in lines)
 
 
+@pytest.mark.integration
 def test_a_checkpoint_of_a_newer_format_is_refused_and_kept(tmp_path, cache_dir, monkeypatch, tiny_run_config,
                                                              stop_after):
     folder = interrupted_folder(tmp_path, cache_dir, monkeypatch, tiny_run_config(), stop_after)
@@ -121,6 +125,7 @@ SMOKE = ["run", "--profile", "smoke", "--N", "32", "--set-phi", "--fno-blocks", 
          "--checkpoint-interval", "0"]
 
 
+@pytest.mark.integration
 def test_sigterm_to_harness_run_leaves_a_checkpoint_and_the_same_command_finishes(tmp_path, cache_dir):
     folder = tmp_path / "run"
     command = [sys.executable, "-m", "harness.cli.main", *SMOKE, "--output-dir", str(folder)]

@@ -97,6 +97,7 @@ def test_every_optimizer_clip_and_loss_runs(data, settings):
     assert not all(torch.equal(a, b) for a, b in zip(initial, model.parameters()))
 
 
+@pytest.mark.integration
 def test_settings_take_effect(data):
     """Each setting changes the trajectory: none is silently dropped."""
     _, _, base = train(data, seed=5, epochs=2)
