@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from .errors import UsageError
@@ -37,11 +37,28 @@ def gpu_available() -> bool:
 
 
 def load_profile(name: str, flag: str = "--profile") -> Profile:
-    """Resolve a profile name from fixtures/profiles.toml; `auto` is paper on a GPU, else quick."""
-    with open(fixtures_dir() / "profiles.toml", "rb") as stream:
-        profiles = tomllib.load(stream)
+    """Resolve a profile name from fixtures/profiles.toml; `auto` is paper on a GPU, else quick. A file that
+    cannot be read, or a profile with a missing, unknown or ill-typed key, is a UsageError naming both."""
+    path = fixtures_dir() / "profiles.toml"
+    try:
+        with open(path, "rb") as stream:
+            profiles = tomllib.load(stream)
+    except OSError as exc:
+        raise UsageError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(str(path), "", f"is not valid TOML ({exc})") from None
     if name == "auto":
         name = "paper" if gpu_available() else "quick"
     if name not in profiles:
         raise UsageError(flag, name, f"unknown profile (choose from auto, {', '.join(profiles)})")
-    return Profile(name=name, **profiles[name])
+    table = profiles[name]
+    keys = {f.name for f in fields(Profile)} - {"name"}
+    required = {f.name for f in fields(Profile) if f.default is MISSING} - {"name"}
+    for key in sorted(set(table) - keys):
+        raise UsageError(f"{path} [{name}] {key}", repr(table[key]), f"is not a profile setting ({', '.join(sorted(keys))})")
+    for key in sorted(required - set(table)):
+        raise UsageError(f"{path} [{name}] {key}", "", "is missing")
+    for key, value in table.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise UsageError(f"{path} [{name}] {key}", repr(value), "must be a whole number ≥ 0")
+    return Profile(name=name, **table)

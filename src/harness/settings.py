@@ -112,6 +112,58 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--keep-checkpoint", action="store_true", help="keep the last checkpoint when the run finishes")
 
 
+# --- the numbers' ranges -----------------------------------------------------------------------------
+
+INF = float("inf")
+# Every numeric flag: (smallest, largest) accepted, both inclusive, and whether it counts things (an
+# integer). Floats must also be finite. The bounds past the physics are there so that a typing error
+# (1e300 photons, 10^21 as a seed, 100000 threads) is refused with its flag, not met inside a library.
+NUMBERS = {
+    "--N": (8, 2048, int), "--gridsize": (1, 1, int), "--nimgs-train": (1, 64, int), "--nimgs-test": (1, 64, int),
+    "--nphotons": (1e-3, 1e15, float), "--probe-defocus": (-1e3, 1e3, float),
+    "--train-stride": (1, 4096, int), "--test-stride": (1, 4096, int), "--object-size": (8, 16384, int),
+    "--fno-width": (1, 4096, int), "--fno-modes": (1, 1024, int),
+    "--torch-max-hidden-channels": (1, 65536, int),
+    "--seed": (0, 2**63 - 1, int), "--n-seeds": (1, 10000, int),
+    "--torch-epochs": (0, 1_000_000, int), "--nepochs": (0, 1_000_000, int),
+    "--torch-batch-size": (1, 1 << 20, int), "--torch-infer-batch-size": (1, 1 << 20, int),
+    "--torch-learning-rate": (1e-12, 1e3, float), "--torch-weight-decay": (0.0, 1e3, float),
+    "--torch-betas": (0.0, 0.999999, float), "--torch-grad-clip": (-1e12, 1e12, float),
+    "--torch-lr-warmup-epochs": (0, 1_000_000, int), "--torch-lr-min-ratio": (0.0, 1.0, float),
+    "--torch-grad-norm-log-freq": (1, 1 << 30, int), "--collapse-patience": (0, 1_000_000, int),
+    "--threads": (1, 4096, int), "--group-size": (1, 10000, int), "--checkpoint-interval": (0.0, 1e9, float),
+}
+FOLDERS = ("--output-dir", "--runs-dir", "--cache-dir")
+
+
+def _attribute(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def check_number(flag: str, value, low, high, kind) -> None:
+    """UsageError naming the flag unless value is a finite number within [low, high] (an integer for counts)."""
+    import math
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise UsageError(flag, value, "must be " + ("a whole number" if kind is int else "a number"))
+    if not math.isfinite(value):
+        raise UsageError(flag, value, "must be a finite number")
+    if not low <= value <= high:
+        raise UsageError(flag, value, f"must be within [{low:g}, {high:g}]")
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric flag present in `args` in its range and finite; every folder flag not empty."""
+    for flag, (low, high, kind) in NUMBERS.items():
+        value = getattr(args, _attribute(flag), None)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if item is not None:
+                check_number(flag, item, low, high, kind)
+    for flag in FOLDERS:
+        if getattr(args, _attribute(flag), None) == "":
+            raise UsageError(flag, "''", "names no folder (give a path, or leave the flag out)")
+
+
 # --- translation -----------------------------------------------------------------------------------
 
 
@@ -125,10 +177,10 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
         probe_defocus=args.probe_defocus,
-        object_size=args.object_size or profile.object_size,
+        object_size=profile.object_size if args.object_size is None else args.object_size,
         n_lines=profile.n_lines,
-        train_stride=args.train_stride or profile.train_stride,
-        test_stride=args.test_stride or profile.test_stride,
+        train_stride=profile.train_stride if args.train_stride is None else args.train_stride,
+        test_stride=profile.test_stride if args.test_stride is None else args.test_stride,
     )
 
 
@@ -163,6 +215,8 @@ def model_plans(args: argparse.Namespace):
 
 def train_config(args: argparse.Namespace, profile: Profile, seed: int) -> TrainConfig:
     """The TrainConfig the training flags mean (the profile fills epochs and collapse patience)."""
+    if args.torch_epochs is not None and args.nepochs is not None and args.torch_epochs != args.nepochs:
+        raise UsageError("--nepochs", args.nepochs, f"is an alias of --torch-epochs, which says {args.torch_epochs}")
     epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
     if epochs is None:
         epochs = profile.epochs
@@ -177,9 +231,10 @@ def train_config(args: argparse.Namespace, profile: Profile, seed: int) -> Train
         collapse_patience=profile.collapse_patience if args.collapse_patience is None else args.collapse_patience,
     )
     for flag, value, reason in train.problems():
-        if flag == "--torch-epochs" and args.torch_epochs is None:
-            flag = "--nepochs"
         raise UsageError(flag, value, reason)
+    if train.scheduler == "WarmupCosine" and train.warmup_epochs >= train.epochs > 0:
+        print(f"harness: warning: --torch-lr-warmup-epochs {train.warmup_epochs} is not shorter than the "
+              f"{train.epochs} training epochs: the rate never leaves its warm-up", file=sys.stderr)
     return train
 
 
@@ -188,6 +243,7 @@ def run_configs(args: argparse.Namespace) -> list:
     from .data.simulation import resolve_probe
     from .run.config import RunConfig
 
+    check_numbers(args)
     profile = load_profile(args.profile)
     plans = model_plans(args)
     params = dataset_params(args, profile)
@@ -195,12 +251,8 @@ def run_configs(args: argparse.Namespace) -> list:
     resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
     seeds = run_seeds(args)
     train = train_config(args, profile, seeds[0])
-    if args.threads is not None and args.threads < 1:
-        raise UsageError("--threads", args.threads, "must be at least 1")
     device = check_device(args.device)
     warn_emulated_bf16(args.bf16, device)
-    if args.group_size is not None and args.group_size < 1:
-        raise UsageError("--group-size", args.group_size, "must be at least 1")
     return [RunConfig(model=plan, data=params, train=dataclasses.replace(train, seed=seed), profile=profile.name,
                       device=device, study=args.study, arm=args.arm, threads=args.threads)
             for plan in plans for seed in seeds]
@@ -212,8 +264,6 @@ def run_seeds(args: argparse.Namespace) -> list[int]:
         if len(set(args.seed)) != len(args.seed):
             raise UsageError("--seed", " ".join(map(str, args.seed)), "a seed is given twice")
         return list(args.seed)
-    if args.n_seeds < 1:
-        raise UsageError("--n-seeds", args.n_seeds, "must be at least 1")
     if len(args.seed) != 1:
         raise UsageError("--n-seeds", args.n_seeds, "counts up from one --seed; give one, or list the seeds instead")
     return [args.seed[0] + offset for offset in range(args.n_seeds)]
@@ -245,8 +295,7 @@ def warn_emulated_bf16(bf16: bool, device: str) -> None:
 def checkpoint_policy(args: argparse.Namespace):
     from .train.checkpoint import CheckpointPolicy
 
-    if args.checkpoint_interval is not None and not args.checkpoint_interval >= 0:
-        raise UsageError("--checkpoint-interval", args.checkpoint_interval, "must be 0 or more seconds")
+    check_numbers(args)
     return CheckpointPolicy(enabled=not args.no_checkpoints, interval_s=args.checkpoint_interval,
                             keep=args.keep_checkpoint)
 
@@ -254,11 +303,17 @@ def checkpoint_policy(args: argparse.Namespace):
 # --- settings written as data (the study fixtures) -------------------------------------------------------
 
 
-def settings_to_argv(settings: dict) -> list[str]:
-    """{'torch-grad-clip': 1.0, 'set-phi': true, 'architectures': 'hybrid'} → command-line words."""
+def settings_to_argv(settings: dict, parser: argparse.ArgumentParser | None = None) -> list[str]:
+    """{'torch-grad-clip': 1.0, 'set-phi': true, 'architectures': 'hybrid'} → command-line words; with the
+    parser, a switch whose value is not true or false is refused (UsageError naming it)."""
+    switches = set() if parser is None else {
+        option for action in parser._actions if isinstance(action, argparse._StoreTrueAction)
+        for option in action.option_strings}
     argv = []
     for name, value in settings.items():
         flag = f"--{name}"
+        if flag in switches and not isinstance(value, bool):
+            raise UsageError(flag, repr(value), "is a switch: true or false")
         if value is True:
             argv.append(flag)
         elif value is False or value is None:
@@ -271,14 +326,21 @@ def settings_to_argv(settings: dict) -> list[str]:
 
 
 def run_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="study", add_help=False, allow_abbrev=False)
+    """The run flags as a parser whose errors raise ArgumentError (settings written as data have no
+    command line to print a usage for)."""
+    parser = argparse.ArgumentParser(prog="study", add_help=False, allow_abbrev=False, exit_on_error=False)
     add_run_flags(parser)
     return parser
 
 
-def configs_from_settings(settings: dict, source: str | Path) -> list:
-    """RunConfigs from settings written with the flag names (a study's protocol and arm tables)."""
-    arguments, unknown = run_parser().parse_known_args(settings_to_argv(settings))
+def configs_from_settings(settings: dict) -> list:
+    """RunConfigs from settings written with the flag names (a study's protocol and arm tables); every
+    error a UsageError naming the flag."""
+    parser = run_parser()
+    try:
+        arguments, unknown = parser.parse_known_args(settings_to_argv(settings, parser))
+    except argparse.ArgumentError as exc:
+        raise UsageError(exc.argument_name or "settings", "", exc.message) from None
     if unknown:
-        raise UsageError(str(source), " ".join(unknown), "not a `harness run` setting")
+        raise UsageError(unknown[0], " ".join(unknown[1:]) or "(set)", "not a `harness run` setting")
     return run_configs(arguments)

@@ -2,6 +2,7 @@
 exactly what the same flags mean on the command line."""
 
 import dataclasses
+import math
 
 import pytest
 
@@ -83,12 +84,87 @@ def test_every_default_is_the_documented_one():
 def test_settings_written_as_data_mean_what_the_flags_mean():
     written = configs_from_settings({"profile": "smoke", "device": "cpu", "fno-blocks": 3, "torch-grad-clip": 0.1,
                                      "torch-grad-clip-algorithm": "agc-per-tensor", "set-phi": True,
-                                     "torch-betas": [0.8, 0.99]}, "a test table")[0]
+                                     "torch-betas": [0.8, 0.99]})[0]
     typed = configs("--profile", "smoke", "--device", "cpu", "--fno-blocks", "3", "--torch-grad-clip", "0.1",
                     "--torch-grad-clip-algorithm", "agc-per-tensor", "--set-phi", "--torch-betas", "0.8", "0.99")[0]
     assert written == typed and written.config_hash == typed.config_hash
 
 
-def test_a_setting_that_is_no_flag_names_the_table():
-    with pytest.raises(UsageError, match="a test table.*--torch-grad-clipp"):
-        configs_from_settings({"profile": "smoke", "torch-grad-clipp": 1.0}, "a test table")
+def test_a_setting_that_is_no_flag_names_it():
+    with pytest.raises(UsageError, match="--torch-grad-clipp 1.0: not a `harness run` setting"):
+        configs_from_settings({"profile": "smoke", "torch-grad-clipp": 1.0})
+
+
+# --- bad numbers ----------------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from harness.settings import NUMBERS  # noqa: E402
+
+BAD = ["nan", "inf", "-inf", "1e300", "-1e300", str(10**21), "-3"]
+
+
+def words(flag: str, value: str) -> list[str]:
+    """The flag and its value as typed (`--flag=value`, so that argparse reads '-inf' as a value)."""
+    return [flag, value, value] if flag == "--torch-betas" else [f"{flag}={value}"]
+
+
+def attempt(arguments: list[str]):
+    """run_configs of `harness run ARGUMENTS`: the configurations, or the UsageError / argparse exit."""
+    try:
+        return configs("--profile", "smoke", "--device", "cpu", *arguments)
+    except UsageError as exc:
+        return exc
+    except SystemExit as exc:
+        return exc
+
+
+@pytest.mark.parametrize("flag", sorted(NUMBERS))
+@pytest.mark.parametrize("value", BAD)
+def test_a_number_out_of_range_or_not_finite_is_refused_naming_its_flag(flag, value):
+    outcome = attempt(words(flag, value))
+    if isinstance(outcome, list):  # accepted: then the value is in range and reached the configuration
+        assert value == "-3" and flag in ("--torch-grad-clip", "--probe-defocus")  # ≤ 0: no clipping; a phase
+    elif isinstance(outcome, SystemExit):  # argparse: not a number of the flag's type at all
+        assert outcome.code == 2 and (NUMBERS[flag][2] is int or flag == "--torch-betas" and value.startswith("-"))
+    else:
+        named = float(outcome.value)
+        assert outcome.flag == flag and (named == float(value) or math.isnan(named) and value == "nan"), outcome
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flag=st.sampled_from(sorted(NUMBERS)),
+       value=st.one_of(st.integers(-10**25, 10**25), st.floats(allow_nan=True, allow_infinity=True),
+                       st.sampled_from(["", "text", "1e", "0x10", " "])))
+def test_no_value_of_any_numeric_flag_gets_past_the_checks_unchecked(flag, value):
+    """Every value of every numeric flag is either refused with that flag, or arrives inside its range."""
+    text = str(value)
+    outcome = attempt(words(flag, text))
+    low, high, kind = NUMBERS[flag]
+    if isinstance(outcome, list):
+        number = kind(float(text)) if kind is float else int(text)
+        assert low <= number <= high
+    elif isinstance(outcome, SystemExit):
+        assert outcome.code == 2
+    else:
+        assert isinstance(outcome, UsageError) and outcome.flag in (flag, "--N", "--test-stride", "--object-size",
+                                                                     "--n-seeds", "--torch-max-hidden-channels")
+
+
+@pytest.mark.parametrize("flag", ["--object-size", "--train-stride", "--test-stride"])
+def test_a_zero_is_refused_not_replaced_by_the_profiles_value(flag):
+    outcome = attempt(words(flag, "0"))
+    assert isinstance(outcome, UsageError) and outcome.flag == flag
+
+
+@pytest.mark.parametrize("flag", ["--output-dir", "--runs-dir", "--cache-dir"])
+def test_an_empty_folder_flag_is_refused(flag, usage_error, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    usage_error(["run", "--profile", "smoke", f"{flag}="], f"{flag} ''", [tmp_path / "config.json"])
+
+
+def test_nepochs_beside_a_different_torch_epochs_is_refused_and_a_long_warm_up_warned(capsys):
+    assert isinstance(attempt(["--torch-epochs", "3", "--nepochs", "4"]), UsageError)
+    attempt(["--torch-epochs", "3", "--torch-scheduler", "WarmupCosine", "--torch-lr-warmup-epochs", "5"])
+    assert "never leaves its warm-up" in capsys.readouterr().err

@@ -26,8 +26,11 @@ def run(args: argparse.Namespace) -> int:
     from ..fsutil import atomic_write_json
     from ..environment import resolve_device
 
-    if args.steps < 1:
-        raise UsageError("--steps", args.steps, "must be at least 1")
+    from ..settings import NUMBERS, check_number
+
+    check_number("--steps", args.steps, 1, 100_000, int)
+    if args.threads is not None:
+        check_number("--threads", args.threads, *NUMBERS["--threads"])
     saved = None
     if args.compare:
         try:

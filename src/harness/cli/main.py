@@ -15,8 +15,15 @@ COMMANDS = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one line (its usage block says nothing about the value at fault); exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description="The stability suite: P_crash of ptychography training recipes.")
+    parser = OneLineParser(prog="harness", description="The stability suite: P_crash of ptychography training recipes.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name, module in COMMANDS.items():
         module.add_parser(subparsers, name)

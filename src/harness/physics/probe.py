@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +55,8 @@ def load_probe_npz(path: str | Path, n: int) -> np.ndarray:
     flag = "--probe-npz"
     if not path.is_file():
         raise UsageError(flag, path, "file not found")
+    if not zipfile.is_zipfile(path):
+        raise UsageError(flag, path, "not an NPZ file (numpy.savez writes one)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             if PROBE_KEY not in archive.files:
@@ -67,8 +70,13 @@ def load_probe_npz(path: str | Path, n: int) -> np.ndarray:
         raise UsageError(flag, path, f"'{PROBE_KEY}' must be a square 2-D array, got shape {probe.shape}")
     if probe.shape[0] != n:
         raise UsageError(flag, path, f"'{PROBE_KEY}' is {probe.shape[0]}×{probe.shape[1]} but --N is {n}")
+    if not np.issubdtype(probe.dtype, np.number):
+        raise UsageError(flag, path, f"'{PROBE_KEY}' holds {probe.dtype} values, not numbers")
     if not np.all(np.isfinite(probe)):
         raise UsageError(flag, path, f"'{PROBE_KEY}' holds non-finite values")
+    if not np.any(np.abs(probe[probe_support_disk(n, n / 4)]) > 0):
+        raise UsageError(flag, path, f"'{PROBE_KEY}' is zero on the central disk of radius N/4, where the forward "
+                                     "model normalises it: no light reaches the object")
     return probe.astype(np.complex64)
 
 

@@ -34,16 +34,50 @@ class Studies:
         return [base + offset for offset in range(count)]
 
 
+def _seeds(value, where: str) -> list[int]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                           for v in value):
+        raise UsageError(where, repr(value), "must be a non-empty list of whole numbers ≥ 0")
+    if len(set(value)) != len(value):
+        raise UsageError(where, repr(value), "a seed is listed twice")
+    return value
+
+
 def load_studies(path: str | Path | None = None) -> Studies:
+    """fixtures/studies.toml, checked: every table and key it needs, of the type it needs (UsageError
+    naming the file and the key)."""
     path = Path(path) if path else fixtures_dir() / "studies.toml"
-    with open(path, "rb") as stream:
-        table = tomllib.load(stream)
-    studies = Studies(protocol=table.get("protocol", {}), crash_hunt=table[CRASH_HUNT], shootout=table[SHOOTOUT],
-                      arms=table.get("arms", {}), source=path)
-    for arm in [studies.crash_hunt_arm, *studies.shootout["arms"]]:
-        if arm not in studies.arms:
-            raise UsageError("arms", arm, f"is listed in {path} but has no [arms.{arm}] table")
-    return studies
+    try:
+        with open(path, "rb") as stream:
+            table = tomllib.load(stream)
+    except OSError as exc:
+        raise UsageError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(str(path), "", f"is not valid TOML ({exc})") from None
+    for name in (CRASH_HUNT, SHOOTOUT):
+        if not isinstance(table.get(name), dict):
+            raise UsageError(f"{path} [{name}]", "", "is missing: the study needs its table")
+    for name in ("protocol", "arms"):
+        if not isinstance(table.get(name, {}), dict):
+            raise UsageError(f"{path} [{name}]", "", "must be a table")
+    hunt, shoot, arms = table[CRASH_HUNT], table[SHOOTOUT], table.get("arms", {})
+    if not isinstance(hunt.get("arm"), str):
+        raise UsageError(f"{path} [{CRASH_HUNT}] arm", repr(hunt.get("arm")), "must name one arm")
+    depths = hunt.get("depths")
+    if not isinstance(depths, list) or not depths or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1
+                                                             for d in depths):
+        raise UsageError(f"{path} [{CRASH_HUNT}] depths", repr(depths), "must be a non-empty list of depths ≥ 1")
+    if not isinstance(shoot.get("arms"), list) or not shoot["arms"] or not all(isinstance(a, str) for a in shoot["arms"]):
+        raise UsageError(f"{path} [{SHOOTOUT}] arms", repr(shoot.get("arms")), "must be a non-empty list of arm names")
+    for name, study in ((CRASH_HUNT, hunt), (SHOOTOUT, shoot)):
+        _seeds(study.get("seeds"), f"{path} [{name}] seeds")
+        base = study.get("seed_base")
+        if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+            raise UsageError(f"{path} [{name}] seed_base", repr(base), "must be a whole number ≥ 0")
+    for arm in [hunt["arm"], *shoot["arms"]]:
+        if not isinstance(arms.get(arm), dict):
+            raise UsageError(f"{path} arms", arm, f"is listed but has no [arms.{arm}] table")
+    return Studies(protocol=table.get("protocol", {}), crash_hunt=hunt, shootout=shoot, arms=arms, source=path)
 
 
 def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: int, profile: str,
@@ -57,4 +91,11 @@ def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: 
         settings["torch-epochs"] = epochs
     if threads is not None:
         settings["threads"] = threads
-    return configs_from_settings(settings, studies.source)[0]
+    try:
+        return configs_from_settings(settings)[0]
+    except UsageError as exc:  # a value from the fixture: name the file, the table and the key
+        key = exc.flag.removeprefix("--")
+        table = f"[arms.{arm}]" if key in studies.arms[arm] else "[protocol]" if key in studies.protocol else None
+        if table is None:
+            raise
+        raise UsageError(f"{studies.source} {table} {key}", exc.value, exc.reason) from None

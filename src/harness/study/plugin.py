@@ -73,6 +73,10 @@ def pytest_configure(config):
     if not is_xdist_worker(config):  # aggregate once, in the controlling process only
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if _selects_studies(config):
+        try:
+            session.check_configurations()
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
         _schedule_groups_together(config, session)
         _keep_json_report(config, session.options.reports_dir)

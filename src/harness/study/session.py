@@ -8,18 +8,36 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..settings import STUDY_PROFILE
+from ..errors import UsageError
+from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_number
 from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
 from .records import StudyCase
 
 
-def _int_list(text: str | None, option: str) -> list[int] | None:
-    if not text:
+def _int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
+    """'4,6' → [4, 6]; None when the option is not given; UsageError for anything else."""
+    if text is None:
         return None
     try:
-        return [int(part) for part in text.replace(",", " ").split()]
+        values = [int(part) for part in text.replace(",", " ").split()]
     except ValueError:
-        raise ValueError(f"{option} {text}: expected integers separated by commas") from None
+        raise UsageError(option, repr(text), "expected whole numbers separated by commas") from None
+    if not values:
+        raise UsageError(option, repr(text), "names none (leave the option out for the fixture's)")
+    if len(set(values)) != len(values):
+        raise UsageError(option, text, "a value is given twice")
+    for value in values:
+        check_number(option, value, low, high, int)
+    return values
+
+
+def _folder(text: str, option: str) -> Path:
+    if text == "":
+        raise UsageError(option, "''", "names no folder")
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise UsageError(option, text, "is a file, not a folder")
+    return path
 
 
 @dataclass
@@ -42,21 +60,34 @@ class StudyOptions:
 
     @classmethod
     def from_pytest(cls, config) -> "StudyOptions":
+        """The options, every value checked (UsageError naming the pytest option): before any test runs."""
+        from ..profiles import load_profile
+
         option = config.getoption
+        load_profile(option("--profile"), flag="--profile")
         arms = option("--arms")
+        if arms is not None and not arms.replace(",", " ").split():
+            raise UsageError("--arms", repr(arms), "names none (leave the option out for the fixture's)")
+        numbers = {"--n-seeds": (1, 10000), "--crash-depth": (1, MAX_DEPTH), "--epochs": NUMBERS["--torch-epochs"][:2],
+                   "--threads-per-run": NUMBERS["--threads"][:2], "--group-size": NUMBERS["--group-size"][:2]}
+        for name, (low, high) in numbers.items():
+            if option(name) is not None:
+                check_number(name, option(name), low, high, int)
+        if option("--device") != "auto":
+            check_device(option("--device"))
         return cls(
             profile=option("--profile"),
-            depths=_int_list(option("--depths"), "--depths"),
-            seeds=_int_list(option("--seeds"), "--seeds"),
+            depths=_int_list(option("--depths"), "--depths", 1, MAX_DEPTH),
+            seeds=_int_list(option("--seeds"), "--seeds", *NUMBERS["--seed"][:2]),
             n_seeds=option("--n-seeds"),
-            arms=[a for a in arms.replace(",", " ").split()] if arms else None,
+            arms=arms.replace(",", " ").split() if arms else None,
             crash_depth=option("--crash-depth"),
             epochs=option("--epochs"),
-            runs_dir=Path(option("--runs-dir")),
-            reports_dir=Path(option("--reports-dir")),
+            runs_dir=_folder(option("--runs-dir"), "--runs-dir"),
+            reports_dir=_folder(option("--reports-dir"), "--reports-dir"),
             rerun=option("--rerun"),
             device=option("--device"),
-            cache_dir=Path(option("--cache-dir")) if option("--cache-dir") else None,
+            cache_dir=_folder(option("--cache-dir"), "--cache-dir") if option("--cache-dir") is not None else None,
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
             threads_per_run=option("--threads-per-run"),
             group_size=option("--group-size"),
@@ -105,6 +136,21 @@ class StudySession:
     options: StudyOptions
     studies: Studies = field(default_factory=load_studies)
     _retrained: set = field(default_factory=set)
+
+    def __post_init__(self):
+        for arm in self.options.arms or []:
+            if arm not in self.studies.arms:
+                raise UsageError("--arms", arm, f"unknown arm (known: {', '.join(self.studies.arms)})")
+
+    def check_configurations(self) -> None:
+        """Every run the selected studies could train, configured once (UsageError for a bad fixture value
+        or option): a bad setting is refused before any test runs, never met as a crash."""
+        depth = (self.options.depths or self.studies.crash_hunt["depths"])[0]
+        for study in (CRASH_HUNT, SHOOTOUT):
+            for case in self.cases(study):
+                run_config_for(self.studies, study=study, arm=case.arm, depth=case.depth or depth, seed=case.seed,
+                               profile=self.options.profile, epochs=self.options.epochs, device="cpu",
+                               threads=self.options.threads_per_run)
 
     def seeds(self, study: str) -> list[int]:
         if self.options.seeds:

@@ -33,38 +33,13 @@ class TrainConfig:
     channels_last: bool = True             # NHWC convolutions: same math, faster oneDNN kernels on CPU
 
     def problems(self) -> list[tuple[str, object, str]]:
-        """(flag, value, reason) for every setting that cannot run."""
-        found = []
-        if self.epochs < 0:
-            found.append(("--torch-epochs", self.epochs, "must be 0 or more"))
-        if self.batch_size < 1:
-            found.append(("--torch-batch-size", self.batch_size, "must be at least 1"))
-        if self.infer_batch_size < 1:
-            found.append(("--torch-infer-batch-size", self.infer_batch_size, "must be at least 1"))
-        if not self.learning_rate > 0:
-            found.append(("--torch-learning-rate", self.learning_rate, "must be positive"))
-        if self.weight_decay < 0:
-            found.append(("--torch-weight-decay", self.weight_decay, "must be 0 or more"))
-        if self.optimizer not in OPTIMIZERS:
-            found.append(("--torch-optimizer", self.optimizer, f"unknown (known: {', '.join(OPTIMIZERS)})"))
-        if self.grad_clip_algorithm not in CLIP_ALGORITHMS:
-            found.append(("--torch-grad-clip-algorithm", self.grad_clip_algorithm,
-                          f"unknown (known: {', '.join(CLIP_ALGORITHMS)})"))
-        if self.loss_mode not in LOSS_MODES:
-            found.append(("--torch-loss-mode", self.loss_mode, f"unknown (known: {', '.join(LOSS_MODES)})"))
-        if self.scheduler not in SCHEDULERS:
-            found.append(("--torch-scheduler", self.scheduler, f"unknown (known: {', '.join(SCHEDULERS)})"))
-        if self.warmup_epochs < 0:
-            found.append(("--torch-lr-warmup-epochs", self.warmup_epochs, "must be 0 or more"))
-        if not 0 <= self.min_lr_ratio <= 1:
-            found.append(("--torch-lr-min-ratio", self.min_lr_ratio, "must be within [0, 1]"))
-        if not all(0 <= beta < 1 for beta in self.betas):
-            found.append(("--torch-betas", " ".join(f"{beta:g}" for beta in self.betas), "each must be within [0, 1)"))
-        if self.grad_norm_log_freq < 1:
-            found.append(("--torch-grad-norm-log-freq", self.grad_norm_log_freq, "must be at least 1"))
-        if self.collapse_patience < 0:
-            found.append(("--collapse-patience", self.collapse_patience, "must be 0 or more"))
-        return found
+        """(flag, value, reason) for every name that selects nothing (the numbers' ranges are checked with
+        their flags, in harness.settings)."""
+        choices = (("--torch-optimizer", self.optimizer, OPTIMIZERS),
+                   ("--torch-grad-clip-algorithm", self.grad_clip_algorithm, CLIP_ALGORITHMS),
+                   ("--torch-loss-mode", self.loss_mode, LOSS_MODES), ("--torch-scheduler", self.scheduler, SCHEDULERS))
+        return [(flag, value, f"unknown (known: {', '.join(known)})") for flag, value, known in choices
+                if value not in known]
 
     def as_dict(self) -> dict:
         return asdict(self)

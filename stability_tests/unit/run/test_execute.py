@@ -138,7 +138,7 @@ def test_several_architectures_run_each(tmp_path, cache_dir, capsys):
     (["--output-dir", "/proc/no/such"], "--output-dir /proc/no/such"),
     (["--torch-optimizer", "lion"], "--torch-optimizer lion"),
     (["--device", "tpu"], "--device tpu"),
-    (["--torch-betas", "2", "3"], "--torch-betas 2 3"),
+    (["--torch-betas", "2", "3"], "--torch-betas 2.0"),
     (["--fno-blocks", "99"], "--fno-blocks 99"),
     (["--checkpoint-interval", "-1"], "--checkpoint-interval -1"),
     (["--probe-defocus", "inf"], "--probe-defocus inf"),

@@ -101,5 +101,50 @@ def test_unknown_arm_and_unknown_setting_are_clear_errors(studies, tmp_path):
     broken = tmp_path / "studies.toml"
     broken.write_text(studies.source.read_text().replace('torch-grad-clip-algorithm = "agc-per-tensor"',
                                                          'torch-grad-clip-algorithm = "agc-per-tensor"\ntorch-grad-clipp = 3'))
-    with pytest.raises(UsageError, match="--torch-grad-clipp"):
+    with pytest.raises(UsageError, match=r"\[arms.agc\] torch-grad-clipp 3: not a `harness run` setting"):
         config(load_studies(broken), "agc")
+
+
+BROKEN_FIXTURES = [
+    ("[crash_hunt]\narm = ", "a syntax error", "is not valid TOML"),
+    ('[crash_hunt]\narm = "control"', '[crash_hunt_renamed]\narm = "control"', "[crash_hunt]"),
+    ("depths = [4, 6, 8]", 'depths = "4,6"', "[crash_hunt] depths"),
+    ('arm = "control"\ndepths = [4, 6, 8]\nseeds = [20260128, 20260129, 20260130]',
+     'arm = "control"\ndepths = [4, 6, 8]\nseeds = [1.5]', "[crash_hunt] seeds"),
+    ('arms = ["control", "layerscale", "agc", "adamw"]', 'arms = ["control", "lion"]', "lion"),
+]
+
+
+@pytest.mark.parametrize("original, broken, named", BROKEN_FIXTURES, ids=[b[2] for b in BROKEN_FIXTURES])
+def test_a_malformed_studies_file_is_one_error_naming_the_file_and_the_key(studies, tmp_path, original, broken,
+                                                                           named):
+    text = studies.source.read_text()
+    assert original in text
+    path = tmp_path / "studies.toml"
+    path.write_text(text.replace(original, broken, 1))
+    with pytest.raises(UsageError) as caught:
+        load_studies(path)
+    assert str(path) in str(caught.value) and named in str(caught.value)
+
+
+BAD_ARM_VALUES = [
+    ('torch-grad-clip = 0.1\ntorch-grad-clip-algorithm = "agc-per-tensor"', "torch-grad-clip = nan\n"
+     'torch-grad-clip-algorithm = "agc-per-tensor"', "[arms.agc] torch-grad-clip nan: must be a finite number"),
+    ('torch-grad-clip = 0.1\ntorch-grad-clip-algorithm = "agc-per-tensor"', 'torch-grad-clip = "high"\n'
+     'torch-grad-clip-algorithm = "agc-per-tensor"', "[arms.agc] torch-grad-clip"),
+    ('torch-grad-clip = 0.1\ntorch-grad-clip-algorithm = "agc-per-tensor"', "torch-grad-clip = 0.1\ntorch-betas = [0.9]\n"
+     'torch-grad-clip-algorithm = "agc-per-tensor"', "[arms.agc] torch-betas"),
+    ("set-phi = true", 'set-phi = "yes"', "[protocol] set-phi"),
+]
+
+
+@pytest.mark.parametrize("original, broken, named", BAD_ARM_VALUES, ids=["nan", "text", "one-beta", "switch"])
+def test_a_bad_value_in_an_arm_or_the_protocol_names_the_file_the_table_and_the_key(studies, tmp_path, original,
+                                                                                   broken, named):
+    text = studies.source.read_text()
+    assert original in text
+    path = tmp_path / "studies.toml"
+    path.write_text(text.replace(original, broken, 1))
+    with pytest.raises(UsageError) as caught:
+        config(load_studies(path), "agc")
+    assert str(caught.value).startswith(str(path)) and named in str(caught.value)

@@ -219,3 +219,14 @@ def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
             assert group["outcome"] == single["outcome"]
             assert group["amp_ssim"] == pytest.approx(single["amp_ssim"], abs=2e-3)
             assert group["best_val_loss"] == pytest.approx(single["best_val_loss"], rel=1e-3)
+
+
+def test_a_nan_clip_arm_is_a_usage_error_before_any_test_runs(study_dir):
+    studies = study_dir.path / "fixtures" / "studies.toml"
+    studies.write_text(TINY_STUDIES.replace('[arms.control]\narchitectures = "hybrid"',
+                                            '[arms.control]\narchitectures = "hybrid"\ntorch-grad-clip = nan'))
+    result = study_dir.runpytest_subprocess("-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs",
+                                            "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {studies} [arms.control] torch-grad-clip nan: must be a finite number"])
+    assert not (study_dir.path / "runs").exists() and not (study_dir.path / "reports").exists()

@@ -1,0 +1,50 @@
+"""A study session's options: every pytest option checked before any test runs, one line naming it."""
+
+import pytest
+
+from harness.errors import UsageError
+from harness.study.session import StudyOptions, StudySession
+
+DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds": None, "--arms": None,
+            "--crash-depth": None, "--epochs": None, "--runs-dir": "runs", "--reports-dir": "reports", "--rerun": False,
+            "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
+            "--group-size": None}
+
+
+class Options:
+    def __init__(self, **given):
+        self.values = {**DEFAULTS, **given}
+
+    def getoption(self, name):
+        return self.values[name]
+
+
+BAD_OPTIONS = [
+    ("--depths", "0"), ("--depths", "-2"), ("--depths", "99"), ("--depths", ""), ("--depths", "4,x"),
+    ("--crash-depth", 0), ("--crash-depth", 99), ("--epochs", -1), ("--threads-per-run", 0), ("--device", "tpu"),
+    ("--profile", "fast"), ("--group-size", -1), ("--group-size", 0), ("--seeds", ""), ("--seeds", ","),
+    ("--seeds", "1,1"), ("--n-seeds", 0), ("--n-seeds", -1), ("--arms", ""), ("--runs-dir", ""),
+    ("--reports-dir", "README.md"), ("--cache-dir", "pyproject.toml"),
+]
+
+
+@pytest.mark.parametrize("option, value", BAD_OPTIONS, ids=[f"{o}={v}" for o, v in BAD_OPTIONS])
+def test_a_bad_option_is_refused_naming_it(option, value):
+    with pytest.raises(UsageError) as caught:
+        StudyOptions.from_pytest(Options(**{option: value}))
+    assert caught.value.flag == option and len(str(caught.value).splitlines()) == 1
+
+
+def test_an_unknown_arm_is_refused_when_the_session_starts():
+    with pytest.raises(UsageError, match="--arms nonexistent: unknown arm"):
+        StudySession(StudyOptions.from_pytest(Options(**{"--arms": "control,nonexistent"})))
+
+
+def test_good_options_arrive_as_given():
+    options = StudyOptions.from_pytest(Options(**{"--depths": "6,4", "--seeds": "3,1", "--arms": "agc,control",
+                                                  "--epochs": 0, "--group-size": 2}))
+    assert (options.depths, options.seeds, options.arms, options.epochs, options.group_size) == (
+        [6, 4], [3, 1], ["agc", "control"], 0, 2)
+    session = StudySession(options)
+    assert [(c.depth, c.seed) for c in session.cases("crash_hunt")] == [(6, 3), (6, 1), (4, 3), (4, 1)]
+    session.check_configurations()  # every run of the matrix configures
