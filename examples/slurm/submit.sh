@@ -44,7 +44,7 @@ mkdir -p "$logs"
 export PROJECT=$project PYTHON=$python STUDY=$study ITEMS="$items" PROFILE=${PROFILE:-paper} TAG=$tag \
        CRASH_DEPTH=${CRASH_DEPTH:-} SEEDS=${SEEDS:-} N_SEEDS=${N_SEEDS:-} EPOCHS=${EPOCHS:-}
 array=$(sbatch --parsable --job-name="$study-$tag" --array="0-$(( ${#list[@]} - 1 ))" --chdir="$project" \
-        --output="$logs/shard_%a_%j.out" --requeue --signal=B:TERM@120 --export=ALL "${resources[@]}" \
+        --output="$logs/shard_%a_%j.out" --open-mode=append --requeue --signal=B:TERM@120 --export=ALL "${resources[@]}" \
         "$here/shard.sbatch")
 merge=$(sbatch --parsable --job-name="merge-$tag" --dependency="afterok:${array%%;*}" --chdir="$project" \
         --output="$logs/merge_%j.out" --cpus-per-task=1 --mem=4G --time=00:20:00 --export=ALL \

@@ -25,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--run-dir", args.run_dir, str(exc)) from None
     payload = record.to_json() | {"run_dir": record.run_dir}
     if args.out_json:
-        atomic_write_json(args.out_json, payload)
+        try:
+            atomic_write_json(args.out_json, payload)
+        except OSError as exc:
+            raise UsageError("--out-json", args.out_json, f"cannot be written ({exc.strerror or exc})") from None
     print(f"{args.run_dir}: {record.label}  amp_ssim {record.amp_ssim}  floor {record.collapse_floor}")
     print(f"  {record.explanation}")
     if not args.out_json:

@@ -41,6 +41,19 @@ class RunFolder:
         """stats.json: written last, so that a folder with one holds a finished run."""
         self.write_json("stats.json", record.to_json())
 
+    def problem(self) -> str | None:
+        """Why this finished folder cannot be trusted as it is (a missing or unreadable artifact), else None."""
+        for name in ARTIFACTS:
+            if not (self / name).is_file():
+                return f"{name} is missing"
+        try:
+            self.read_json("history.json", needs=("epochs",))
+            self.read_json("metrics.json")
+            self.load_reconstruction()
+        except NotARunFolder as exc:
+            return str(exc)
+        return None
+
     def clear(self) -> None:
         """Remove a previous attempt's artifacts."""
         for name in ARTIFACTS:
@@ -49,11 +62,19 @@ class RunFolder:
     def write_json(self, name: str, payload) -> None:
         atomic_write_json(self / name, payload)
 
-    def read_json(self, name: str):
+    def read_json(self, name: str, kind: type = dict, needs: tuple[str, ...] = ()):
+        """A JSON file of the folder, checked to be a `kind` holding the keys `needs` (NotARunFolder naming it)."""
         path = self / name
         if not path.is_file():
             raise NotARunFolder(f"{self.path} is not a run folder: {name} is missing")
-        return json.loads(path.read_text())
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise NotARunFolder(f"{path} is not readable JSON ({type(exc).__name__}: {exc})") from None
+        if not isinstance(payload, kind) or any(key not in payload for key in needs):
+            raise NotARunFolder(f"{path} does not hold a run's {name.removesuffix('.json')}"
+                                + (f" (it needs {', '.join(needs)})" if needs else ""))
+        return payload
 
     def save_model(self, model: torch.nn.Module) -> None:
         atomic_save(self / "model.pt", lambda temporary: torch.save(model.state_dict(), temporary))
@@ -70,15 +91,18 @@ class RunFolder:
         path = self / "recon.npz"
         if not path.is_file():
             raise NotARunFolder(f"{self.path} has no recon.npz")
-        with np.load(path) as archive:
-            return archive["reconstruction"], archive["ground_truth"]
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                return archive["reconstruction"], archive["ground_truth"]
+        except Exception as exc:  # truncated or foreign archives: zip, key or format errors
+            raise NotARunFolder(f"{path} is not readable ({type(exc).__name__}: {exc})") from None
 
     def load_patch_correlations(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(direct, reflected) per-patch correlations; None for folders written before they were kept."""
         try:
-            with np.load(self / "recon.npz") as archive:
+            with np.load(self / "recon.npz", allow_pickle=False) as archive:
                 if all(key in archive.files for key in CORRELATION_KEYS):
                     return tuple(archive[key] for key in CORRELATION_KEYS)
-        except (OSError, ValueError):
+        except Exception:  # unreadable: load_reconstruction says so
             pass
         return None

@@ -109,7 +109,10 @@ def rederived_verdict(folder: RunFolder) -> dict:
     fits but does not reconstruct is then `wrong_solution`, never `twin_image`.
     """
     config = folder.read_json("config.json")
-    history = folder.read_json("history.json")
+    history = folder.read_json("history.json", needs=("epochs",))
+    if not isinstance(history["epochs"], list) or not all(isinstance(e, dict) and "val_loss" in e
+                                                          for e in history["epochs"]):
+        raise NotARunFolder(f"{folder / 'history.json'} does not hold a run's epochs")
     reconstruction, truth = folder.load_reconstruction()
     recorded = folder.read_json("metrics.json") if (folder / "metrics.json").is_file() else {}
     metrics = add_val_losses(mean_reconstruction_metrics(reconstruction, truth), history["epochs"])
@@ -121,7 +124,7 @@ def rederived_verdict(folder: RunFolder) -> dict:
 
 def rederived_record(folder: RunFolder) -> RunRecord:
     """A folder's record with its verdict derived anew by today's rules (`harness stats`)."""
-    config = folder.read_json("config.json")
+    config = folder.read_json("config.json", needs=("train",))
     verdict = rederived_verdict(folder)
     if (stats := folder.finished_record()) is not None:
         return stats.replace(**verdict, run_dir=str(folder.path))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable, Iterable
 
 from ..fsutil import place_file
-from ..train.checkpoint import CHECKPOINT_NAME, CheckpointRefused, read_checkpoint
+from ..train.checkpoint import CHECKPOINT_NAME, CheckpointRefused, read_checkpoint, remove_checkpoint
 from .config import RunConfig
 from .folder import ARTIFACTS, RunFolder
 from .record import Identity, RunRecord
@@ -25,15 +25,27 @@ def adopt_run(config: RunConfig, source: RunFolder, folder: RunFolder, record: R
     return record
 
 
+def _trusted(folder: RunFolder, record: RunRecord | None, progress) -> RunRecord | None:
+    """The record, when every artifact of its folder is there and readable; else None, saying why."""
+    if record is None:
+        return None
+    if (problem := folder.problem()) is not None:
+        if progress is not None:
+            progress(f"finished run in {folder.path} not reused: {problem}; training it again")
+        return None
+    return record
+
+
 def reused_record(config: RunConfig, folder: RunFolder, reuse_candidates: Iterable,
                   progress: Callable[[str], None] | None) -> RunRecord | None:
-    """The finished record with this config hash: the folder's own, else a candidate folder's (adopted here)."""
-    if (record := folder.finished_record(config.config_hash)) is not None:
+    """The finished record with this config hash: the folder's own, else a candidate folder's (adopted here);
+    a folder is trusted only when all its artifacts are there and readable."""
+    if (record := _trusted(folder, folder.finished_record(config.config_hash), progress)) is not None:
         return refreshed_record(folder, record).replace(reused=True)
     for candidate in map(RunFolder, reuse_candidates):
         if candidate.path.resolve() == folder.path.resolve():
             continue
-        if (record := candidate.finished_record(config.config_hash)) is not None:
+        if (record := _trusted(candidate, candidate.finished_record(config.config_hash), progress)) is not None:
             record = adopt_run(config, candidate, folder, refreshed_record(candidate, record, write=False))
             if progress is not None:
                 progress(f"same configuration already trained in {candidate.path}: recorded here, not retrained")
@@ -47,7 +59,7 @@ def checkpoint_to_resume(config: RunConfig, folder: RunFolder, rerun: bool,
     unreadable one is discarded, saying so; one of a newer format raises CheckpointRefused (not ours to delete)."""
     path = folder / CHECKPOINT_NAME
     if rerun:
-        path.unlink(missing_ok=True)
+        remove_checkpoint(path)
         return None
     try:
         return read_checkpoint(path, config.config_hash)
@@ -56,5 +68,5 @@ def checkpoint_to_resume(config: RunConfig, folder: RunFolder, rerun: bool,
             raise
         if progress is not None:
             progress(f"checkpoint {exc}: not used; starting over")
-        path.unlink(missing_ok=True)
+        remove_checkpoint(path)
         return None

@@ -92,22 +92,29 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
 def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
     """A crashed and a healthy run side by side (amplitude), when the run folders are at hand."""
     plt = _pyplot()
+    from ..run.folder import NotARunFolder, RunFolder
+
+    def loaded(row):  # (row, reconstruction, truth) of a run whose recon.npz reads, else None
+        try:
+            reconstruction, truth = RunFolder(row["run_dir"]).load_reconstruction()
+        except NotARunFolder:
+            return None
+        return row, np.abs(reconstruction[0]), np.abs(truth[0])
+
     rows = _rows(study, summary)
     picks = []
     for outcome in ("crashed", "ok", "inconclusive"):
-        candidates = [r for r in rows if r["outcome"] == outcome and r.get("run_dir")
-                      and (Path(r["run_dir"]) / "recon.npz").exists()]
+        candidates = [r for r in rows if r["outcome"] == outcome and r.get("run_dir")]
         if outcome != "crashed":
             candidates.sort(key=lambda r: -(r.get("amp_ssim") or 0))
-        if candidates and len(picks) < 2:
-            picks.append(candidates[0])
+        pick = next((found for found in map(loaded, candidates) if found is not None), None)
+        if pick is not None and len(picks) < 2:
+            picks.append(pick)
     if not picks:
         return None
     figure, axes = plt.subplots(1, len(picks) + 1, figsize=(4 * (len(picks) + 1), 4), constrained_layout=True)
     truth = None
-    for axis, row in zip(axes[1:], picks):
-        with np.load(Path(row["run_dir"]) / "recon.npz") as archive:
-            reconstruction, truth = np.abs(archive["reconstruction"][0]), np.abs(archive["ground_truth"][0])
+    for axis, (row, reconstruction, truth) in zip(axes[1:], picks):
         axis.imshow(np.nan_to_num(reconstruction), cmap="gray")
         axis.set_title(f"{row['label']}\n{row['outcome']} (amp SSIM {row.get('amp_ssim') or float('nan'):.3f})", fontsize=9)
         axis.axis("off")

@@ -167,7 +167,9 @@ class StudyRecorder:
         if reporter is None:
             return
         ssim = f"  amp_ssim {record.amp_ssim:.3f}" if record.amp_ssim is not None else ""
-        reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}  ({seconds:.0f} s)")
+        resumed = "  resumed from its checkpoint" if record.resumed else ""
+        reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}{resumed}  "
+                            f"({seconds:.0f} s)")
 
     def pytest_sessionfinish(self, session):
         if not self.records:

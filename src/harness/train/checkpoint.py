@@ -8,6 +8,7 @@ so that a resumed run ends bit for bit where the uninterrupted one would (on CPU
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fsutil import atomic_save
+from ..fsutil import atomic_save, atomic_write_bytes
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -44,10 +45,51 @@ class CheckpointPolicy:
     keep: bool = False                # keep the last checkpoint after the run finished
 
 
+class _HashingWriter:
+    """A binary stream that hashes what passes through it (torch.save writes sequentially)."""
+
+    def __init__(self, stream):
+        self.stream, self.sha256 = stream, hashlib.sha256()
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        return self.stream.write(data)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def digest_path(path: Path) -> Path:
+    """Where a checkpoint's content hash is kept: beside it, written after it."""
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    sha256 = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            sha256.update(block)
+    return sha256.hexdigest()
+
+
+def remove_checkpoint(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    digest_path(path).unlink(missing_ok=True)
+
+
 def read_checkpoint(path: Path, config_hash: str) -> dict | None:
-    """The checkpoint's state, None when there is none; CheckpointRefused when it must not be used."""
+    """The checkpoint's state, None when there is none; CheckpointRefused when it must not be used: its
+    content must match the hash written beside it (a flipped byte would otherwise resume silently)."""
     if not path.exists():
         return None
+    try:
+        recorded = digest_path(path).read_text().strip()
+    except OSError:
+        raise CheckpointRefused(path, f"unreadable (no content hash {digest_path(path).name} beside it)",
+                                start_over=True) from None
+    if file_sha256(path) != recorded:
+        raise CheckpointRefused(path, "unreadable (its content does not match its hash: the file is corrupt)",
+                                start_over=True)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         stored_format, stored_hash = state["format"], state["config_hash"]
@@ -110,8 +152,15 @@ class Checkpointer:
         if not self.policy.enabled:
             return None
         started = time.perf_counter()
-        atomic_save(self.path, lambda temporary: torch.save(
-            {"format": CHECKPOINT_FORMAT, "config_hash": self.config_hash, **state}, temporary))
+        writers = []
+
+        def save(temporary):
+            with open(temporary, "wb") as stream:
+                writers.append(_HashingWriter(stream))
+                torch.save({"format": CHECKPOINT_FORMAT, "config_hash": self.config_hash, **state}, writers[-1])
+
+        atomic_save(self.path, save)
+        atomic_write_bytes(digest_path(self.path), (writers[-1].sha256.hexdigest() + "\n").encode())
         self._last_write_s = time.perf_counter() - started
         self.writes += 1
         self.write_s += self._last_write_s
@@ -122,7 +171,7 @@ class Checkpointer:
     def finish(self) -> None:
         """The run is recorded: the checkpoint has served its purpose (unless asked to keep it)."""
         if not self.policy.keep:
-            self.path.unlink(missing_ok=True)
+            remove_checkpoint(self.path)
 
     def summary(self) -> dict:
         return {"checkpoint_writes": self.writes, "checkpoint_s": self.write_s, "checkpoint_bytes": self.bytes}

@@ -24,8 +24,13 @@ class RunInterrupted(Exception):
         self.checkpoint = checkpoint
         self.position = position
         where = "" if position is None else f" at epoch {position[0] + 1}, after {position[1]} steps of it"
-        saved = f": checkpoint written to {checkpoint}" if checkpoint else ": no checkpoint (checkpoints are off)"
-        super().__init__(f"interrupted by {reason}{where}{saved}; run the same command again to resume")
+        if checkpoint:
+            saved = f": checkpoint written to {checkpoint}; run the same command again to resume"
+        elif position is None:  # stopped between runs: nothing of this run had started
+            saved = "; run the same command again to go on"
+        else:
+            saved = ": no checkpoint (checkpoints are off); the same command starts this run over"
+        super().__init__(f"interrupted by {reason}{where}{saved}")
 
 
 class StopRequest:

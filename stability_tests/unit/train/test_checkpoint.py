@@ -12,7 +12,8 @@ import torch
 
 from harness.run import RunConfig, execute_run
 from harness.train import TrainConfig
-from harness.train.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_NAME, CheckpointPolicy, CheckpointRefused
+from harness.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CheckpointPolicy, CheckpointRefused,
+                                      digest_path, file_sha256)
 from harness.train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, StopRequest
 from stability_tests.tiny import TINY_DATASET
 
@@ -109,11 +110,29 @@ def test_a_checkpoint_of_another_configuration_or_a_truncated_one_is_discarded_s
 
 
 @pytest.mark.integration
+def test_a_checkpoint_with_flipped_bytes_is_detected_and_the_run_starts_over(tmp_path, cache_dir, monkeypatch,
+                                                                              tiny_run_config, stop_after):
+    clean = execute_run(tiny_run_config(), tmp_path / "clean", cache_dir=cache_dir)
+    folder = interrupted_folder(tmp_path, cache_dir, monkeypatch, tiny_run_config(), stop_after)
+    path = folder / CHECKPOINT_NAME
+    data = bytearray(path.read_bytes())
+    middle = len(data) * 3 // 4
+    data[middle:middle + 50] = bytes(byte ^ 0xFF for byte in data[middle:middle + 50])  # still a readable archive
+    path.write_bytes(bytes(data))
+    lines = []
+    record = execute_run(tiny_run_config(), folder, cache_dir=cache_dir, progress=lines.append)
+    assert any(str(path) in line and "does not match its hash" in line and "starting over" in line for line in lines)
+    assert not record.resumed and (record.outcome, record.best_val_loss) == (clean.outcome, clean.best_val_loss)
+    assert not path.exists() and not digest_path(path).exists()
+
+
+@pytest.mark.integration
 def test_a_checkpoint_of_a_newer_format_is_refused_and_kept(tmp_path, cache_dir, monkeypatch, tiny_run_config,
                                                              stop_after):
     folder = interrupted_folder(tmp_path, cache_dir, monkeypatch, tiny_run_config(), stop_after)
     state = torch.load(folder / CHECKPOINT_NAME, weights_only=True)
     torch.save({**state, "format": CHECKPOINT_FORMAT + 1}, folder / CHECKPOINT_NAME)
+    digest_path(folder / CHECKPOINT_NAME).write_text(file_sha256(folder / CHECKPOINT_NAME))  # a newer harness's
     with pytest.raises(CheckpointRefused, match="newer than this harness reads"):
         execute_run(tiny_run_config(), folder, cache_dir=cache_dir)
     assert (folder / CHECKPOINT_NAME).exists() and not (folder / "stats.json").exists()
