@@ -19,6 +19,17 @@ def fixtures_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "fixtures"
 
 
+def read_fixture(path: Path) -> dict:
+    """A fixture file's tables; one that cannot be read or parsed is a UsageError naming it."""
+    try:
+        with open(path, "rb") as stream:
+            return tomllib.load(stream)
+    except OSError as exc:
+        raise UsageError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(str(path), "", f"is not valid TOML ({exc})") from None
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -40,13 +51,7 @@ def load_profile(name: str, flag: str = "--profile") -> Profile:
     """Resolve a profile name from fixtures/profiles.toml; `auto` is paper on a GPU, else quick. A file that
     cannot be read, or a profile with a missing, unknown or ill-typed key, is a UsageError naming both."""
     path = fixtures_dir() / "profiles.toml"
-    try:
-        with open(path, "rb") as stream:
-            profiles = tomllib.load(stream)
-    except OSError as exc:
-        raise UsageError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(str(path), "", f"is not valid TOML ({exc})") from None
+    profiles = read_fixture(path)
     if name == "auto":
         name = "paper" if gpu_available() else "quick"
     if name not in profiles:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..profiles import fixtures_dir
+from ..profiles import fixtures_dir, read_fixture
 from ..settings import configs_from_settings
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"
@@ -47,13 +46,7 @@ def load_studies(path: str | Path | None = None) -> Studies:
     """fixtures/studies.toml, checked: every table and key it needs, of the type it needs (UsageError
     naming the file and the key)."""
     path = Path(path) if path else fixtures_dir() / "studies.toml"
-    try:
-        with open(path, "rb") as stream:
-            table = tomllib.load(stream)
-    except OSError as exc:
-        raise UsageError(str(path), "", f"cannot be read ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(str(path), "", f"is not valid TOML ({exc})") from None
+    table = read_fixture(path)
     for name in (CRASH_HUNT, SHOOTOUT):
         if not isinstance(table.get(name), dict):
             raise UsageError(f"{path} [{name}]", "", "is missing: the study needs its table")
