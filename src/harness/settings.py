@@ -160,8 +160,11 @@ def check_numbers(args: argparse.Namespace) -> None:
             if item is not None:
                 check_number(flag, item, low, high, kind)
     for flag in FOLDERS:
-        if getattr(args, _attribute(flag), None) == "":
+        folder = getattr(args, _attribute(flag), None)
+        if folder == "":
             raise UsageError(flag, "''", "names no folder (give a path, or leave the flag out)")
+        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
+            raise UsageError(flag, folder, "is a file, not a folder")
 
 
 # --- translation -----------------------------------------------------------------------------------

@@ -159,9 +159,13 @@ def test_a_zero_is_refused_not_replaced_by_the_profiles_value(flag):
 
 
 @pytest.mark.parametrize("flag", ["--output-dir", "--runs-dir", "--cache-dir"])
-def test_an_empty_folder_flag_is_refused(flag, usage_error, tmp_path, monkeypatch):
+def test_an_empty_folder_flag_or_a_file_is_refused(flag, usage_error, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     usage_error(["run", "--profile", "smoke", f"{flag}="], f"{flag} ''", [tmp_path / "config.json"])
+    (tmp_path / "a_file").write_text("mine")
+    usage_error(["run", "--profile", "smoke", f"{flag}=a_file"], f"{flag} a_file: is a file",
+                [tmp_path / "config.json", tmp_path / "runs"])
+    usage_error(["dataset", "--profile", "smoke", "--cache-dir=a_file"], "--cache-dir a_file: is a file", [])
 
 
 def test_nepochs_beside_a_different_torch_epochs_is_refused_and_a_long_warm_up_warned(capsys):

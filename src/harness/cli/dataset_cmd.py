@@ -10,7 +10,7 @@ import numpy as np
 from ..data import get_dataset
 from ..fsutil import ensure_writable_dir, place_file
 from ..profiles import load_profile
-from ..settings import add_dataset_flags, dataset_params
+from ..settings import add_dataset_flags, check_numbers, dataset_params
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -35,6 +35,7 @@ def summary_lines(dataset) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_numbers(args)
     profile = load_profile(args.profile)
     params = dataset_params(args, profile)
     params.validate()
