@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import UsageError
@@ -21,6 +26,53 @@ def _file_mode() -> int:
 FILE_MODE = _file_mode()
 
 
+class DiskFull(OSError):
+    """A write failed because the file system is full: named with the path, never taken for a crash."""
+
+    def __init__(self, path: Path):
+        free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
+        super().__init__(errno.ENOSPC, f"no space left on the device writing {path} ({free / 2**20:.0f} MiB free)")
+        self.path = path
+
+
+def _full_disk(path: Path, error: BaseException) -> bool:
+    """Whether an error while writing `path` came from a full file system (torch reports it as a RuntimeError)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    try:
+        return isinstance(error, (OSError, RuntimeError)) and shutil.disk_usage(path.parent).free < 2**20
+    except OSError:
+        return False
+
+
+@contextmanager
+def exclusive_lock(path: Path, waiting=None):
+    """Hold an exclusive lock on `path` (a lock file, created) for the block; one process at a time. When
+    another holds it, waiting(line) is told who before this one waits for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise UsageError(str(path), "", "is a folder where a lock file belongs: remove it")
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                waiting(f"{path.parent} is in use by {holder}: waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -30,8 +82,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             stream.write(data)
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if _full_disk(path, exc):
+            raise DiskFull(path) from exc
         raise
 
 
@@ -57,8 +111,10 @@ def atomic_save(path: str | Path, writer) -> None:
         writer(temporary)
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         Path(temporary).unlink(missing_ok=True)
+        if _full_disk(path, exc):
+            raise DiskFull(path) from exc
         raise
 
 

@@ -33,13 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from ..fsutil import DiskFull
     from ..train.checkpoint import CheckpointRefused
+    from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted
 
     try:
         return COMMANDS[args.command].run(args) or 0
     except (UsageError, CheckpointRefused) as exc:
         print(f"harness {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except DiskFull as exc:
+        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except RunInterrupted as exc:  # a stop request (SIGTERM, Ctrl-C) outside a run's own handling
+        print(f"harness {args.command}: {exc}", file=sys.stderr)
+        return REQUEUE_EXIT_STATUS
     except KeyboardInterrupt:
         print(f"harness {args.command}: interrupted", file=sys.stderr)
         return 130

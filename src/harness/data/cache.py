@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import uuid
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..fsutil import exclusive_lock
 from .params import DatasetParams
 from .simulation import content_hash, resolve_probe, simulate
 
@@ -78,17 +77,6 @@ def _load_entry(directory: Path) -> dict[str, dict[str, np.ndarray]]:
     return {split: _load_split(directory / f"{split}.npz") for split in SPLITS}
 
 
-@contextmanager
-def _exclusive(lock_path: Path):
-    """Serialise builders of one key across processes (pytest-xdist workers)."""
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def _write_entry(directory: Path, splits: dict[str, dict[str, np.ndarray]]) -> None:
     """Write into a temporary folder beside the entry, then rename it into place in one step."""
     staging = directory.parent / f".tmp-{directory.name}-{uuid.uuid4().hex[:8]}"
@@ -128,7 +116,7 @@ def get_dataset(params: DatasetParams, cache_dir: str | Path | None = None) -> D
     built = False
     if splits is None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with _exclusive(cache_dir / f"{key}.lock"):
+        with exclusive_lock(cache_dir / f"{key}.lock"):
             splits = cached()  # another worker may have built it while we waited
             if splits is None:
                 _write_entry(directory, simulate(params))

@@ -7,6 +7,7 @@ The orchestration only: reuse (reuse.py) → train the rest as seed groups (trai
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -118,6 +119,16 @@ def execute_group(configs: list[RunConfig], folders: list[str | Path], *, rerun:
     folders = [RunFolder(folder) for folder in folders]
     progress = progress or [None] * count
     reuse_candidates = reuse_candidates or [()] * count
+    with ExitStack() as held:  # one process per run folder: a second waits, then finds the run finished
+        for index in sorted(range(count), key=lambda i: str(folders[i].path)):
+            held.enter_context(folders[index].lock(progress[index]))
+        return _reuse_or_train(configs, folders, rerun=rerun, cache_dir=cache_dir, progress=progress,
+                               reuse_candidates=reuse_candidates, checkpoints=checkpoints, step_progress=step_progress)
+
+
+def _reuse_or_train(configs: list[RunConfig], folders: list[RunFolder], *, rerun, cache_dir, progress,
+                    reuse_candidates, checkpoints, step_progress) -> list[RunRecord]:
+    count = len(configs)
     results: list[RunRecord | None] = [None] * count
     if not rerun:
         for index, (config, folder) in enumerate(zip(configs, folders)):

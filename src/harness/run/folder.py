@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fsutil import atomic_save, atomic_write_json
+from ..fsutil import atomic_save, atomic_write_json, exclusive_lock
 from .record import RunRecord
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.
 CORRELATION_KEYS = ("patch_corr_direct", "patch_corr_twin")
+LOCK_NAME = ".lock"
 ARTIFACTS = ("stats.json", "config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png")
 
 
@@ -40,6 +41,11 @@ class RunFolder:
     def write_record(self, record: RunRecord) -> None:
         """stats.json: written last, so that a folder with one holds a finished run."""
         self.write_json("stats.json", record.to_json())
+
+    def lock(self, waiting=None):
+        """Exclusive use of this folder for a block (a lock file in it): one process writes a run folder at
+        a time; waiting(line) hears who holds it before this one waits."""
+        return exclusive_lock(self / LOCK_NAME, waiting)
 
     def problem(self) -> str | None:
         """Why this finished folder cannot be trusted as it is (a missing or unreadable artifact), else None."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -138,12 +141,27 @@ def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | N
                   records=()) -> list[Path]:
     """Write every summary present: JSON, Markdown and plots. Returns the files written.
 
-    wall_s: the session's wall time, when a session wrote them; records give the summed run times.
+    The set is made in a staging folder beside the reports and moves into place only when all of it
+    was written: a failure (a full disk, an unreadable run) leaves the previous set as it was, never a
+    mix. wall_s: the session's wall time, when a session wrote them; records give the summed run times.
     """
-    from .plots import study_plots
-
     reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=reports_dir, prefix=".staging-"))
+    try:
+        made = _write_report_set(summaries, staging, wall_s, records)
+        written = []
+        for path in made:
+            os.replace(path, reports_dir / path.name)
+            written.append(reports_dir / path.name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_report_set(summaries: dict, reports_dir: Path, wall_s: float | None, records) -> list[Path]:
+    from .plots import study_plots
+
     base_env = environment(wall_s)
     written = []
     for study, summary in summaries.items():

@@ -19,12 +19,15 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 class RunInterrupted(Exception):
     """Training stopped on request after a completed step; its checkpoint (if any) is on disk."""
 
-    def __init__(self, reason: str, checkpoint: Path | None = None, position: tuple[int, int] | None = None):
+    def __init__(self, reason: str, checkpoint: Path | None = None, position: tuple[int, int] | None = None,
+                 unsaved: str | None = None):
         self.reason = reason
         self.checkpoint = checkpoint
         self.position = position
         where = "" if position is None else f" at epoch {position[0] + 1}, after {position[1]} steps of it"
-        if checkpoint:
+        if unsaved:  # the checkpoint could not be written (a full disk): the stop is still a stop
+            saved = f": {unsaved}; the same command starts this run over"
+        elif checkpoint:
             saved = f": checkpoint written to {checkpoint}; run the same command again to resume"
         elif position is None:  # stopped between runs: nothing of this run had started
             saved = "; run the same command again to go on"

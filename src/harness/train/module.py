@@ -163,8 +163,12 @@ class PtychoTrainingModule(L.LightningModule):
                 for member, run in enumerate(self.runs)]
 
     def interrupt(self, reason: str) -> RunInterrupted:
-        """Write every member's checkpoint at the current position and say so."""
-        paths = self.write_checkpoints()
+        """Write every member's checkpoint at the current position and say so (a checkpoint that cannot be
+        written, e.g. on a full disk, is said too: the stop stays a stop, exit status 75)."""
+        try:
+            paths = self.write_checkpoints()
+        except OSError as exc:
+            return RunInterrupted(reason, None, self.position, unsaved=f"no checkpoint ({exc})")
         return RunInterrupted(reason, paths[0], self.position)
 
     # --- members that stop ----------------------------------------------------------------------------

@@ -142,6 +142,11 @@ def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfi
             if stop is not None:
                 stop.request("SIGTERM")
             raise module.interrupt("SIGTERM") from None
+        except SystemExit:
+            # Lightning answers a KeyboardInterrupt (our second Ctrl-C) with exit(1) after its teardown
+            if stop is not None and stop.requested:
+                raise KeyboardInterrupt from None
+            raise
         finally:
             # Lightning's teardown moves the module to the CPU; evaluation and inference follow on the device.
             generator.to(device)

@@ -11,7 +11,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.models import GeneratorPlan
-from harness.run import RunConfig, execute_run
+from harness.run import RunConfig, RunFolder, execute_run
 from harness.train import TrainConfig
 from stability_tests.tiny import TINY_DATASET
 
@@ -29,7 +29,7 @@ def test_run_folder_has_every_file_and_field_and_is_reused(tmp_path, cache_dir, 
     folder = tmp_path / "run"
     stats = execute_run(tiny_run_config(), folder, cache_dir=cache_dir)
     assert sorted(os.listdir(folder)) == sorted(
-        ["config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png", "stats.json"])
+        [".lock", "config.json", "history.json", "metrics.json", "model.pt", "recon.npz", "recon.png", "stats.json"])
     saved = json.loads((folder / "stats.json").read_text())
     for field in STATS_FIELDS:
         assert field in saved, field
@@ -165,3 +165,62 @@ def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path
                             capture_output=True, text=True)
     assert result.returncode == 0 and "(reused)" not in result.stdout
     assert json.loads((out / "stats.json").read_text())["n_epochs"] == 1
+
+
+@pytest.mark.integration
+def test_two_harness_runs_on_one_folder_train_it_once(tmp_path, cache_dir):
+    out = tmp_path / "shared"
+    command = [sys.executable, "-m", "harness.cli.main", *SMOKE_RUN, "--torch-epochs", "40", "--cache-dir",
+               str(cache_dir), "--output-dir", str(out)]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for line in first.stderr:  # the first holds the folder and is training (about 10 s to go)
+        if line.startswith("epoch 1/40"):
+            break
+    second = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    first_out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert "is in use by pid" in second.stderr and "waiting for it" in second.stderr
+    assert "(reused)" in second.stdout and "(reused)" not in first_out
+    assert "training patches" not in second.stderr  # it never trained
+    assert RunFolder(out).problem() is None
+
+
+def test_a_checkpoint_that_cannot_be_written_still_stops_the_run_and_says_so(tmp_path, cache_dir, monkeypatch,
+                                                                               tiny_run_config, stop_after):
+    from harness.fsutil import DiskFull
+    from harness.train import trainer as fit_module
+    from harness.train.checkpoint import Checkpointer
+    from harness.train.interrupt import RunInterrupted
+
+    def full(self, state):
+        raise DiskFull(self.path)
+
+    monkeypatch.setattr(Checkpointer, "write", full)
+    monkeypatch.setattr(fit_module, "stop_request", stop_after(3))
+    with pytest.raises(RunInterrupted, match="no space left on the device writing .*checkpoint.pt.*starts this run "
+                                             "over"):
+        execute_run(tiny_run_config(), tmp_path / "run", cache_dir=cache_dir)
+    assert not (tmp_path / "run" / "stats.json").exists()
+
+
+def test_a_second_ctrl_c_ends_the_run_as_an_interrupt_not_an_exit(tmp_path, cache_dir, monkeypatch, tiny_run_config,
+                                                                  stop_after):
+    from harness.train import step as step_module
+    from harness.train import trainer as fit_module
+
+    real = step_module.member_losses
+    calls = {"n": 0}
+
+    def second_ctrl_c(*args):  # the first Ctrl-C asked for a stop; the second arrives during a step
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real(*args)
+
+    monkeypatch.setattr(step_module, "member_losses", second_ctrl_c)
+    stop = stop_after(10**6)
+    stop.request("SIGINT")
+    monkeypatch.setattr(fit_module, "stop_request", stop)
+    monkeypatch.setattr(fit_module.PtychoTrainingModule, "interrupt", lambda self, reason: KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt):
+        execute_run(tiny_run_config(), tmp_path / "run", cache_dir=cache_dir)

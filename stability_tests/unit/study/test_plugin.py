@@ -230,3 +230,23 @@ def test_a_nan_clip_arm_is_a_usage_error_before_any_test_runs(study_dir):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {studies} [arms.control] torch-grad-clip nan: must be a finite number"])
     assert not (study_dir.path / "runs").exists() and not (study_dir.path / "reports").exists()
+
+
+def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "pytest", "-m", "crashhunt", "--profile", "smoke", "--depths", "2,3",
+               "--epochs", "6", "--runs-dir", "runs", "-p", "no:cacheprovider", "-q"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    sessions = [subprocess.Popen([*command, f"--reports-dir=reports_{k}"], cwd=study_dir.path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for k in (1, 2)]
+    outputs = [session.communicate(timeout=600)[0] for session in sessions]
+    assert [session.returncode for session in sessions] == [0, 0], outputs
+    logs = sorted((study_dir.path / "runs" / "crash_hunt" / "control").glob("*/progress.log"))
+    assert len(logs) == 4
+    for log in logs:  # a run's first line says what it trains: once per training
+        assert log.read_text().count("training patches") == 1, log.read_text()
+    one, two = (_summary(study_dir.path / f"reports_{k}", "crash_hunt_summary.json") for k in (1, 2))
+    assert one == two
