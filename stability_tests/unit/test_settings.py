@@ -172,3 +172,23 @@ def test_nepochs_beside_a_different_torch_epochs_is_refused_and_a_long_warm_up_w
     assert isinstance(attempt(["--torch-epochs", "3", "--nepochs", "4"]), UsageError)
     attempt(["--torch-epochs", "3", "--torch-scheduler", "WarmupCosine", "--torch-lr-warmup-epochs", "5"])
     assert "never leaves its warm-up" in capsys.readouterr().err
+
+
+NOT_A_VALUE_OF_ANY_FLAG = ["nan", "inf", "-inf", "1e300", "-1e300", str(10**25), "text", "1e", "0x1p3"]
+
+
+@hypothesis_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flag=st.sampled_from(sorted(NUMBERS)), value=st.sampled_from(NOT_A_VALUE_OF_ANY_FLAG))
+def test_harness_run_refuses_every_such_value_in_one_line_and_writes_nothing(flag, value, tmp_path_factory,
+                                                                            usage_error):
+    folder = tmp_path_factory.mktemp("fuzz")
+    arguments = [flag, value, value] if flag == "--torch-betas" else [f"{flag}={value}"]
+    runs, cache = folder / "runs", folder / "cache"
+    named = flag if not value.startswith("-") or flag != "--torch-betas" else "--torch-betas"
+    usage_error(["run", "--profile", "smoke", f"--runs-dir={runs}", f"--cache-dir={cache}", *arguments], named,
+                [runs, cache])
+
+
+def test_an_unwritable_cache_folder_is_refused_before_anything_is_written(usage_error, tmp_path):
+    usage_error(["run", "--profile", "smoke", "--cache-dir=/proc/forbidden", f"--output-dir={tmp_path / 'run'}"],
+                "--cache-dir /proc/forbidden", [tmp_path / "run"])

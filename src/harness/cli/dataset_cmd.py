@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     params = dataset_params(args, profile)
     params.validate()
     output_dir = ensure_writable_dir(args.output_dir, "--output-dir") if args.output_dir else None
+    if args.cache_dir is not None:
+        ensure_writable_dir(args.cache_dir, "--cache-dir")
     dataset = get_dataset(params, args.cache_dir)
     if output_dir is not None:
         for split in ("train", "test"):

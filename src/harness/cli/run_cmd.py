@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     configs = run_configs(args)
     policy = checkpoint_policy(args)
     folders = dict(zip(configs, run_folders(args, configs)))
+    if args.cache_dir is not None:
+        ensure_writable_dir(args.cache_dir, "--cache-dir")
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"
     for folder in folders.values():
         ensure_writable_dir(folder, flag)
