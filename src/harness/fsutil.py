@@ -130,12 +130,34 @@ def place_file(source: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
+def ensure_writable_dirs(folders: list[tuple[str | Path, str]]) -> None:
+    """ensure_writable_dir for each (path, flag); when one fails, the folders made for the ones before it
+    are removed again (when still empty), so a refused command leaves nothing behind."""
+    made: list[Path] = []
+    try:
+        for path, flag in folders:
+            made += _make_writable(Path(path), flag)
+    except UsageError:
+        for folder in reversed(made):
+            try:
+                folder.rmdir()  # only empty ones: never a user's files
+            except OSError:
+                pass
+        raise
+
+
 def ensure_writable_dir(path: str | Path, flag: str) -> Path:
     """Create the folder if needed and prove it is writable, or raise UsageError naming the flag.
 
     A folder this call created is removed again when it turns out to be unusable.
     """
     path = Path(path)
+    _make_writable(path, flag)
+    return path
+
+
+def _make_writable(path: Path, flag: str) -> list[Path]:
+    """The folders created to make `path` a writable folder (none when it was one); UsageError otherwise."""
     created = []
     try:
         for parent in reversed([path, *path.parents]):
@@ -148,4 +170,4 @@ def ensure_writable_dir(path: str | Path, flag: str) -> Path:
         for folder in reversed(created):
             shutil.rmtree(folder, ignore_errors=True)
         raise UsageError(flag, path, f"not a writable folder ({exc.strerror or exc})") from None
-    return path
+    return created

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
-from ..fsutil import ensure_writable_dir, place_file
+from ..data.simulation import resolve_probe
+from ..fsutil import ensure_writable_dirs, place_file
 from ..profiles import load_profile
 from ..settings import add_dataset_flags, check_numbers, dataset_params
 
@@ -39,9 +40,10 @@ def run(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile)
     params = dataset_params(args, profile)
     params.validate()
-    output_dir = ensure_writable_dir(args.output_dir, "--output-dir") if args.output_dir else None
-    if args.cache_dir is not None:
-        ensure_writable_dir(args.cache_dir, "--cache-dir")
+    resolve_probe(params)  # a bad probe file is refused before any folder is made
+    ensure_writable_dirs([(folder, flag) for folder, flag in ((args.output_dir, "--output-dir"),
+                                                              (args.cache_dir, "--cache-dir")) if folder])
+    output_dir = Path(args.output_dir) if args.output_dir else None
     dataset = get_dataset(params, args.cache_dir)
     if output_dir is not None:
         for split in ("train", "test"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..fsutil import ensure_writable_dir
+from ..fsutil import ensure_writable_dirs
 from ..progress import Progress
 from ..settings import add_run_flags, checkpoint_policy, run_configs
 from .run_args import run_folders
@@ -44,11 +44,9 @@ def run(args: argparse.Namespace) -> int:
     configs = run_configs(args)
     policy = checkpoint_policy(args)
     folders = dict(zip(configs, run_folders(args, configs)))
-    if args.cache_dir is not None:
-        ensure_writable_dir(args.cache_dir, "--cache-dir")
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"
-    for folder in folders.values():
-        ensure_writable_dir(folder, flag)
+    ensure_writable_dirs([*([(args.cache_dir, "--cache-dir")] if args.cache_dir is not None else []),
+                          *[(folder, flag) for folder in folders.values()]])
     progress = Progress.for_terminal(sys.stderr)  # a step bar on a terminal; flushed lines in a log
     # SIGTERM (a scheduler's preemption) and SIGINT end the run after its current step, with a checkpoint.
     with stop_request.signals_caught():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -53,12 +56,30 @@ def _schedule_groups_together(config, session) -> None:
         config.option.dist = "loadgroup"
 
 
+JSON_REPORT = "pytest_report.json"
+JSON_REPORT_KEY = pytest.StashKey[Path]()
+
+
 def _keep_json_report(config, reports_dir: Path) -> None:
-    """Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise."""
+    """Study runs keep pytest-json-report's file beside the reports, unless the user chose otherwise. It is
+    written under a temporary name and moves into place once complete (finish_json_report)."""
     if hasattr(config.option, "json_report") and not config.option.json_report:
         config.option.json_report = True
-        config.option.json_report_file = str(reports_dir / "pytest_report.json")
+        config.option.json_report_file = str(reports_dir / f".{JSON_REPORT}.partial")
         config.option.json_report_indent = 1
+        config.stash[JSON_REPORT_KEY] = reports_dir / JSON_REPORT
+
+
+def finish_json_report(partial: Path, final: Path) -> bool:
+    """Move a complete JSON report into place; an incomplete one (a full disk) is removed, the previous
+    one kept. Returns whether the new one is in place."""
+    try:
+        json.loads(partial.read_text())
+    except (OSError, ValueError):
+        partial.unlink(missing_ok=True)
+        return False
+    os.replace(partial, final)
+    return True
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -140,6 +161,12 @@ class StopOnSignal:
 
 class StudyRecorder:
     """Gathers each study test's record (relayed from xdist workers too) and aggregates them at the end."""
+
+    def pytest_unconfigure(self, config):
+        if (final := config.stash.get(JSON_REPORT_KEY, None)) is not None:
+            partial = Path(config.option.json_report_file)
+            if partial.exists() and not finish_json_report(partial, final):
+                print(f"stability: {partial} was incomplete (a full disk?): {final} left as it was", file=sys.stderr)
 
     def __init__(self, config):
         self.config = config

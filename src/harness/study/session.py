@@ -145,7 +145,7 @@ class StudySession:
     def check_configurations(self) -> None:
         """Every run the selected studies could train, configured once (UsageError for a bad fixture value
         or option): a bad setting is refused before any test runs, never met as a crash."""
-        from ..fsutil import ensure_writable_dir
+        from ..fsutil import ensure_writable_dirs
 
         depth = (self.options.depths or self.studies.crash_hunt["depths"])[0]
         for study in (CRASH_HUNT, SHOOTOUT):
@@ -153,10 +153,9 @@ class StudySession:
                 run_config_for(self.studies, study=study, arm=case.arm, depth=case.depth or depth, seed=case.seed,
                                profile=self.options.profile, epochs=self.options.epochs, device="cpu",
                                threads=self.options.threads_per_run)
-        for option, folder in (("--runs-dir", self.options.runs_dir), ("--reports-dir", self.options.reports_dir),
-                               ("--cache-dir", self.options.cache_dir)):
-            if folder is not None:
-                ensure_writable_dir(folder, option)
+        ensure_writable_dirs([(folder, option) for option, folder in (
+            ("--runs-dir", self.options.runs_dir), ("--reports-dir", self.options.reports_dir),
+            ("--cache-dir", self.options.cache_dir)) if folder is not None])
 
     def seeds(self, study: str) -> list[int]:
         if self.options.seeds:

@@ -48,3 +48,16 @@ def test_good_options_arrive_as_given():
     session = StudySession(options)
     assert [(c.depth, c.seed) for c in session.cases("crash_hunt")] == [(6, 3), (6, 1), (4, 3), (4, 1)]
     session.check_configurations()  # every run of the matrix configures
+
+
+def test_an_incomplete_json_report_never_replaces_the_last_complete_one(tmp_path):
+    from harness.study.plugin import finish_json_report
+
+    final = tmp_path / "pytest_report.json"
+    final.write_text('{"tests": []}')
+    partial = tmp_path / ".pytest_report.json.partial"
+    partial.write_text('{"tests": [{"nodeid": "a"')  # cut off at the disk's end
+    assert finish_json_report(partial, final) is False
+    assert final.read_text() == '{"tests": []}' and not partial.exists()
+    partial.write_text('{"tests": [{"nodeid": "a"}]}')
+    assert finish_json_report(partial, final) is True and '"a"' in final.read_text() and not partial.exists()
