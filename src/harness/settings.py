@@ -296,9 +296,9 @@ def warn_emulated_bf16(bf16: bool, device: str) -> None:
 
 
 def checkpoint_policy(args: argparse.Namespace):
+    """The checkpoint flags (checked with the others by run_configs)."""
     from .train.checkpoint import CheckpointPolicy
 
-    check_numbers(args)
     return CheckpointPolicy(enabled=not args.no_checkpoints, interval_s=args.checkpoint_interval,
                             keep=args.keep_checkpoint)
 

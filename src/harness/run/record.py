@@ -120,10 +120,6 @@ class RunRecord:
     # --- views ----------------------------------------------------------------------------------------
 
     @property
-    def identity(self) -> Identity:
-        return Identity(**{f.name: getattr(self, f.name) for f in fields(Identity)})
-
-    @property
     def classified(self) -> bool:
         """ok or crashed: a run that counts in P_crash."""
         return self.outcome in ("ok", "crashed")
@@ -142,10 +138,6 @@ class RunRecord:
                 "amp_ssim": self.amp_ssim, "fit_error": self.fit_error, "crashed": self.crashed,
                 "reasons": list(self.reasons), "onset_epoch": self.onset_epoch, "peak_amp_ssim": self.peak_amp_ssim,
                 "peak_epoch": self.peak_epoch, "run_dir": self.run_dir}
-
-    def verdict_fields(self) -> dict:
-        """The fields a verdict decides (what re-deriving a run's verdict replaces)."""
-        return {name: getattr(self, name) for name in VERDICT_FIELDS}
 
     # --- the JSON form --------------------------------------------------------------------------------
 
