@@ -188,10 +188,9 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
 
 
 def model_plans(args: argparse.Namespace):
-    """One GeneratorPlan per --architectures entry, every model flag checked (UsageError naming the flag).
-
-    A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded `infeasible`.
-    """
+    """One GeneratorPlan per --architectures entry (UsageError naming the flag; the numbers' ranges are
+    check_numbers'). A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded
+    `infeasible`."""
     from .models import ARCHITECTURES
     from .models.plan import max_feasible_depth
 
@@ -205,10 +204,6 @@ def model_plans(args: argparse.Namespace):
                          f"at most {MAX_DEPTH}: depth d halves the patch d−1 times, so it needs a patch size divisible "
                          f"by 2^(d−1) ({2 ** (MAX_DEPTH - 1)} px at depth {MAX_DEPTH}); at --N {args.N} the deepest is "
                          f"{max_feasible_depth(args.N)}")
-    if args.fno_width < 1:
-        raise UsageError("--fno-width", args.fno_width, "must be at least 1")
-    if args.fno_modes < 1:
-        raise UsageError("--fno-modes", args.fno_modes, "must be at least 1")
     cap = args.torch_max_hidden_channels
     if cap is not None and cap < args.fno_width:
         raise UsageError("--torch-max-hidden-channels", cap, f"must be at least --fno-width ({args.fno_width})")

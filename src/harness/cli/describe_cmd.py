@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import UsageError
-from ..settings import add_model_flags, check_device, model_plans
+from ..settings import add_model_flags, check_device, check_numbers, model_plans
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -45,11 +44,8 @@ def format_description(info: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..models.describe import describe_generator
 
+    check_numbers(args)
     plans = model_plans(args)
-    if args.torch_batch_size < 1:
-        raise UsageError("--torch-batch-size", args.torch_batch_size, "must be at least 1")
-    if args.N < 1:
-        raise UsageError("--N", args.N, "must be at least 1")
     device = check_device(args.device)
     infos = [describe_generator(plan, batch_size=args.torch_batch_size) for plan in plans]
     for plan, info in zip(plans, infos):
