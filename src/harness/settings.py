@@ -160,11 +160,18 @@ def check_numbers(args: argparse.Namespace) -> None:
             if item is not None:
                 check_number(flag, item, low, high, kind)
     for flag in FOLDERS:
-        folder = getattr(args, _attribute(flag), None)
-        if folder == "":
-            raise UsageError(flag, "''", "names no folder (give a path, or leave the flag out)")
-        if folder is not None and Path(folder).exists() and not Path(folder).is_dir():
-            raise UsageError(flag, folder, "is a file, not a folder")
+        if (folder := getattr(args, _attribute(flag), None)) is not None:
+            check_folder(flag, folder)
+
+
+def check_folder(flag: str, folder: str) -> Path:
+    """The folder a flag or option names: not empty, not a file (UsageError naming it)."""
+    if folder == "":
+        raise UsageError(flag, "''", "names no folder (give a path, or leave the flag out)")
+    path = Path(folder)
+    if path.exists() and not path.is_dir():
+        raise UsageError(flag, folder, "is a file, not a folder")
+    return path
 
 
 # --- translation -----------------------------------------------------------------------------------

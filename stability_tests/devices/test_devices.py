@@ -165,7 +165,7 @@ def devices_seen():
 
 def test_run_keeps_every_tensor_on_the_requested_device(tmp_path, cache_dir, compute_device):
     from harness.run import RunConfig, execute_run
-    from stability_tests.tiny import TINY_DATASET
+    from stability_tests.tiny import TINY_DATASET, TINY_PLAN
 
     config = RunConfig(model=TINY_PLAN, data=TINY_DATASET, train=TrainConfig(epochs=1), profile="test",
                        device=compute_device)

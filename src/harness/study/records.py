@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..run.record import ERROR, RunRecord
+from ..run.record import ERROR, Identity, RunRecord
 from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES
 
 RECORD_PROPERTY = "stability_record"
@@ -46,8 +46,7 @@ class StudyCase:
 
 
 def error_record(case: StudyCase, message: str) -> RunRecord:
-    return RunRecord(study=case.study, arm=case.arm, architecture=None, depth=case.depth, seed=case.seed,
-                     outcome=ERROR, message=message[:500])
+    return RunRecord.untrained(Identity(case.study, case.arm, None, case.depth, case.seed), ERROR, message[:500])
 
 
 def records_from_json_report(path: str | Path, crash_hunt_arm: str) -> list[RunRecord]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_number
+from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number
 from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
 from .records import StudyCase
 
@@ -29,15 +29,6 @@ def _int_list(text: str | None, option: str, low: int, high: int) -> list[int] |
     for value in values:
         check_number(option, value, low, high, int)
     return values
-
-
-def _folder(text: str, option: str) -> Path:
-    if text == "":
-        raise UsageError(option, "''", "names no folder")
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise UsageError(option, text, "is a file, not a folder")
-    return path
 
 
 @dataclass
@@ -68,7 +59,7 @@ class StudyOptions:
         arms = option("--arms")
         if arms is not None and not arms.replace(",", " ").split():
             raise UsageError("--arms", repr(arms), "names none (leave the option out for the fixture's)")
-        numbers = {"--n-seeds": (1, 10000), "--crash-depth": (1, MAX_DEPTH), "--epochs": NUMBERS["--torch-epochs"][:2],
+        numbers = {"--n-seeds": NUMBERS["--n-seeds"][:2], "--crash-depth": (1, MAX_DEPTH), "--epochs": NUMBERS["--torch-epochs"][:2],
                    "--threads-per-run": NUMBERS["--threads"][:2], "--group-size": NUMBERS["--group-size"][:2]}
         for name, (low, high) in numbers.items():
             if option(name) is not None:
@@ -83,11 +74,11 @@ class StudyOptions:
             arms=arms.replace(",", " ").split() if arms else None,
             crash_depth=option("--crash-depth"),
             epochs=option("--epochs"),
-            runs_dir=_folder(option("--runs-dir"), "--runs-dir"),
-            reports_dir=_folder(option("--reports-dir"), "--reports-dir"),
+            runs_dir=check_folder("--runs-dir", option("--runs-dir")),
+            reports_dir=check_folder("--reports-dir", option("--reports-dir")),
             rerun=option("--rerun"),
             device=option("--device"),
-            cache_dir=_folder(option("--cache-dir"), "--cache-dir") if option("--cache-dir") is not None else None,
+            cache_dir=check_folder("--cache-dir", option("--cache-dir")) if option("--cache-dir") is not None else None,
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
             threads_per_run=option("--threads-per-run"),
             group_size=option("--group-size"),

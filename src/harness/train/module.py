@@ -22,7 +22,6 @@ from .batches import GroupBatches, TrainingData
 from .checkpoint import random_states
 from .clipping import mark_unit_axes
 from .config import TrainConfig
-from .history import History
 from .interrupt import RunInterrupted
 from .optimizers import build_optimizer
 from .schedulers import build_scheduler
@@ -86,10 +85,6 @@ class PtychoTrainingModule(L.LightningModule):
         self.position = (0, 0) if resume is None else tuple(resume[0]["position"])
         self.epoch_offset = self.position[0]
         self._resume = resume
-
-    @property
-    def histories(self) -> list[History]:
-        return [run.history for run in self.runs]
 
     @property
     def epoch(self) -> int:

@@ -11,12 +11,10 @@ import torch
 from harness.cli.main import main
 from harness.models import GeneratorPlan, build_generator
 from harness.models.members import member_view, stack_members
-from harness.run import RunConfig
 from harness.run.execute import execute_group, execute_run
 from harness.train import TrainConfig, TrainingData, fit, seeded
 from harness.train.trainer import Member, fit_group
 from harness.train.interrupt import RunInterrupted, StopRequest
-from stability_tests.tiny import TINY_DATASET
 
 module_file = importlib.import_module("harness.train.step")
 fit_module = importlib.import_module("harness.train.trainer")

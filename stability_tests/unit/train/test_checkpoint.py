@@ -10,12 +10,10 @@ import sys
 import pytest
 import torch
 
-from harness.run import RunConfig, execute_run
-from harness.train import TrainConfig
+from harness.run import execute_run
 from harness.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CheckpointPolicy, CheckpointRefused,
                                       digest_path, file_sha256)
 from harness.train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, StopRequest
-from stability_tests.tiny import TINY_DATASET
 
 fit_module = importlib.import_module("harness.train.trainer")  # the module (the package re-exports the function)
 
