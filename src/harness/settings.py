@@ -174,6 +174,23 @@ def check_folder(flag: str, folder: str) -> Path:
     return path
 
 
+def int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
+    """'4,6' → [4, 6]; None when the option is not given; UsageError for anything else."""
+    if text is None:
+        return None
+    try:
+        values = [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        raise UsageError(option, repr(text), "expected whole numbers separated by commas") from None
+    if not values:
+        raise UsageError(option, repr(text), "names none (leave the option out for the fixture's)")
+    if len(set(values)) != len(values):
+        raise UsageError(option, text, "a value is given twice")
+    for value in values:
+        check_number(option, value, low, high, int)
+    return values
+
+
 # --- translation -----------------------------------------------------------------------------------
 
 

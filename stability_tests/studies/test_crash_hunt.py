@@ -1,4 +1,5 @@
-"""Crash Hunt: the control arm over depths × seeds. Each test trains one run and records its verdict.
+"""Crash Hunt: the control arm over depths × seeds. Each test trains one run and records its verdict; a
+sequential design skips the seeds of a depth already decided.
 
 A crashed run is a passing test with crashed=True; only a broken harness fails.
 """
@@ -12,6 +13,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.crashhunt]
 
 
 def test_crash_hunt(crash_hunt_case, study_session, record_property, request):
+    if (decided := study_session.skip_reason(crash_hunt_case)) is not None:
+        pytest.skip(decided)  # its depth is decided: this seed is not needed
     record = study_session.run(crash_hunt_case, label=request.node.callspec.id)
     record_property(RECORD_PROPERTY, record.to_json(transient=True))
     assert record.outcome in OUTCOMES

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..settings import NUMBERS, int_list
+from ..study.design import DESIGN_OPTIONS, add_design_options
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -17,12 +19,17 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--reports-dir", default="reports", help="where to write the reports (default reports/)")
     parser.add_argument("--count-unfinished-as-crash", action="store_true",
                         help="count inconclusive, oom and infeasible runs as crashes")
+    parser.add_argument("--seeds", default=None, help="the seeds the sessions planned, e.g. 11,12 (default: the "
+                        "design's, with any others found)")
+    add_design_options(parser.add_argument)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..fsutil import ensure_writable_dir
     from ..study import load_studies, records_from_json_report, records_from_runs_dir
     from ..study.aggregate import aggregate
+    from ..study.definitions import STUDIES
+    from ..study.design import make_design
     from ..study.report import terminal_table, write_reports
 
     if not args.json_report and not args.runs_dir:
@@ -43,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--json-report/--runs-dir", " ".join(args.json_report + args.runs_dir),
                          "no study records found")
     ensure_writable_dir(args.reports_dir, "--reports-dir")
-    summaries = aggregate(records, count_unfinished_as_crash=args.count_unfinished_as_crash)
+    studies = load_studies()
+    design = make_design(studies.design_table, {option: getattr(args, option[2:].replace("-", "_"))
+                                                for option in DESIGN_OPTIONS}, f"{studies.source} [design]")
+    seeds = int_list(args.seeds, "--seeds", *NUMBERS["--seed"][:2])
+    plan = {study: studies.planned_seeds(study, design, seeds) for study in STUDIES}
+    summaries = aggregate(records, design=design, seeds=plan, count_unfinished_as_crash=args.count_unfinished_as_crash)
     written = write_reports(summaries, args.reports_dir, records=records)
     print(terminal_table(summaries))
     print("\nwrote: " + ", ".join(str(p) for p in written))
     return 0
+

@@ -1,21 +1,29 @@
-"""P_crash tables from run records: a pure function, the same for a session, a JSON report or run folders."""
+"""The study summaries from run records: counts, censored survival, quality and the decisions. Pure: the
+same for a session, a JSON report or run folders."""
 
 from __future__ import annotations
 
-from itertools import combinations
+from dataclasses import asdict
 
 from ..run.record import ERROR, RunRecord
+from .decisions import (comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan,
+                        shootout_decisions)
 from .definitions import CRASH_HUNT, SHOOTOUT
-from .statistics import clopper_pearson, fisher_exact, mcnemar_exact
+from .design import Design
+from .quality import paired_quality, performance_profile
+from .statistics import clopper_pearson
+from .survival import kaplan_meier, permutation_logrank
 
 UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash; inside it only with --count-unfinished-as-crash
-CRASH_DEPTH_RULE = ("crash depth = the smallest depth where at least one seed crashed "
-                    "(nonfinite, collapsed, wrong_solution/twin_image or degraded)")
+CRASH_DEPTH_RULE = "crash depth = the shallowest depth decided crashy"
+ANY_CRASH_RULE = ("the smallest depth where at least one seed crashed (nonfinite, collapsed, wrong_solution/"
+                  "twin_image or degraded): depends on the number of seeds, shown for reference only")
 CONTROL_ARM = "control"
 
 
 def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -> dict:
-    """runs, crashes, P_crash with its interval; inconclusive / oom / infeasible / errors beside it."""
+    """runs, crashes, P_crash with its interval; inconclusive / oom / infeasible / errors beside it; the
+    Kaplan–Meier survival (censoring the unfinished runs instead of dropping them)."""
     by_outcome = {name: sum(r.outcome == name for r in records) for name in (*UNFINISHED, ERROR)}
     completed = [r for r in records if r.classified]
     runs = len(completed)
@@ -32,81 +40,86 @@ def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -
         "oom": by_outcome["oom"],
         "infeasible": by_outcome["infeasible"],
         "errors": by_outcome[ERROR],
-        "survival": survival(records),
+        "survival": kaplan_meier(records),
+        "quality": performance_profile(records),
     }
 
 
-def survival(records: list[RunRecord]) -> dict:
-    """The fraction of classified runs (ok or crashed) not yet failed at the end of each epoch.
-
-    A crashed run fails at its onset epoch (at its last epoch when no onset was recorded); a run that
-    is ok never fails. Unfinished runs have no failure time and are left out, as from P_crash.
-    """
-    completed = [r for r in records if r.classified]
-    failed_at = [None if not r.crashed else (r.onset_epoch or r.n_epochs or 1) for r in completed]
-    horizon = max([r.n_epochs or 0 for r in completed] + [f or 0 for f in failed_at], default=0)
-    epochs = list(range(1, horizon + 1))
-    surviving = [sum(f is None or f > epoch for f in failed_at) for epoch in epochs]
-    return {"runs": len(completed), "epochs": epochs, "surviving": surviving,
-            "fraction": [count / len(completed) for count in surviving] if completed else []}
+def _as_counted(records: list[RunRecord], count_unfinished_as_crash: bool) -> list[RunRecord]:
+    """With --count-unfinished-as-crash, the decisions see inconclusive, oom and infeasible runs as crashes."""
+    if not count_unfinished_as_crash:
+        return records
+    return [r.replace(outcome="crashed", crashed=True) if r.outcome in UNFINISHED else r for r in records]
 
 
-def crash_hunt_summary(records: list[RunRecord], *, profile: str | None = None,
-                       count_unfinished_as_crash: bool = False) -> dict:
-    depths = []
+def _plan(records: list[RunRecord], seeds) -> list[int]:
+    """The seeds in decision order: the planned ones with any others found, ascending."""
+    return sorted(set(seeds or ()) | {r.seed for r in records})
+
+
+def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None, seeds=None,
+                       profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
+    design = design or Design()
+    plan = _plan(records, seeds)
+    depths, decisions = [], []
     for depth in sorted({r.depth for r in records}):
         at_depth = sorted((r for r in records if r.depth == depth), key=lambda r: r.seed)
-        seeds = [{k: v for k, v in r.row().items() if k != "arm"} for r in at_depth]
-        depths.append({"depth": depth, **_counts(at_depth, count_unfinished_as_crash), "seeds": seeds})
+        decision = depth_decision(depth, outcomes_in_plan(_as_counted(at_depth, count_unfinished_as_crash), plan),
+                                  design)
+        decisions.append(decision)
+        rows = [{k: v for k, v in r.row().items() if k != "arm"} for r in at_depth]
+        depths.append({"depth": depth, "decision": decision.as_dict(), **_counts(at_depth, count_unfinished_as_crash),
+                       "seeds": rows})
     crashing = [d["depth"] for d in depths if d["crashes"] > 0]
+    found = crash_depth(decisions)
     return {
         "profile": profile,
+        "design": design.as_dict(),
+        "decisions": [depth_line(d) for d in decisions] + [
+            f"crash depth: {found}" if found is not None else "crash depth: none (no depth decided crashy)"],
         "rule": CRASH_DEPTH_RULE,
-        "crash_depth": min(crashing) if crashing else None,
+        "crash_depth": found,
+        "any_crash_depth": {"rule": ANY_CRASH_RULE, "depth": min(crashing) if crashing else None},
         "count_unfinished_as_crash": count_unfinished_as_crash,
         "depths": depths,
     }
 
 
-def compare_arms(name_a: str, a: list[RunRecord], name_b: str, b: list[RunRecord]) -> dict:
-    """Exact McNemar when both arms classified the same seeds (paired), else Fisher's exact test; no test
-    when an arm has no classified run."""
-    done_a = {r.seed: r.crashed for r in a if r.classified}
-    done_b = {r.seed: r.crashed for r in b if r.classified}
-    if not done_a or not done_b:
-        return {"a": name_a, "b": name_b, "test": "none", "p_value": None,
-                "why": "an arm has no classified (ok or crashed) runs", "runs_a": len(done_a), "runs_b": len(done_b)}
-    if set(done_a) == set(done_b):
-        a_only = sum(done_a[s] and not done_b[s] for s in done_a)
-        b_only = sum(done_b[s] and not done_a[s] for s in done_a)
-        return {"a": name_a, "b": name_b, "test": "mcnemar_exact", "p_value": mcnemar_exact(a_only, b_only),
-                "pairs": len(done_a), "a_only_crashed": a_only, "b_only_crashed": b_only}
-    return {"a": name_a, "b": name_b, "test": "fisher_exact",
-            "p_value": fisher_exact(sum(done_a.values()), len(done_a), sum(done_b.values()), len(done_b)),
-            "runs_a": len(done_a), "runs_b": len(done_b)}
-
-
-def shootout_summary(records: list[RunRecord], *, profile: str | None = None, depth: int | None = None,
+def shootout_summary(records: list[RunRecord], *, design: Design | None = None, seeds=None,
+                     profile: str | None = None, depth: int | None = None,
                      count_unfinished_as_crash: bool = False) -> dict:
+    design = design or Design()
     arm_names = list(dict.fromkeys(r.arm for r in records))  # first-seen order
     by_arm = {arm: sorted((r for r in records if r.arm == arm), key=lambda r: r.seed) for arm in arm_names}
     depths = sorted({r.depth for r in records if r.depth is not None})
+    counted = {arm: _as_counted(found, count_unfinished_as_crash) for arm, found in by_arm.items()}
+    decided = shootout_decisions(counted, _plan(records, seeds), design, CONTROL_ARM)
+    comparisons = [{"a": arm, "b": CONTROL_ARM, **asdict(result),
+                    "logrank": permutation_logrank(by_arm[arm], by_arm[CONTROL_ARM]),
+                    "quality": paired_quality(by_arm[arm], by_arm[CONTROL_ARM])}
+                   for arm, result in decided.items()]
+    lines = [comparison_line(result, CONTROL_ARM) for result in decided.values()]
+    if not decided:
+        lines = [f"no comparison: the shootout needs the {CONTROL_ARM} arm and another"]
     return {
         "profile": profile,
+        "design": design.as_dict(),
+        "decisions": lines,
         "depth": depth if depth is not None else (depths[0] if len(depths) == 1 else depths or None),
         "rows": [r.row() for arm in arm_names for r in by_arm[arm]],
         "arms": [{"arm": arm, **_counts(by_arm[arm], count_unfinished_as_crash)} for arm in arm_names],
-        "comparisons": [compare_arms(a, by_arm[a], b, by_arm[b]) for a, b in combinations(arm_names, 2)],
+        "comparisons": comparisons,
     }
 
 
-def aggregate(records: list[RunRecord], *, profile: str | None = None,
-              count_unfinished_as_crash: bool = False) -> dict:
+def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: dict | None = None,
+              profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
     """{"crash_hunt": summary or None, "shootout": summary or None} from records of either study.
 
     Records are de-duplicated per (study, arm, depth, seed), a classified run winning over an error, so
-    merged shards count each run once.
+    merged shards count each run once. seeds: each study's planned seeds (decisions read them in order).
     """
+    seeds = seeds or {}
     unique: dict[tuple, RunRecord] = {}
     for record in records:
         key = (record.study, record.arm, record.depth, record.seed)
@@ -121,10 +134,10 @@ def aggregate(records: list[RunRecord], *, profile: str | None = None,
     # the same order whatever the input order (shards merge in any order): the control arm first
     shoot.sort(key=lambda r: (r.arm != CONTROL_ARM, r.arm, r.seed))
     return {
-        CRASH_HUNT: crash_hunt_summary(hunt, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
-        if hunt else None,
-        SHOOTOUT: shootout_summary(shoot, profile=profile, count_unfinished_as_crash=count_unfinished_as_crash)
-        if shoot else None,
+        CRASH_HUNT: crash_hunt_summary(hunt, design=design, seeds=seeds.get(CRASH_HUNT), profile=profile,
+                                       count_unfinished_as_crash=count_unfinished_as_crash) if hunt else None,
+        SHOOTOUT: shootout_summary(shoot, design=design, seeds=seeds.get(SHOOTOUT), profile=profile,
+                                   count_unfinished_as_crash=count_unfinished_as_crash) if shoot else None,
     }
 
 

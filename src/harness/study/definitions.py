@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
@@ -20,6 +20,7 @@ class Studies:
     shootout: dict
     arms: dict[str, dict]
     source: Path
+    design_table: dict = field(default_factory=dict)   # [design]: how the studies decide
 
     def table(self, study: str) -> dict:
         return {CRASH_HUNT: self.crash_hunt, SHOOTOUT: self.shootout}[study]
@@ -31,6 +32,19 @@ class Studies:
     def seeds_from_base(self, study: str, count: int) -> list[int]:
         base = self.table(study)["seed_base"]
         return [base + offset for offset in range(count)]
+
+    def planned_seeds(self, study: str, design, seeds: list[int] | None = None, n_seeds: int | None = None) -> list[int]:
+        """The seeds a study plans: the given ones, K from seed_base, else the fixture's list (fixed design) or
+        the budget counted from seed_base (sequential: ascending, the order its decisions read them)."""
+        if seeds:
+            chosen = list(seeds)
+        elif n_seeds:
+            chosen = self.seeds_from_base(study, n_seeds)
+        elif design.sequential:
+            chosen = self.seeds_from_base(study, design.max_seeds)
+        else:
+            chosen = list(self.table(study)["seeds"])
+        return sorted(chosen)[:design.max_seeds] if design.sequential else chosen
 
 
 def _seeds(value, where: str) -> list[int]:
@@ -50,7 +64,7 @@ def load_studies(path: str | Path | None = None) -> Studies:
     for name in (CRASH_HUNT, SHOOTOUT):
         if not isinstance(table.get(name), dict):
             raise UsageError(f"{path} [{name}]", "", "is missing: the study needs its table")
-    for name in ("protocol", "arms"):
+    for name in ("protocol", "arms", "design"):
         if not isinstance(table.get(name, {}), dict):
             raise UsageError(f"{path} [{name}]", "", "must be a table")
     hunt, shoot, arms = table[CRASH_HUNT], table[SHOOTOUT], table.get("arms", {})
@@ -70,7 +84,8 @@ def load_studies(path: str | Path | None = None) -> Studies:
     for arm in [hunt["arm"], *shoot["arms"]]:
         if not isinstance(arms.get(arm), dict):
             raise UsageError(f"{path} arms", arm, f"is listed but has no [arms.{arm}] table")
-    return Studies(protocol=table.get("protocol", {}), crash_hunt=hunt, shootout=shoot, arms=arms, source=path)
+    return Studies(protocol=table.get("protocol", {}), crash_hunt=hunt, shootout=shoot, arms=arms, source=path,
+                   design_table=table.get("design", {}))
 
 
 def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: int, profile: str,

@@ -1,4 +1,6 @@
-"""The study plots: loss curves coloured by verdict, P_crash with intervals, crashed vs healthy reconstruction."""
+"""The study plots: loss curves coloured by depth or arm and styled by verdict, P_crash with intervals,
+Kaplan–Meier survival with bands, censor marks and runs at risk, the performance profile, and the
+reconstructions of the median run and of each failure mode. An empty input draws a labelled panel."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from ..fsutil import atomic_save
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT
 
-VERDICT_COLOURS = {"ok": "tab:green", "crashed": "tab:red", "inconclusive": "tab:gray"}
+VERDICT_STYLES = {"ok": "-", "crashed": "--", "inconclusive": ":"}
 
 
 def _pyplot():
@@ -23,10 +25,17 @@ def _pyplot():
     return plt
 
 
+def _colours(names: list[str]) -> dict[str, str]:
+    cycle = _pyplot().rcParams["axes.prop_cycle"].by_key()["color"]
+    return {name: cycle[index % len(cycle)] for index, name in enumerate(names)}
+
+
 def _rows(study: str, summary: dict) -> list[dict]:
+    """Every run's row with its group (depth or arm) and a label."""
     if study == CRASH_HUNT:
-        return [{**seed, "label": f"depth {d['depth']} seed {seed['seed']}"} for d in summary["depths"] for seed in d["seeds"]]
-    return [{**row, "label": f"{row['arm']} seed {row['seed']}"} for row in summary["rows"]]
+        return [{**seed, "group": f"depth {d['depth']}", "label": f"depth {d['depth']} seed {seed['seed']}"}
+                for d in summary["depths"] for seed in d["seeds"]]
+    return [{**row, "group": row["arm"], "label": f"{row['arm']} seed {row['seed']}"} for row in summary["rows"]]
 
 
 def _history(row: dict) -> dict | None:
@@ -38,123 +47,196 @@ def _history(row: dict) -> dict | None:
         return None
 
 
+def _no_data(axis, text: str) -> None:
+    axis.text(0.5, 0.5, text, ha="center", va="center", transform=axis.transAxes, color="tab:gray", fontsize=10)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
 def _save(figure, path: Path) -> Path:
-    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=90, format="png"))
+    atomic_save(path, lambda temporary: figure.savefig(temporary, dpi=90, format="png", bbox_inches="tight"))
     _pyplot().close(figure)
     return path
 
 
-def loss_curves(study: str, summary: dict, path: Path) -> Path | None:
+def _legend_outside(axis, handles=None) -> None:
+    if handles or axis.get_legend_handles_labels()[0]:
+        axis.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def loss_curves(study: str, summary: dict, path: Path) -> Path:
+    """Validation loss per run: the colour is its depth or arm, the line style its verdict."""
+    from matplotlib.lines import Line2D
+
     plt = _pyplot()
-    curves = [(row, history) for row in _rows(study, summary) if row["outcome"] in VERDICT_COLOURS
+    names = [name for name, _ in summary_groups(study, summary)]
+    colours = _colours(names)
+    figure, axis = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    curves = [(row, history) for row in _rows(study, summary) if row["outcome"] in VERDICT_STYLES
               and (history := _history(row)) and history["epochs"]]
-    if not curves:
-        return None
-    figure, axis = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     for row, history in curves:
         epochs = [e["epoch"] + 1 for e in history["epochs"]]
         losses = [np.nan if e["val_loss"] is None else e["val_loss"] for e in history["epochs"]]
-        axis.plot(epochs, losses, color=VERDICT_COLOURS[row["outcome"]], alpha=0.8, marker=".", label=row["label"])
+        axis.plot(epochs, losses, color=colours[row["group"]], linestyle=VERDICT_STYLES[row["outcome"]], alpha=0.8,
+                  marker=".")
+    if not curves:
+        _no_data(axis, "no data: no run with a training history")
+    else:
+        axis.set_yscale("log")
+        shown = {row["group"] for row, _ in curves}
+        outcomes = {row["outcome"] for row, _ in curves}
+        handles = [Line2D([], [], color=colours[name], label=name) for name in names if name in shown]
+        handles += [Line2D([], [], color="black", linestyle=style, label=outcome)
+                    for outcome, style in VERDICT_STYLES.items() if outcome in outcomes]
+        _legend_outside(axis, handles)
     axis.set_xlabel("epoch")
     axis.set_ylabel("validation loss")
-    axis.set_yscale("log")
-    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run (green ok, red crashed, grey inconclusive)",
-                   fontsize=10)
-    axis.legend(fontsize=7, ncol=2)
+    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run", fontsize=10)
     return _save(figure, path)
 
 
 def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
-    """P_crash with its interval per depth or arm; groups without classified runs say what they hold instead."""
+    """P_crash with its exact interval and the Kaplan–Meier estimate per depth or arm, with each decision."""
     plt = _pyplot()
     named = summary_groups(study, summary)
-    names, groups = [name for name, _ in named], [group for _, group in named]
-    figure, axis = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    for index, group in enumerate(groups):
+    figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    if not named:
+        _no_data(axis, "no data: no runs")
+        return _save(figure, path)
+    labels = []
+    for index, (name, group) in enumerate(named):
+        decision = group.get("decision", {}).get("decision")
+        labels.append(f"{name}\n{decision}" if decision else name)
         if not group["runs"]:
             unfinished = [f"{group[k]} {k}" for k in ("inconclusive", "oom", "infeasible", "errors") if group.get(k)]
             axis.annotate("no classified runs\n" + ", ".join(unfinished), (index, 0.5), ha="center", fontsize=8,
                           color="tab:gray")
             continue
         estimate = group["p_crash"]
-        axis.errorbar([index], [estimate], yerr=[[estimate - group["ci95"][0]], [group["ci95"][1] - estimate]],
-                      fmt="o", capsize=6, color="black")
-        axis.annotate(f"{group['crashes']}/{group['runs']}", (index, estimate), textcoords="offset points",
-                      xytext=(10, 0), fontsize=9)
-    axis.set_xticks(range(len(groups)), names)
-    axis.set_xlim(-0.6, len(groups) - 0.4)
+        axis.errorbar([index - 0.08], [estimate], yerr=[[estimate - group["ci95"][0]], [group["ci95"][1] - estimate]],
+                      fmt="o", capsize=6, color="black", label="classified runs (Clopper–Pearson)" if index == 0 else None)
+        axis.annotate(f"{group['crashes']}/{group['runs']}", (index - 0.08, estimate), textcoords="offset points",
+                      xytext=(-28, 0), fontsize=9)
+        km = group["survival"]
+        if km.get("ci95"):
+            axis.errorbar([index + 0.08], [km["p_crash"]], yerr=[[km["p_crash"] - km["ci95"][0]],
+                                                                 [km["ci95"][1] - km["p_crash"]]],
+                          fmt="s", capsize=4, color="tab:blue", label="Kaplan–Meier (censored)" if index == 0 else None)
+    axis.set_xticks(range(len(named)), labels)
+    axis.set_xlim(-0.6, len(named) - 0.4)
     axis.set_ylim(-0.05, 1.05)
-    axis.set_ylabel("P_crash (95% Clopper–Pearson)")
-    axis.set_title(f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}")
-    return _save(figure, path)
-
-
-def reconstructions_plot(study: str, summary: dict, path: Path) -> Path | None:
-    """A crashed and a healthy run side by side (amplitude), when the run folders are at hand."""
-    plt = _pyplot()
-    from ..run.folder import NotARunFolder, RunFolder
-
-    def loaded(row):  # (row, reconstruction, truth) of a run whose recon.npz reads, else None
-        try:
-            reconstruction, truth = RunFolder(row["run_dir"]).load_reconstruction()
-        except NotARunFolder:
-            return None
-        return row, np.abs(reconstruction[0]), np.abs(truth[0])
-
-    rows = _rows(study, summary)
-    picks = []
-    for outcome in ("crashed", "ok", "inconclusive"):
-        candidates = [r for r in rows if r["outcome"] == outcome and r.get("run_dir")]
-        if outcome != "crashed":
-            candidates.sort(key=lambda r: -(r.get("amp_ssim") or 0))
-        pick = next((found for found in map(loaded, candidates) if found is not None), None)
-        if pick is not None and len(picks) < 2:
-            picks.append(pick)
-    if not picks:
-        return None
-    figure, axes = plt.subplots(1, len(picks) + 1, figsize=(4 * (len(picks) + 1), 4), constrained_layout=True)
-    truth = None
-    for axis, (row, reconstruction, truth) in zip(axes[1:], picks):
-        axis.imshow(np.nan_to_num(reconstruction), cmap="gray")
-        axis.set_title(f"{row['label']}\n{row['outcome']} (amp SSIM {row.get('amp_ssim') or float('nan'):.3f})", fontsize=9)
-        axis.axis("off")
-    axes[0].imshow(truth, cmap="gray")
-    axes[0].set_title("ground truth amplitude", fontsize=9)
-    axes[0].axis("off")
+    axis.set_ylabel("P_crash (95% interval)")
+    axis.set_title(f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}", fontsize=10)
+    _legend_outside(axis)
     return _save(figure, path)
 
 
 def survival_plot(study: str, summary: dict, path: Path) -> Path:
-    """Fraction of classified runs not yet failed at each epoch, one step curve per depth or arm."""
+    """Kaplan–Meier curves with 95% bands and censor marks, and the runs at risk per epoch beneath."""
     plt = _pyplot()
-    named = summary_groups(study, summary)
-    groups = [group for _, group in named]
-    figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
-    drawn = 0
-    for name, group in named:
-        curve = group["survival"]
-        if not curve["runs"]:
-            continue
-        axis.step([0, *curve["epochs"]], [1.0, *curve["fraction"]], where="post", label=f"{name} ({curve['runs']} runs)")
-        drawn += 1
-    if drawn:
-        axis.legend(fontsize=8)
-    else:
-        unfinished = sum(g.get("inconclusive", 0) + g["oom"] + g["infeasible"] for g in groups)
-        axis.text(0.5, 0.5, f"no classified runs\n({unfinished} inconclusive, oom or infeasible)",
-                  ha="center", va="center", transform=axis.transAxes)
+    named = [(name, group["survival"]) for name, group in summary_groups(study, summary) if group["survival"]["runs"]]
+    colours = _colours([name for name, _ in named])
+    figure, axis = plt.subplots(figsize=(8, 4.5 + 0.25 * len(named)), constrained_layout=True)
+    if not named:
+        _no_data(axis, "no data: no run trained (oom or infeasible runs are left out)")
+        return _save(figure, path)
+    for name, curve in named:
+        epochs = [0, *curve["epochs"]]
+        colour = colours[name]
+        axis.step(epochs, [1.0, *curve["survival"]], where="post", color=colour, label=f"{name} ({curve['runs']} runs)")
+        axis.fill_between(epochs, [1.0, *curve["low"]], [1.0, *curve["high"]], step="post", color=colour, alpha=0.15)
+        marks = [(e, s) for e, s, c in zip(curve["epochs"], curve["survival"], curve["censored"]) for _ in range(min(c, 1))]
+        if marks:
+            axis.plot(*zip(*marks), linestyle="none", marker="+", markersize=10, color=colour)
+    horizon = max(len(curve["epochs"]) for _, curve in named)
+    ticks = list(range(1, horizon + 1, max(1, horizon // 10)))
+    axis.set_xticks(ticks)
+    rows = [[str(curve["at_risk"][t - 1]) if t - 1 < len(curve["at_risk"]) else "" for t in ticks] for _, curve in named]
+    table = axis.table(cellText=rows, rowLabels=[f"at risk: {name}" for name, _ in named], colLabels=None,
+                       cellLoc="center", loc="bottom", bbox=[0, -0.22 - 0.07 * len(named), 1, 0.07 * len(named)])
+    table.set_fontsize(8)
     axis.set_ylim(-0.05, 1.05)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("fraction of runs not yet failed")
+    axis.set_xlim(0, horizon + 0.5)
+    axis.set_xlabel("epoch (+ marks a censored run)")
+    axis.set_ylabel("not yet crashed (Kaplan–Meier, 95% band)")
     axis.set_title(f"{study.replace('_', ' ')}: survival over epochs, profile {summary['profile']}", fontsize=10)
+    _legend_outside(axis)
+    return _save(figure, path)
+
+
+def performance_profile_plot(study: str, summary: dict, path: Path) -> Path:
+    """The share of classified runs with final amp_ssim ≥ τ, every τ; collapse floor and reconstructs line."""
+    plt = _pyplot()
+    named = [(name, group["quality"]) for name, group in summary_groups(study, summary) if group["quality"]["runs"]]
+    colours = _colours([name for name, _ in named])
+    figure, axis = plt.subplots(figsize=(8, 4), constrained_layout=True)
+    if not named:
+        _no_data(axis, "no data: no classified run with an amp_ssim")
+        return _save(figure, path)
+    for name, quality in named:
+        axis.step(quality["thresholds"], quality["fraction"], where="post", color=colours[name],
+                  label=f"{name} ({quality['runs']} runs)")
+    floors = [q["collapse_floor"] for _, q in named if q["collapse_floor"] is not None]
+    if floors:
+        floor = float(np.median(floors))
+        axis.axvline(floor, color="tab:red", linestyle=":", label=f"collapse floor {floor:.2f}")
+        lines = [q["reconstructs"] for _, q in named if q["reconstructs"] is not None]
+        axis.axvline(float(np.median(lines)), color="tab:green", linestyle=":", label="reconstructs (floor + 0.20)")
+    axis.set_xlim(0, 1)
+    axis.set_ylim(-0.05, 1.05)
+    axis.set_xlabel("τ (final amp SSIM)")
+    axis.set_ylabel("share of classified runs with amp SSIM ≥ τ")
+    axis.set_title(f"{study.replace('_', ' ')}: performance profile (crashed runs included)", fontsize=10)
+    _legend_outside(axis)
+    return _save(figure, path)
+
+
+def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
+    """The median classified run (by amp_ssim) and the first run of each crash reason."""
+    classified = sorted((r for r in rows if r["outcome"] in ("ok", "crashed") and r.get("amp_ssim") is not None),
+                        key=lambda r: r["amp_ssim"])
+    picks = [("median run", classified[(len(classified) - 1) // 2])] if classified else []
+    for reason in dict.fromkeys(reason for r in rows if r["outcome"] == "crashed" for reason in r.get("reasons") or ()):
+        picks.append((reason, next(r for r in rows if r["outcome"] == "crashed" and reason in (r.get("reasons") or ()))))
+    return picks
+
+
+def reconstructions_plot(study: str, summary: dict, path: Path) -> Path:
+    """Amplitude of the truth, the median run and one run per failure mode (not the best run)."""
+    plt = _pyplot()
+    from ..run.folder import NotARunFolder, RunFolder
+
+    loaded, truth = [], None
+    for title, row in _picks(_rows(study, summary)):
+        try:
+            reconstruction, truth = RunFolder(row["run_dir"]).load_reconstruction() if row.get("run_dir") else (None, None)
+        except NotARunFolder:
+            continue
+        if reconstruction is not None:
+            loaded.append((title, row, np.abs(reconstruction[0])))
+    figure, axes = plt.subplots(1, len(loaded) + 1, figsize=(3.6 * (len(loaded) + 1), 3.8), constrained_layout=True,
+                                squeeze=False)
+    axes = axes[0]
+    if truth is None:
+        _no_data(axes[0], "no data: no reconstruction on disk")
+        return _save(figure, path)
+    axes[0].imshow(np.abs(truth[0]), cmap="gray")
+    axes[0].set_title("ground truth amplitude", fontsize=9)
+    axes[0].axis("off")
+    for axis, (title, row, amplitude) in zip(axes[1:], loaded):
+        axis.imshow(np.nan_to_num(amplitude), cmap="gray")
+        ssim = row.get("amp_ssim")
+        axis.set_title(f"{title}: {row['label']}\n{row['outcome']} (amp SSIM "
+                       f"{'–' if ssim is None else f'{ssim:.3f}'})", fontsize=9)
+        axis.axis("off")
     return _save(figure, path)
 
 
 def study_plots(study: str, summary: dict, reports_dir: Path) -> list[Path]:
-    made = [
+    return [
         loss_curves(study, summary, reports_dir / f"{study}_loss_curves.png"),
         p_crash_plot(study, summary, reports_dir / f"{study}_p_crash.png"),
         survival_plot(study, summary, reports_dir / f"{study}_survival.png"),
+        performance_profile_plot(study, summary, reports_dir / f"{study}_quality.png"),
         reconstructions_plot(study, summary, reports_dir / f"{study}_reconstructions.png"),
     ]
-    return [path for path in made if path is not None]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..settings import STUDY_PROFILE
+from .design import add_design_options
 from .records import RECORD_PROPERTY, StudyCase, error_record
 
 STUDY_MARKERS = ("crashhunt", "shootout")
@@ -39,6 +40,7 @@ def pytest_addoption(parser):
                          "as memory allows; 1 on a CPU); with -n, such a group stays on one worker (--dist loadgroup)")
     group.addoption("--count-unfinished-as-crash", action="store_true",
                     help="count inconclusive, oom and infeasible runs as crashes (default: listed beside P_crash)")
+    add_design_options(group.addoption)
 
 
 def is_xdist_worker(config) -> bool:
@@ -202,14 +204,17 @@ class StudyRecorder:
         if not self.records:
             return
         from .aggregate import aggregate
+        from .definitions import STUDIES
         from .report import write_reports
 
         from ..profiles import load_profile
 
-        options = self.config.stash[SESSION_KEY].options
+        study_session = self.config.stash[SESSION_KEY]
+        options = study_session.options
         # the records name their profile; a session of errors only (e.g. interrupted at once) names the asked one
         profile = None if any(r.profile for r in self.records) else load_profile(options.profile).name
-        self.summaries = aggregate(self.records, profile=profile,
+        self.summaries = aggregate(self.records, profile=profile, design=study_session.design,
+                                   seeds={study: study_session.seeds(study) for study in STUDIES},
                                    count_unfinished_as_crash=options.count_unfinished_as_crash)
         self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
                                      records=self.records)
@@ -219,7 +224,7 @@ class StudyRecorder:
             return
         from .report import terminal_table
 
-        terminalreporter.write_sep("=", "stability: P_crash")
+        terminalreporter.write_sep("=", "stability: decisions and P_crash")
         terminalreporter.write_line(terminal_table(self.summaries))
         terminalreporter.write_line("")
         terminalreporter.write_line("reports: " + ", ".join(str(p) for p in self.written if p.suffix in (".json", ".md")))

@@ -20,7 +20,9 @@ VERDICT_NOTE = (
     "wrong_solution = fits the measured data yet reconstructs no better than a constant image, named twin_image "
     "when its patches follow the point-reflected object; degraded = reconstructed the object, then lost it). "
     "Inconclusive (under-trained), oom and infeasible runs are listed beside it, not in it, unless "
-    "--count-unfinished-as-crash. Intervals are exact 95% Clopper–Pearson. Onset epochs count from 1.")
+    "--count-unfinished-as-crash. Intervals are exact 95% Clopper–Pearson; the Kaplan–Meier P_crash censors "
+    "ok and inconclusive runs at their last epoch instead of dropping them (Greenwood 95% band). Onset epochs "
+    "count from 1.")
 PORTABILITY_NOTE = (
     "Per-seed outcomes are not portable across devices, precision or library versions: float-level differences "
     "grow through training, so the same seed can crash on one machine and not on another. P_crash is the quantity; "
@@ -42,40 +44,68 @@ def _fmt(value, digits=3) -> str:
     return str(value)
 
 
-def _interval(ci) -> str:
-    return "–" if ci is None else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+def _interval(ci, signed: bool = False) -> str:
+    if ci is None:
+        return "–"
+    return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if signed else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def design_line(design: dict) -> str:
+    """The design in one sentence, with its error rates."""
+    if design["design"] == "fixed":
+        return (f"Design: fixed seeds. A depth is crashy when P(≥ k crashes | P_crash {design['p0']}) ≤ α "
+                f"{design['alpha']}, stable when P(≤ k | {design['p1']}) ≤ β {design['beta']}; arms are compared with "
+                f"the control by the {design['test']} exact test at α {design['alpha']} (Holm across the arms).")
+    return (f"Design: sequential, up to {design['max_seeds']} seeds in batches of {design['batch']}. Per depth, "
+            f"Wald's SPRT of P_crash ≤ {design['p0']} (stable) against ≥ {design['p1']} (crashy), error rates α "
+            f"{design['alpha']} / β {design['beta']}; each arm against the control at looks "
+            f"{', '.join(map(str, design['looks']))} seeds: {design['test']} exact test, O'Brien–Fleming-type "
+            f"spending of α {design['alpha']}, Holm across the arms, non-binding futility below "
+            f"{design['futility']} conditional power.")
 
 
 def _counts_cells(group: dict) -> str:
+    km = group["survival"]
+    km_cell = ("–" if km.get("p_crash") is None else f"{km['p_crash']:.2f} {_interval(km['ci95'])}" if km["ci95"]
+               else f"0 of {km['runs']} crashed")
     return (f"{group['runs']} | {group['crashes']} | {_fmt(group['p_crash'], 2)} | {_interval(group['ci95'])} | "
-            f"{group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}")
+            f"{km_cell} | {group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}")
 
 
-COUNT_HEADER = "runs | crashes | P_crash | 95% CI | inconclusive | oom | infeasible | errors"
+COUNT_HEADER = "runs | crashes | P_crash | 95% CI | Kaplan–Meier P_crash [95%] | inconclusive | oom | infeasible | errors"
 
 
 def crash_hunt_table(summary: dict) -> str:
-    lines = [f"| depth | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 10 + "|"]
+    lines = [f"| depth | decision | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 12 + "|"]
     for depth in summary["depths"]:
         outcomes = ", ".join(f"{s['seed']}: {outcome_label(s)}" for s in depth["seeds"])
-        lines.append(f"| {depth['depth']} | {_counts_cells(depth)} | {outcomes} |")
-    lines.append("")
-    lines.append(f"Crash depth: **{summary['crash_depth']}** ({summary['rule']}).")
-    return "\n".join(lines + _inconclusive_advice(summary["depths"]))
+        lines.append(f"| {depth['depth']} | {depth['decision']['decision']} | {_counts_cells(depth)} | {outcomes} |")
+    lines += ["", f"Crash depth: **{_fmt(summary['crash_depth']) if summary['crash_depth'] else 'none'}** "
+              f"({summary['rule']}). For reference, {summary['any_crash_depth']['rule']}: "
+              f"{summary['any_crash_depth']['depth'] or 'none'}."]
+    return "\n".join(lines)
 
 
-def _inconclusive_advice(groups: list[dict]) -> list[str]:
-    count = sum(g.get("inconclusive", 0) for g in groups)
-    if not count:
-        return []
-    return ["", f"**{count} run(s) inconclusive**: under-trained at the end of their budget (they neither fit the "
-            "measured diffraction nor reconstruct the object), so they are neither ok nor crashed and are listed "
-            "beside P_crash, not in it. To classify them, train longer: more epochs (`--epochs`), or the `paper` "
-            "profile on a GPU."]
+def comparison_table(summary: dict) -> str:
+    if not summary["comparisons"]:
+        return "No comparison (the shootout needs the control arm and another)."
+    lines = ["| arm vs control | decision | risk difference [Newcombe 95%] | p-value (level) | look (seeds) | "
+             "permutation log-rank p | Δ amp_ssim (sign-flip p) |", "|---" * 7 + "|"]
+    for c in summary["comparisons"]:
+        level = f" (≤ {c['level']:.3g} needed)" if c.get("level") is not None else ""
+        rank = c["logrank"]
+        rank_cell = "–" if rank is None else f"{rank['p_value']:.3f}" + ("" if rank["exact"] else " (random)")
+        quality = c["quality"]
+        quality_cell = "–" if quality is None else f"{quality['mean_difference']:+.3f} ({quality['p_value']:.3f})"
+        difference = "–" if c["risk_difference"] is None else f"{c['risk_difference']:+.2f} {_interval(c['ci95'], True)}"
+        lines.append(f"| {c['a']} vs {c['b']} | {c['decision']} | {difference} | {_fmt(c['p_value'])}{level} | "
+                     f"{_fmt(c['look'])} ({c['seeds']}) | {rank_cell} | {quality_cell} |")
+    return "\n".join(lines)
 
 
 def shootout_tables(summary: dict) -> str:
-    lines = [f"Depth: **{summary['depth']}**", "", f"| arm | {COUNT_HEADER} |", "|---" * 9 + "|"]
+    lines = [f"Depth: **{summary['depth']}**", "", comparison_table(summary), "",
+             f"| arm | {COUNT_HEADER} |", "|---" * 10 + "|"]
     for arm in summary["arms"]:
         lines.append(f"| {arm['arm']} | {_counts_cells(arm)} |")
     lines += ["", "| arm | seed | outcome (onset epoch) | best val loss | fit error | amp SSIM | peak amp SSIM (epoch) |",
@@ -84,43 +114,69 @@ def shootout_tables(summary: dict) -> str:
         peak = "–" if row.get("peak_amp_ssim") is None else f"{row['peak_amp_ssim']:.3f} ({row.get('peak_epoch')})"
         lines.append(f"| {row['arm']} | {row['seed']} | {outcome_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
                      f"{_fmt(row.get('fit_error'), 4)} | {_fmt(row['amp_ssim'])} | {peak} |")
-    if summary["comparisons"]:
-        lines += ["", "| comparison | test | p-value |", "|---|---|---|"]
-        for comparison in summary["comparisons"]:
-            lines.append(f"| {comparison['a']} vs {comparison['b']} | {comparison['test']} | "
-                         f"{_fmt(comparison['p_value'])} |")
-    return "\n".join(lines + _inconclusive_advice(summary["arms"]))
-
-
-def survival_table(study: str, summary: dict) -> str:
-    """Runs not yet failed at the end of each epoch, per depth or arm (the survival plot's numbers)."""
-    named = [(name, g) for name, g in summary_groups(study, summary) if g["survival"]["runs"]]
-    if not named:
-        return "No classified runs: no survival curve."
-    horizon = max(len(g["survival"]["epochs"]) for _, g in named)
-    lines = ["| epoch | " + " | ".join(name for name, _ in named) + " |", "|---" * (len(named) + 1) + "|"]
-    for index in range(horizon):
-        cells = []
-        for _, group in named:
-            curve = group["survival"]
-            cells.append(f"{curve['surviving'][index]}/{curve['runs']}" if index < len(curve["surviving"]) else "–")
-        lines.append(f"| {index + 1} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def survival_table(study: str, summary: dict) -> str:
+    """Kaplan–Meier survival per epoch with its band and the runs at risk, per depth or arm."""
+    named = [(name, g["survival"]) for name, g in summary_groups(study, summary) if g["survival"]["runs"]]
+    if not named:
+        return "No run trained: no survival curve."
+    horizon = max(len(curve["epochs"]) for _, curve in named)
+    lines = ["| epoch | " + " | ".join(f"{name}: survival [95%] (at risk)" for name, _ in named) + " |",
+             "|---" * (len(named) + 1) + "|"]
+    for index in range(horizon):
+        cells = []
+        for _, curve in named:
+            if index >= len(curve["survival"]):
+                cells.append("–")
+                continue
+            cells.append(f"{curve['survival'][index]:.2f} [{curve['low'][index]:.2f}, {curve['high'][index]:.2f}] "
+                         f"({curve['at_risk'][index]})")
+        lines.append(f"| {index + 1} | " + " | ".join(cells) + " |")
+    incidence = [f"- {name}: " + ", ".join(f"{reason} {values[-1]:.2f}" for reason, values in curve["incidence"].items())
+                 for name, curve in named if curve["incidence"]]
+    if incidence:
+        lines += ["", "Cumulative incidence at the last epoch per crash reason (competing risks):", *incidence]
+    return "\n".join(lines)
+
+
+def quality_table(study: str, summary: dict) -> str:
+    """The performance profile in numbers: every classified run, crashed ones at their value."""
+    lines = ["| group | classified runs | median amp_ssim | share reconstructed (≥ its floor + 0.20) | collapse floor (median) |",
+             "|---|---|---|---|---|"]
+    for name, group in summary_groups(study, summary):
+        quality = group["quality"]
+        lines.append(f"| {name} | {quality['runs']} | {_fmt(quality['median_amp_ssim'])} | "
+                     f"{_fmt(quality['share_reconstructed'], 2)} | "
+                     f"{_fmt(quality['collapse_floor'])} |")
+    return "\n".join(lines)
+
+
+def decision_lines(summaries: dict) -> list[str]:
+    lines = []
+    for study, title in ((CRASH_HUNT, "Crash Hunt"), (SHOOTOUT, "Shootout")):
+        if summaries.get(study):
+            lines += [f"{title} (profile {summaries[study]['profile']}):", *[f"  {line}" for line in
+                                                                               summaries[study]["decisions"]]]
+    return lines
+
+
 def terminal_table(summaries: dict) -> str:
-    parts = []
+    parts = ["\n".join(decision_lines(summaries))]
     if summaries.get(CRASH_HUNT):
-        parts += ["Crash Hunt (profile %s)" % summaries[CRASH_HUNT]["profile"], crash_hunt_table(summaries[CRASH_HUNT])]
+        parts += [crash_hunt_table(summaries[CRASH_HUNT])]
     if summaries.get(SHOOTOUT):
-        parts += ["Shootout (profile %s)" % summaries[SHOOTOUT]["profile"], shootout_tables(summaries[SHOOTOUT])]
+        parts += [shootout_tables(summaries[SHOOTOUT])]
     return "\n\n".join(parts)
 
 
 def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> str:
     title = {CRASH_HUNT: "Crash Hunt", SHOOTOUT: "Shootout"}[study]
+    answer = [f"# {title} report", "", "## The answer", "", *[f"- {line}" for line in summary["decisions"]], "",
+              design_line(summary["design"]), ""]
     header = [
-        f"# {title} report", "",
+        "## How it was computed", "",
         f"- profile: **{summary['profile']}**",
         f"- generated: {env['generated']}; machine: {env['machine']}; GPU: {env['gpu'] or 'none'}",
         f"- versions: Python {env['python']}, torch {env['torch']}, lightning {env['lightning']}, numpy {env['numpy']}",
@@ -128,13 +184,15 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         else "- session wall time: not known (rebuilt by `harness report`)",
         f"- training time summed over the runs: {_fmt(env.get('runs_wall_s'), 0)} s",
         f"- runs computed on: {env.get('run_devices') or 'not recorded'}",
-        "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "",
+        "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "## Counts", "",
     ]
     body = crash_hunt_table(summary) if study == CRASH_HUNT else shootout_tables(summary)
-    body += "\n\n## Survival over epochs\n\nClassified runs not yet failed at the end of each epoch (a crashed run " \
-            "fails at its onset epoch).\n\n" + survival_table(study, summary)
+    body += ("\n\n## Survival over epochs\n\nKaplan–Meier: a crashed run fails at its onset epoch, ok and "
+             "inconclusive runs are censored at their last epoch; oom and infeasible runs are left out.\n\n"
+             + survival_table(study, summary))
+    body += ("\n\n## Reconstruction quality over all classified runs\n\n" + quality_table(study, summary))
     images = ["", *[f"![{name}]({name})" for name in plots]]
-    return "\n".join(header) + body + "\n" + "\n".join(images) + "\n"
+    return "\n".join(answer + header) + body + "\n" + "\n".join(images) + "\n"
 
 
 def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | None = None,

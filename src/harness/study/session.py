@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number
+from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number, int_list
 from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
+from .design import DESIGN_OPTIONS, Design, make_design
 from .records import StudyCase
-
-
-def _int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
-    """'4,6' → [4, 6]; None when the option is not given; UsageError for anything else."""
-    if text is None:
-        return None
-    try:
-        values = [int(part) for part in text.replace(",", " ").split()]
-    except ValueError:
-        raise UsageError(option, repr(text), "expected whole numbers separated by commas") from None
-    if not values:
-        raise UsageError(option, repr(text), "names none (leave the option out for the fixture's)")
-    if len(set(values)) != len(values):
-        raise UsageError(option, text, "a value is given twice")
-    for value in values:
-        check_number(option, value, low, high, int)
-    return values
 
 
 @dataclass
@@ -48,6 +34,7 @@ class StudyOptions:
     count_unfinished_as_crash: bool = False
     threads_per_run: int = 1
     group_size: int | None = None
+    design: dict = field(default_factory=dict)   # the design options given (see study/design.py)
 
     @classmethod
     def from_pytest(cls, config) -> "StudyOptions":
@@ -66,10 +53,12 @@ class StudyOptions:
                 check_number(name, option(name), low, high, int)
         if option("--device") != "auto":
             check_device(option("--device"))
+        design = {name: option(name) for name in DESIGN_OPTIONS}
+        make_design({}, design, "")  # every design option checked now, the fixture's keys with the session
         return cls(
             profile=option("--profile"),
-            depths=_int_list(option("--depths"), "--depths", 1, MAX_DEPTH),
-            seeds=_int_list(option("--seeds"), "--seeds", *NUMBERS["--seed"][:2]),
+            depths=int_list(option("--depths"), "--depths", 1, MAX_DEPTH),
+            seeds=int_list(option("--seeds"), "--seeds", *NUMBERS["--seed"][:2]),
             n_seeds=option("--n-seeds"),
             arms=arms.replace(",", " ").split() if arms else None,
             crash_depth=option("--crash-depth"),
@@ -82,6 +71,7 @@ class StudyOptions:
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
             threads_per_run=option("--threads-per-run"),
             group_size=option("--group-size"),
+            design=design,
         )
 
 
@@ -127,11 +117,14 @@ class StudySession:
     options: StudyOptions
     studies: Studies = field(default_factory=load_studies)
     _retrained: set = field(default_factory=set)
+    design: Design = field(init=False)
 
     def __post_init__(self):
         for arm in self.options.arms or []:
             if arm not in self.studies.arms:
                 raise UsageError("--arms", arm, f"unknown arm (known: {', '.join(self.studies.arms)})")
+        self.design = make_design(self.studies.design_table, self.options.design, f"{self.studies.source} [design]")
+        self.started = time.time()
 
     def check_configurations(self) -> None:
         """Every run the selected studies could train, configured once (UsageError for a bad fixture value
@@ -149,21 +142,21 @@ class StudySession:
             ("--cache-dir", self.options.cache_dir)) if folder is not None])
 
     def seeds(self, study: str) -> list[int]:
-        if self.options.seeds:
-            return self.options.seeds
-        if self.options.n_seeds:
-            return self.studies.seeds_from_base(study, self.options.n_seeds)
-        return list(self.studies.table(study)["seeds"])
+        return self.studies.planned_seeds(study, self.design, self.options.seeds, self.options.n_seeds)
 
     def cases(self, study: str) -> list[StudyCase]:
         """The crash hunt deepest first (the longest runs start first, so pytest-xdist workers finish
-        together); the shootout's arms at a depth decided when its tests run."""
+        together); the shootout's arms at a depth decided when its tests run. A sequential design goes batch
+        by batch, so that each batch can decide before the next starts."""
         seeds = self.seeds(study)
+        batch = self.design.batch if self.design.sequential else len(seeds)
+        batches = [seeds[start:start + batch] for start in range(0, len(seeds), batch)]
         if study == CRASH_HUNT:
             depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
-            return [StudyCase(study, self.studies.crash_hunt_arm, depth, seed) for depth in depths for seed in seeds]
+            return [StudyCase(study, self.studies.crash_hunt_arm, depth, seed)
+                    for part in batches for depth in depths for seed in part]
         arms = self.options.arms or self.studies.shootout["arms"]
-        return [StudyCase(study, arm, None, seed) for arm in arms for seed in seeds]
+        return [StudyCase(study, arm, None, seed) for part in batches for arm in arms for seed in part]
 
     def group_size(self) -> int:
         """Seeds per group at collection time: the option, else all of them on a GPU and 1 on a CPU (the run
@@ -173,8 +166,10 @@ class StudySession:
 
         if self.options.group_size:
             return self.options.group_size
-        return max(len(self.seeds(CRASH_HUNT)), len(self.seeds(SHOOTOUT))) \
-            if resolve_device(self.options.device).startswith("cuda") else CPU_GROUP_SIZE
+        if not resolve_device(self.options.device).startswith("cuda"):
+            return CPU_GROUP_SIZE
+        return self.design.batch if self.design.sequential else max(len(self.seeds(CRASH_HUNT)),
+                                                                    len(self.seeds(SHOOTOUT)))
 
     def group_name(self, case: StudyCase) -> str | None:
         """The xdist group of a test: the seeds trained together stay on one worker (None: trained alone)."""
@@ -196,10 +191,7 @@ class StudySession:
         if stop_request.requested:  # a stop arrived between two runs: start no new one
             raise RunInterrupted(f"{stop_request.reason} before this run started")
         device, threads = worker_placement(self.options.device, self.options.threads_per_run)
-        configs = [run_config_for(self.studies, study=case.study, arm=case.arm, depth=case.depth, seed=member,
-                                  profile=self.options.profile, epochs=self.options.epochs, device=device,
-                                  threads=threads)
-                   for member in self.seeds(case.study)]
+        configs = [self._config(case, member, device, threads) for member in self._batch_of(case)]
         group = next(g for g in make_groups(configs, self.options.group_size) if any(c.seed == case.seed for c in g))
         folders = [config.default_folder(self.options.runs_dir) for config in group]
         labels = [label.replace(f"seed{case.seed}", f"seed{config.seed}") for config in group]
@@ -218,6 +210,62 @@ class StudySession:
         self._retrained.update(str(folder) for folder in folders)
         return results[[config.seed for config in group].index(case.seed)]
 
+    def _config(self, case: StudyCase, seed: int, device: str = "cpu", threads: int | None = None):
+        return run_config_for(self.studies, study=case.study, arm=case.arm, depth=case.depth, seed=seed,
+                              profile=self.options.profile, epochs=self.options.epochs, device=device, threads=threads)
+
+    def _batch_of(self, case: StudyCase) -> list[int]:
+        """The seeds that may train with this case's: its batch (sequential), else all of the plan."""
+        seeds = self.seeds(case.study)
+        if not self.design.sequential:
+            return seeds
+        start = seeds.index(case.seed) // self.design.batch * self.design.batch
+        return seeds[start:start + self.design.batch]
+
+    def finished_records(self, case: StudyCase) -> list:
+        """The finished records of this case's cell (its depth, or at the shootout's depth every arm) read
+        from the run folders, each checked against its configuration's hash. With --rerun, only records this
+        session wrote count."""
+        from ..run import RunFolder
+
+        arms = [case.arm] if case.study == CRASH_HUNT else (self.options.arms or self.studies.shootout["arms"])
+        records = []
+        for arm in arms:
+            for seed in self.seeds(case.study):
+                config = self._config(dataclasses.replace(case, arm=arm), seed)
+                folder = RunFolder(config.default_folder(self.options.runs_dir))
+                record = folder.finished_record(config.config_hash)
+                if record is None or (self.options.rerun and (folder / "stats.json").stat().st_mtime < self.started):
+                    continue
+                records.append(record)
+        return records
+
+    def skip_reason(self, case: StudyCase) -> str | None:
+        """Why this case need not train: its depth or comparison was decided from runs before its seed (a
+        sequential design only). Decisions come from the finished run folders, so they hold across pytest-xdist
+        workers, shards and interrupted sessions."""
+        from .decisions import depth_decision, outcomes_in_plan, shootout_decisions
+
+        if not self.design.sequential:
+            return None
+        seeds = self.seeds(case.study)
+        position = seeds.index(case.seed)
+        records = self.finished_records(case)
+        if case.study == CRASH_HUNT:
+            decision = depth_decision(case.depth, outcomes_in_plan(records, seeds), self.design)
+            if decision.final and position >= decision.seeds_used:
+                return f"depth {case.depth} decided {decision.decision} after {decision.seeds_used} runs: {decision.why}"
+            return None
+        from .aggregate import CONTROL_ARM
+
+        by_arm = {arm: [r for r in records if r.arm == arm] for arm in {r.arm for r in records} | {CONTROL_ARM}}
+        results = shootout_decisions(by_arm, seeds, self.design, CONTROL_ARM)
+        relevant = list(results.values()) if case.arm == CONTROL_ARM else [results[case.arm]] if case.arm in results else []
+        if relevant and all(r.final and position >= r.seeds for r in relevant):
+            return "; ".join(f"{r.arm} vs {CONTROL_ARM} decided {r.decision} at look {r.look} ({r.seeds} seeds)"
+                             for r in relevant)
+        return None
+
     def crash_depth(self) -> int:
         """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""
         from .aggregate import crash_hunt_summary
@@ -228,19 +276,22 @@ class StudySession:
             return self.options.crash_depth
         summary = load_summary(self.options.reports_dir, CRASH_HUNT)
         source = f"{self.options.reports_dir}/crash_hunt_summary.json"
+        if summary is not None and "design" not in summary:  # written before the studies decided: not a decision
+            summary = None
         if summary is None:
             wanted = {(case.depth, case.seed) for case in self.cases(CRASH_HUNT)}
             records = [r for r in records_from_runs_dir(self.options.runs_dir)
                        if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted]
-            if {(r.depth, r.seed) for r in records} == wanted:
-                summary, source = crash_hunt_summary(records), f"the crash hunt runs in {self.options.runs_dir}"
+            summary = crash_hunt_summary(records, design=self.design, seeds=self.seeds(CRASH_HUNT))
+            source = f"the crash hunt runs in {self.options.runs_dir}"
+            depths = {depth for depth, _ in wanted}
+            if {d["depth"] for d in summary["depths"]} != depths or any(
+                    d["decision"]["decision"] == "pending" for d in summary["depths"]):
+                summary = None
         if summary is None:
             raise LookupError("no crash depth for the shootout: run `pytest -m crashhunt` first "
                               "(or pass --crash-depth D)")
         if summary["crash_depth"] is None:
-            inconclusive = sum(d.get("inconclusive", 0) for d in summary["depths"])
-            why = (f" ({inconclusive} of its runs are inconclusive: under-trained, train longer or use the paper "
-                   "profile)" if inconclusive else "")
-            raise LookupError(f"the crash hunt ({source}) found no depth where a seed crashes{why}; "
+            raise LookupError(f"the crash hunt ({source}) decided no depth crashy ({'; '.join(summary['decisions'])}); "
                               "pass --crash-depth D to run the shootout at a depth of your choice")
         return summary["crash_depth"]

@@ -23,7 +23,14 @@ def test_crash_hunt_counts_rule_and_exclusions():
     ]
     summary = aggregate(records)["crash_hunt"]
     by_depth = {d["depth"]: d for d in summary["depths"]}
-    assert summary["crash_depth"] == 6 and summary["profile"] == "quick"
+    # one crash in two runs decides nothing; the old "any crash" rule is kept beside, labelled
+    assert summary["crash_depth"] is None and summary["any_crash_depth"]["depth"] == 6
+    assert summary["profile"] == "quick"
+    assert by_depth[6]["decision"]["decision"] == "undecided" and "budget of 3 seeds spent" in by_depth[6]["decision"]["why"]
+    assert by_depth[8]["decision"]["decision"] == "undecided"
+    more_planned = aggregate(records, seeds={"crash_hunt": [1, 2, 3, 4]})["crash_hunt"]["depths"]
+    assert more_planned[1]["decision"]["decision"] == "pending"  # depth 6 waits for seed 4
+    assert "3 infeasible" in by_depth[8]["decision"]["why"]
     assert by_depth[4]["runs"] == 3 and by_depth[4]["crashes"] == 0 and by_depth[4]["p_crash"] == 0
     assert by_depth[6]["runs"] == 2 and by_depth[6]["crashes"] == 1 and by_depth[6]["oom"] == 1  # oom not in denominator
     exact = stats.binomtest(1, 2).proportion_ci(confidence_level=0.95, method="exact")
@@ -41,32 +48,38 @@ def test_unfinished_runs_count_as_crashes_only_when_asked():
     assert counted["runs"] == 2 and counted["crashes"] == 1
 
 
-def test_no_crash_means_no_crash_depth():
-    assert aggregate([record(depth=4, seed=s) for s in (1, 2)])["crash_hunt"]["crash_depth"] is None
+def test_the_crash_depth_is_the_shallowest_depth_decided_crashy():
+    crashing = [record(depth=d, seed=s, outcome="crashed", reasons=["nonfinite"], onset=1) for d in (6, 8) for s in (1, 2)]
+    stable = [record(depth=4, seed=s) for s in range(1, 7)]
+    summary = aggregate(crashing + stable)["crash_hunt"]
+    assert summary["crash_depth"] == 6
+    assert summary["decisions"][:3] == ["depth 4: stable (0 of 6 crashed, SPRT after 6 runs)",
+                                        "depth 6: crashy (2 of 2 crashed, SPRT after 2 runs)",
+                                        "depth 8: crashy (2 of 2 crashed, SPRT after 2 runs)"]
+    assert aggregate(stable)["crash_hunt"]["crash_depth"] is None
 
 
-def test_shootout_arms_and_paired_comparisons():
-    outcomes = {"control": ["crashed", "crashed", "crashed"], "layerscale": ["ok", "ok", "ok"],
-                "adamw": ["crashed", "ok", "ok"]}
-    records = [record("shootout", arm, 6, seed, outcome, ["nonfinite"] if outcome == "crashed" else [])
-               for arm, results in outcomes.items() for seed, outcome in zip((1, 2, 3), results)]
+def test_shootout_compares_each_arm_with_the_control_on_the_planned_seeds():
+    crashy = ["crashed" if s % 2 else "ok" for s in range(1, 21)]
+    records = [record("shootout", "control", 6, s, outcome, ["nonfinite"] * (outcome == "crashed"), onset=2)
+               for s, outcome in zip(range(1, 21), crashy)]
+    records += [record("shootout", "agc", 6, s, "ok") for s in range(1, 21)]
+    records += [record("shootout", "adamw", 6, s, outcome, ["nonfinite"] * (outcome == "crashed"), onset=2)
+                for s, outcome in zip(range(1, 21), crashy)]
     summary = aggregate(records)["shootout"]
-    assert summary["depth"] == 6
-    assert [a["arm"] for a in summary["arms"]] == ["control", "adamw", "layerscale"]
-    arms = {a["arm"]: a for a in summary["arms"]}
-    assert arms["control"]["p_crash"] == 1 and arms["layerscale"]["p_crash"] == 0
-    comparisons = {(c["a"], c["b"]): c for c in summary["comparisons"]}
-    control_vs_ls = comparisons[("control", "layerscale")]
-    assert control_vs_ls["test"] == "mcnemar_exact" and control_vs_ls["p_value"] == pytest.approx(0.25)
-    assert {tuple(sorted(row)) for row in summary["rows"]} and set(summary["rows"][0]) >= {
-        "arm", "seed", "best_val_loss", "amp_ssim", "crashed", "reasons"}
-
-
-def test_unpaired_arms_use_fisher():
-    records = [record("shootout", "control", 6, s, "crashed", ["collapsed"]) for s in (1, 2, 3)]
-    records += [record("shootout", "agc", 6, s, "ok") for s in (4, 5, 6)]
-    (comparison,) = aggregate(records)["shootout"]["comparisons"]
-    assert comparison["test"] == "fisher_exact" and comparison["p_value"] == pytest.approx(0.1)
+    assert summary["depth"] == 6 and [a["arm"] for a in summary["arms"]] == ["control", "adamw", "agc"]
+    comparisons = {c["a"]: c for c in summary["comparisons"]}
+    assert set(comparisons) == {"adamw", "agc"} and {c["b"] for c in comparisons.values()} == {"control"}
+    agc = comparisons["agc"]
+    assert agc["decision"] == "fewer crashes" and agc["risk_difference"] < 0
+    assert agc["ci95"][0] <= agc["risk_difference"] <= agc["ci95"][1] < 0
+    table = [[agc["crashes"], agc["control_crashes"]],
+             [agc["runs"] - agc["crashes"], agc["control_runs"] - agc["control_crashes"]]]
+    assert agc["p_value"] == pytest.approx(stats.boschloo_exact(table).pvalue, rel=1e-4)
+    assert agc["p_value"] <= agc["level"]
+    assert comparisons["adamw"]["decision"] == "no difference (futility)"
+    assert summary["decisions"][0].startswith("adamw vs control: no difference (futility)")
+    assert agc["logrank"]["p_value"] < 0.05 and agc["quality"]["pairs"] == 20
 
 
 def test_input_order_and_duplicates_do_not_matter():
@@ -110,30 +123,32 @@ def test_inconclusive_runs_are_listed_beside_p_crash_and_counted_only_when_asked
     counted4, counted6 = aggregate(records, count_unfinished_as_crash=True)["crash_hunt"]["depths"]
     assert (counted4["runs"], counted4["crashes"]) == (3, 2)
     assert (counted6["runs"], counted6["crashes"], counted6["p_crash"]) == (2, 2, 1.0)
-    assert aggregate(records)["crash_hunt"]["crash_depth"] == 4
+    assert aggregate(records)["crash_hunt"]["any_crash_depth"]["depth"] == 4
     only_inconclusive = [record(depth=4, seed=s, outcome="inconclusive") for s in (1, 2)]
     assert aggregate(only_inconclusive)["crash_hunt"]["crash_depth"] is None
 
 
-def test_survival_numbers_equal_a_hand_count():
+def test_survival_is_kaplan_meier_with_unfinished_runs_censored():
     records = [record("shootout", "control", 4, 1, "crashed", ["wrong_solution"], onset=1, n_epochs=6),
                record("shootout", "control", 4, 2, "crashed", ["degraded"], onset=4, n_epochs=6),
                record("shootout", "control", 4, 3, "crashed", ["nonfinite"], onset=3, n_epochs=3),
                record("shootout", "control", 4, 4, "ok", n_epochs=6),
-               record("shootout", "control", 4, 5, "inconclusive", n_epochs=6)]
+               record("shootout", "control", 4, 5, "inconclusive", n_epochs=2),
+               record("shootout", "control", 4, 6, "oom", n_epochs=None)]
     (arm,) = aggregate(records)["shootout"]["arms"]
     curve = arm["survival"]
-    # epoch:        1  2  3  4  5  6  — seed 1 fails at 1, seed 3 at 3, seed 2 at 4; seed 4 never; seed 5 not classified
-    assert curve["epochs"] == [1, 2, 3, 4, 5, 6] and curve["runs"] == 4
-    assert curve["surviving"] == [3, 3, 2, 1, 1, 1]
-    assert curve["fraction"] == pytest.approx([0.75, 0.75, 0.5, 0.25, 0.25, 0.25])
-    assert curve["fraction"][-1] == pytest.approx(1 - arm["p_crash"])
-    assert aggregate([record(outcome="inconclusive")])["crash_hunt"]["depths"][0]["survival"] == {
-        "runs": 0, "epochs": [], "surviving": [], "fraction": []}
+    # failures at epochs 1, 3, 4; seed 5 censored after epoch 2, seed 4 after 6; the oom run left out
+    assert curve["runs"] == 5 and curve["at_risk"] == [5, 4, 3, 2, 1, 1]
+    expected = [4 / 5, 4 / 5, 4 / 5 * 2 / 3, 4 / 5 * 2 / 3 * 1 / 2, 4 / 15, 4 / 15]
+    assert curve["survival"] == pytest.approx(expected)
+    assert curve["censored"] == [0, 1, 0, 0, 0, 1] and curve["crashes"] == [1, 0, 1, 1, 0, 0]
+    assert sum(values[-1] for values in curve["incidence"].values()) == pytest.approx(1 - curve["survival"][-1])
+    assert aggregate([record(outcome="oom", n_epochs=None)])["crash_hunt"]["depths"][0]["survival"]["runs"] == 0
 
 
-def test_arms_without_classified_runs_are_not_compared():
-    records = [record("shootout", "control", 4, s, "inconclusive") for s in (1, 2)]
-    records += [record("shootout", "agc", 4, s, "ok") for s in (1, 2)]
+def test_arms_without_classified_runs_are_undecided_not_compared():
+    records = [record("shootout", "control", 4, s, "inconclusive") for s in range(1, 6)]
+    records += [record("shootout", "agc", 4, s, "ok") for s in range(1, 6)]
     (comparison,) = aggregate(records)["shootout"]["comparisons"]
-    assert comparison["test"] == "none" and comparison["p_value"] is None
+    assert comparison["decision"] == "undecided" and comparison["p_value"] is None
+    assert "5 of 5 control runs" in comparison["why"]

@@ -24,6 +24,9 @@ torch-batch-size = 16
 torch-log-grad-norm = true
 torch-grad-clip = 1.0
 
+[design]
+design = "fixed"
+
 [crash_hunt]
 arm = "control"
 depths = [2, 3, 7]
@@ -88,7 +91,9 @@ def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
     summary = _summary(study_dir.path / "serial", "crash_hunt_summary.json")
     assert [d["depth"] for d in summary["depths"]] == [2, 3, 7]
     assert summary["depths"][2]["infeasible"] == 2 and summary["depths"][2]["runs"] == 0  # N=32 allows depth ≤ 6
-    serial.stdout.fnmatch_lines(["*stability: P_crash*", "*| depth | runs | crashes*"])
+    serial.stdout.fnmatch_lines(["*stability: decisions and P_crash*", "Crash Hunt (profile smoke):",
+                                 "  depth 7: undecided: 2 of 2 runs unclassified (2 infeasible)*",
+                                 "*| depth | decision | runs | crashes*"])
     for name in ("crash_hunt_report.md", "crash_hunt_p_crash.png", "crash_hunt_loss_curves.png", "crash_hunt_survival.png",
                  "crash_hunt_reconstructions.png", "pytest_report.json"):
         assert (study_dir.path / "serial" / name).exists(), name
@@ -107,7 +112,7 @@ def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     shootout = _summary(study_dir.path / "reports", "shootout_results.json")
     assert shootout["depth"] == 2 and [a["arm"] for a in shootout["arms"]] == ["control", "layerscale"]
     (comparison,) = shootout["comparisons"]
-    assert (comparison["a"], comparison["b"]) == ("control", "layerscale")
+    assert (comparison["a"], comparison["b"]) == ("layerscale", "control")
     # the session's comparison is the one the run folders give (the rule itself: study/test_aggregate.py)
     assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--reports-dir",
                  str(study_dir.path / "rebuilt")]) == 0

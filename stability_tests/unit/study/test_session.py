@@ -8,7 +8,8 @@ from harness.study.session import StudyOptions, StudySession
 DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds": None, "--arms": None,
             "--crash-depth": None, "--epochs": None, "--runs-dir": "runs", "--reports-dir": "reports", "--rerun": False,
             "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
-            "--group-size": None}
+            "--group-size": None, "--design": None, "--max-seeds": None, "--seed-batch": None, "--p0": None,
+            "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None}
 
 
 class Options:
@@ -25,6 +26,8 @@ BAD_OPTIONS = [
     ("--profile", "fast"), ("--group-size", -1), ("--group-size", 0), ("--seeds", ""), ("--seeds", ","),
     ("--seeds", "1,1"), ("--n-seeds", 0), ("--n-seeds", -1), ("--arms", ""), ("--runs-dir", ""),
     ("--reports-dir", "README.md"), ("--cache-dir", "pyproject.toml"),
+    ("--design", "adaptive"), ("--max-seeds", 0), ("--seed-batch", 0), ("--p0", 0.5), ("--p0", float("nan")),
+    ("--p1", 1.0), ("--alpha", 0.9), ("--beta", 0.0), ("--futility", -0.1), ("--comparison-test", "t-test"),
 ]
 
 
@@ -42,12 +45,25 @@ def test_an_unknown_arm_is_refused_when_the_session_starts():
 
 def test_good_options_arrive_as_given():
     options = StudyOptions.from_pytest(Options(**{"--depths": "6,4", "--seeds": "3,1", "--arms": "agc,control",
-                                                  "--epochs": 0, "--group-size": 2}))
+                                                  "--epochs": 0, "--group-size": 2, "--design": "fixed"}))
     assert (options.depths, options.seeds, options.arms, options.epochs, options.group_size) == (
         [6, 4], [3, 1], ["agc", "control"], 0, 2)
     session = StudySession(options)
+    assert session.design.design == "fixed"
     assert [(c.depth, c.seed) for c in session.cases("crash_hunt")] == [(6, 3), (6, 1), (4, 3), (4, 1)]
     session.check_configurations()  # every run of the matrix configures
+
+
+def test_a_sequential_session_plans_its_budget_batch_by_batch():
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--depths": "6,4", "--max-seeds": 5, "--seed-batch": 2,
+                                                                "--p1": 0.4, "--alpha": 0.01})))
+    base = session.studies.crash_hunt["seed_base"]
+    assert session.seeds("crash_hunt") == [base + k for k in range(5)]
+    assert (session.design.p1, session.design.alpha, session.design.looks) == (0.4, 0.01, (2, 4, 5))
+    assert [(c.depth, c.seed - base) for c in session.cases("crash_hunt")] == [
+        (6, 0), (6, 1), (4, 0), (4, 1), (6, 2), (6, 3), (4, 2), (4, 3), (6, 4), (4, 4)]
+    given = StudySession(StudyOptions.from_pytest(Options(**{"--seeds": "9,3,7"})))
+    assert given.seeds("shootout") == [3, 7, 9]  # the order the decisions read them
 
 
 def test_an_incomplete_json_report_never_replaces_the_last_complete_one(tmp_path):

@@ -1,0 +1,195 @@
+"""The studies' answers from run records: per depth `stable`, `crashy` or `undecided` (the SPRT, or a fixed
+design's exact tests), per arm its group-sequential comparison with the control, and each as one line.
+
+Records are taken in the plan's seed order; a seed without a finished record ends the walk (`pending`), so
+the same finished folders give the same decisions whichever order they finished in, on any machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+from ..run.record import ERROR, RunRecord
+from . import power
+from .design import Design
+from .group_sequential import FINAL as COMPARISON_FINAL
+from .group_sequential import Comparison, compare_sequentially
+from .sprt import CRASHY, STABLE
+from .statistics import binomial_tail
+
+UNDECIDED, PENDING = "undecided", "pending"
+MIN_RUNS_FOR_UNCLASSIFIED = 3   # from this many finished runs, a depth mostly unclassified ends undecided
+ADVICE = {"inconclusive": "under-trained: train longer (--epochs) or use the paper profile on a GPU",
+          "oom": "out of memory: a smaller group (--group-size 1), a channel cap, or a larger device",
+          "infeasible": "the configuration cannot be built (see each run's message)"}
+
+
+def outcomes_in_plan(records: Sequence[RunRecord], seeds: Sequence[int]) -> list[str | None]:
+    """Each planned seed's outcome in plan order (None: no finished record; a harness error is not one)."""
+    by_seed = {r.seed: r.outcome for r in records if r.outcome != ERROR}
+    return [by_seed.get(seed) for seed in seeds]
+
+
+@dataclass
+class DepthDecision:
+    depth: int
+    decision: str = PENDING
+    seeds_used: int = 0          # planned seeds the decision read, in order
+    runs: int = 0                # classified runs (ok or crashed) in the test
+    crashes: int = 0
+    unclassified: dict | None = None
+    llr: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    budget: int = 0
+    p_value: float | None = None
+    smallest_p: float | None = None
+    seeds_for_power: int | None = None
+    why: str = ""
+
+    @property
+    def final(self) -> bool:
+        return self.decision in (STABLE, CRASHY, UNDECIDED)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _unclassified_why(unclassified: dict, finished: int) -> str:
+    kind = max(unclassified, key=unclassified.get)
+    return f"{sum(unclassified.values())} of {finished} runs unclassified ({_listing(unclassified)}): {ADVICE[kind]}"
+
+
+def _listing(counts: dict) -> str:
+    return ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+
+
+def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -> DepthDecision:
+    """The SPRT over the classified runs in seed order (sequential), or exact one-sided tests against p0 and
+    p1 once every seed finished (fixed)."""
+    budget = min(len(outcomes), design.max_seeds) if design.sequential else len(outcomes)
+    sprt = design.sprt
+    result = DepthDecision(depth, budget=budget, llr=0.0, lower=sprt.lower, upper=sprt.upper,
+                           unclassified={name: 0 for name in ADVICE})
+    for index, outcome in enumerate(outcomes[:budget]):
+        if outcome is None:
+            result.why = f"waiting for seed {index + 1} of {budget}"
+            return result
+        result.seeds_used = index + 1
+        if outcome in ADVICE:
+            result.unclassified[outcome] += 1
+        else:
+            result.runs += 1
+            result.crashes += outcome == "crashed"
+            result.llr += sprt.step(outcome == "crashed")
+        if not design.sequential:
+            continue
+        if (decision := sprt.decide(result.llr)) is not None:
+            result.decision = decision
+            result.why = f"SPRT after {result.seeds_used} runs: log-LR {result.llr:+.2f} crossed " + (
+                f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
+            return result
+        other = sum(result.unclassified.values())
+        if result.seeds_used >= MIN_RUNS_FOR_UNCLASSIFIED and other > result.seeds_used / 2:
+            result.decision, result.why = UNDECIDED, _unclassified_why(result.unclassified, result.seeds_used)
+            return result
+    if result.seeds_used < budget or budget == 0:
+        result.why = "no seeds planned" if budget == 0 else f"waiting for seed {result.seeds_used + 1} of {budget}"
+        return result
+    result.decision = UNDECIDED
+    if sum(result.unclassified.values()) > result.seeds_used / 2:
+        result.why = _unclassified_why(result.unclassified, result.seeds_used)
+    elif design.sequential:
+        result.why = (f"budget of {budget} seeds spent: log-LR {result.llr:+.2f} between {sprt.lower:+.2f} and "
+                      f"{sprt.upper:+.2f}")
+    else:
+        _fixed_depth(result, design)
+    return result
+
+
+def _fixed_depth(result: DepthDecision, design: Design) -> DepthDecision:
+    """A fixed design's answer: crashy when P(≥ crashes | p0) ≤ α, stable when P(≤ crashes | p1) ≤ β; else what
+    its seeds could reach and what 80 % power at the observed rate would take."""
+    crashy_p = binomial_tail(result.crashes, result.runs, design.p0, upper=True)
+    stable_p = binomial_tail(result.crashes, result.runs, design.p1, upper=False)
+    rate = result.crashes / result.runs
+    if crashy_p <= design.alpha:
+        result.decision, result.p_value = CRASHY, crashy_p
+        result.why = f"P(≥ {result.crashes} crashes | P_crash {design.p0}) = {crashy_p:.3g} ≤ α {design.alpha}"
+    elif stable_p <= design.beta:
+        result.decision, result.p_value = STABLE, stable_p
+        result.why = f"P(≤ {result.crashes} crashes | P_crash {design.p1}) = {stable_p:.3g} ≤ β {design.beta}"
+    elif rate > design.p0:
+        result.p_value, result.smallest_p = crashy_p, design.p0 ** result.runs
+        result.seeds_for_power = power.seeds_to_show_crashy(rate, design.p0, design.alpha)
+        result.why = (f"{result.runs} classified runs can reach p = {result.smallest_p:.2g} at best (all crashed); "
+                      f"80 % power to show crashy at the observed rate {rate:.2f} needs "
+                      f"{_seeds(result.seeds_for_power, power.MOST_SEEDS)}")
+    else:
+        result.p_value, result.smallest_p = stable_p, (1 - design.p1) ** result.runs
+        result.seeds_for_power = power.seeds_to_show_stable(rate, design.p1, design.beta)
+        result.why = (f"{result.runs} classified runs can reach p = {result.smallest_p:.2g} at best (none crashed); "
+                      f"80 % power to show stable at the observed rate {rate:.2f} needs "
+                      f"{_seeds(result.seeds_for_power, power.MOST_SEEDS)}")
+    return result
+
+
+def _seeds(count: int | None, most: int) -> str:
+    return f"{count} seeds" if count is not None else f"more than {most} seeds"
+
+
+def shootout_decisions(by_arm: dict[str, Sequence[RunRecord]], seeds: Sequence[int], design: Design,
+                       control: str) -> dict[str, Comparison]:
+    """Each arm against the control on the planned seeds (the sequential looks, or one look at the end)."""
+    budget = list(seeds[:design.max_seeds] if design.sequential else seeds)
+    outcomes = {arm: outcomes_in_plan(records, budget) for arm, records in by_arm.items()}
+    arms = {arm: found for arm, found in outcomes.items() if arm != control}
+    if control not in outcomes or not arms:
+        return {}
+    results = compare_sequentially(outcomes[control], arms, design.look_plan(len(budget)))
+    if not design.sequential:
+        for result in results.values():
+            _fixed_comparison(result, design, len(arms))
+    return results
+
+
+def _fixed_comparison(result: Comparison, design: Design, family: int) -> None:
+    if result.decision != "no difference shown" or not result.runs or not result.control_runs:
+        return
+    test = design.look_plan(1).test
+    runs = min(result.runs, result.control_runs)
+    rate, control_rate = result.crashes / result.runs, result.control_crashes / result.control_runs
+    if rate == control_rate:
+        need = "a difference in the observed rates first (they are equal)"
+    else:
+        needed = power.seeds_to_show_difference(rate, control_rate, design.alpha / family)
+        need = _seeds(needed, power.MOST_SEEDS_PER_ARM) + " per arm"
+    result.why += (f"; {runs} seeds per arm can reach p = {test(runs, runs, 0, runs):.2g} at best; 80 % power "
+                   f"at the observed rates needs {need}")
+
+
+def crash_depth(decisions: Sequence[DepthDecision]) -> int | None:
+    """The shallowest depth decided crashy."""
+    crashy = [d.depth for d in decisions if d.decision == CRASHY]
+    return min(crashy) if crashy else None
+
+
+def depth_line(decision: DepthDecision) -> str:
+    if decision.decision in (STABLE, CRASHY):
+        how = "SPRT" if decision.llr is not None and decision.p_value is None else "exact test"
+        return (f"depth {decision.depth}: {decision.decision} ({decision.crashes} of {decision.runs} crashed, "
+                f"{how} after {decision.seeds_used} runs)")
+    return f"depth {decision.depth}: {decision.decision}: {decision.why}"
+
+
+def comparison_line(result: Comparison, control: str) -> str:
+    head = f"{result.arm} vs {control}: {result.decision}"
+    if result.risk_difference is None:
+        return f"{head}: {result.why}"
+    low, high = result.ci95
+    numbers = (f"risk difference {result.risk_difference:+.2f} [{low:+.2f}, {high:+.2f}] "
+               f"({result.crashes}/{result.runs} vs {result.control_crashes}/{result.control_runs})")
+    if result.decision in COMPARISON_FINAL:
+        return f"{head}, {numbers}, decided at look {result.look} ({result.seeds} seeds): {result.why}"
+    return f"{head}, {numbers} at look {result.look}: {result.why}"

@@ -1,0 +1,44 @@
+"""Reconstruction quality without survivorship bias: every classified run counts, crashed ones at their value.
+
+A performance profile per arm (the fraction of runs whose final amp_ssim is at least τ, for every τ) and the
+paired per-seed differences against the control with an exact sign-flip test; never a mean of survivors.
+"""
+
+from __future__ import annotations
+
+from statistics import median
+from typing import Sequence
+
+import numpy as np
+
+from ..run.record import RunRecord
+from ..verdict.thresholds import RECONSTRUCTED_MARGIN
+from .statistics import sign_flip_test
+
+THRESHOLDS = [round(float(t), 3) for t in np.linspace(0.0, 1.0, 101)]
+
+
+def _scored(records: Sequence[RunRecord]) -> list[RunRecord]:
+    return [r for r in records if r.classified and r.amp_ssim is not None]
+
+
+def performance_profile(records: Sequence[RunRecord]) -> dict:
+    """Fractions of classified runs with final amp_ssim ≥ τ over THRESHOLDS, with the collapse floor (median
+    over the runs) and the "reconstructs" line above it."""
+    scores = np.array([r.amp_ssim for r in _scored(records)])
+    floors = [r.collapse_floor for r in _scored(records) if r.collapse_floor is not None]
+    floor = median(floors) if floors else None
+    reconstructed = [r.amp_ssim >= r.collapse_floor + RECONSTRUCTED_MARGIN for r in _scored(records)
+                     if r.collapse_floor is not None]
+    return {"runs": int(scores.size), "thresholds": THRESHOLDS,
+            "share_reconstructed": float(np.mean(reconstructed)) if reconstructed else None,
+            "fraction": [float(np.mean(scores >= t)) for t in THRESHOLDS] if scores.size else [],
+            "collapse_floor": floor, "reconstructs": None if floor is None else floor + RECONSTRUCTED_MARGIN,
+            "median_amp_ssim": float(np.median(scores)) if scores.size else None}
+
+
+def paired_quality(arm: Sequence[RunRecord], control: Sequence[RunRecord]) -> dict | None:
+    """Per-seed amp_ssim differences (arm − control) over the seeds classified in both, sign-flip tested."""
+    control_by_seed = {r.seed: r.amp_ssim for r in _scored(control)}
+    differences = [r.amp_ssim - control_by_seed[r.seed] for r in _scored(arm) if r.seed in control_by_seed]
+    return sign_flip_test(differences)

@@ -1,0 +1,34 @@
+"""Quality over every classified run: the performance profile and the paired sign-flip comparison."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.run.record import RunRecord
+from harness.study.quality import paired_quality, performance_profile
+
+
+def run(seed, outcome, ssim, arm="control", floor=0.3):
+    return RunRecord(study="shootout", arm=arm, architecture="hybrid", depth=4, seed=seed, outcome=outcome,
+                     crashed=outcome == "crashed", amp_ssim=ssim, collapse_floor=floor)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["ok", "crashed", "inconclusive"]), st.floats(0, 1)), max_size=12))
+def test_the_profile_counts_crashed_runs_at_their_value_and_no_unclassified_run(runs):
+    records = [run(s, outcome, ssim) for s, (outcome, ssim) in enumerate(runs)]
+    profile = performance_profile(records)
+    counted = [ssim for outcome, ssim in runs if outcome != "inconclusive"]
+    assert profile["runs"] == len(counted)
+    for threshold, fraction in zip(profile["thresholds"], profile["fraction"]):
+        assert fraction == pytest.approx(sum(s >= threshold for s in counted) / len(counted))
+    if counted:
+        assert profile["share_reconstructed"] == pytest.approx(sum(s >= 0.5 for s in counted) / len(counted))
+
+
+def test_paired_differences_use_the_seeds_classified_in_both_arms():
+    control = [run(1, "ok", 0.8), run(2, "crashed", 0.2), run(3, "inconclusive", 0.4)]
+    arm = [run(1, "ok", 0.9, "agc"), run(2, "ok", 0.7, "agc"), run(3, "ok", 0.9, "agc"), run(4, "ok", 0.9, "agc")]
+    result = paired_quality(arm, control)
+    assert result["pairs"] == 2 and result["mean_difference"] == pytest.approx((0.1 + 0.5) / 2)
+    assert result["p_value"] == pytest.approx(2 / 4)   # both positive: 2 of 4 sign assignments as extreme
