@@ -254,7 +254,8 @@ class StudySession:
         if case.study == CRASH_HUNT:
             decision = depth_decision(case.depth, outcomes_in_plan(records, seeds), self.design)
             if decision.final and position >= decision.seeds_used:
-                return f"depth {case.depth} decided {decision.decision} after {decision.seeds_used} runs: {decision.why}"
+                verb = "ended" if decision.decision == "undecided" else "decided"
+                return f"depth {case.depth} {verb} {decision.decision} after {decision.seeds_used} runs: {decision.why}"
             return None
         from .aggregate import CONTROL_ARM
 

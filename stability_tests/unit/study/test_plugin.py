@@ -1,6 +1,7 @@
 """The study plugin end to end on real (tiny) training runs: pytester sessions, xdist, dead workers, shards."""
 
 import json
+import math
 import shutil
 import textwrap
 from pathlib import Path
@@ -255,3 +256,34 @@ def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
         assert log.read_text().count("training patches") == 1, log.read_text()
     one, two = (_summary(study_dir.path / f"reports_{k}", "crash_hunt_summary.json") for k in (1, 2))
     assert one == two
+
+
+DIVERGING_STUDIES = TINY_STUDIES.replace('[design]\ndesign = "fixed"', '[design]\nmax-seeds = 5').replace(
+    "depths = [2, 3, 7]", "depths = [1, 4]").replace(
+    '[arms.control]\narchitectures = "hybrid"',
+    # lr 100 without clipping: depth 4 is non-finite at its first step for every seed, depth 1 stays finite
+    '[arms.control]\narchitectures = "hybrid"\ntorch-learning-rate = 100.0\ntorch-grad-clip = 0.0')
+
+
+def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give_the_same_answer(study_dir):
+    (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
+    common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider", "-rs"]
+    # a session cut short after two runs, then the same command: it resumes from the folders
+    study_dir.runpytest_subprocess(*common, "--reports-dir", "partial", "-k", "depth4-seed11 or depth1-seed11")
+    result = study_dir.runpytest_subprocess(*common, "--reports-dir", "reports")
+    result.assert_outcomes(passed=5, skipped=5)
+    result.stdout.fnmatch_lines(["SKIPPED [[]3[]] *: depth 4 decided crashy after 2 runs: SPRT after 2 runs*",
+                                 "SKIPPED [[]2[]] *: depth 1 ended undecided after 3 runs: 3 of 3 runs unclassified*"])
+    summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
+    depth1, depth4 = summary["depths"]
+    assert depth4["decision"]["decision"] == "crashy" and depth4["decision"]["seeds_used"] == 2
+    assert depth4["decision"]["llr"] == pytest.approx(2 * math.log(0.30 / 0.05))
+    assert [s["seed"] for s in depth4["seeds"]] == [11, 12] and [s["seed"] for s in depth1["seeds"]] == [11, 12, 13]
+    assert summary["crash_depth"] == 4 and summary["decisions"][1].startswith("depth 4: crashy (2 of 2 crashed")
+    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--max-seeds", "5",
+                 "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
+    rebuilt = _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json")
+    assert rebuilt["decisions"] == summary["decisions"] and rebuilt["depths"] == summary["depths"]
+    again = study_dir.runpytest_subprocess(*common, "--reports-dir", "again", "-n", "2")
+    again.assert_outcomes(passed=5, skipped=5)  # nothing retrained, the same decisions under xdist
+    assert _summary(study_dir.path / "again", "crash_hunt_summary.json")["decisions"] == summary["decisions"]
