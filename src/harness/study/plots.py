@@ -133,6 +133,8 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
 
 def survival_plot(study: str, summary: dict, path: Path) -> Path:
     """Kaplan–Meier curves with 95% bands and censor marks, and the runs at risk per epoch beneath."""
+    from matplotlib.transforms import blended_transform_factory
+
     plt = _pyplot()
     named = [(name, group["survival"]) for name, group in summary_groups(study, summary) if group["survival"]["runs"]]
     colours = _colours([name for name, _ in named])
@@ -151,10 +153,15 @@ def survival_plot(study: str, summary: dict, path: Path) -> Path:
     horizon = max(len(curve["epochs"]) for _, curve in named)
     ticks = list(range(1, horizon + 1, max(1, horizon // 10)))
     axis.set_xticks(ticks)
-    rows = [[str(curve["at_risk"][t - 1]) if t - 1 < len(curve["at_risk"]) else "" for t in ticks] for _, curve in named]
-    table = axis.table(cellText=rows, rowLabels=[f"at risk: {name}" for name, _ in named], colLabels=None,
-                       cellLoc="center", loc="bottom", bbox=[0, -0.22 - 0.07 * len(named), 1, 0.07 * len(named)])
-    table.set_fontsize(8)
+    under = blended_transform_factory(axis.transData, axis.transAxes)  # x in epochs, y below the axis
+    for row, (name, curve) in enumerate(named):
+        height = -0.2 - 0.07 * row
+        axis.text(0, height, f"at risk, {name}", transform=under, ha="right", va="center", fontsize=8,
+                  color=colours[name])
+        for tick in ticks:
+            if tick - 1 < len(curve["at_risk"]):
+                axis.text(tick, height, str(curve["at_risk"][tick - 1]), transform=under, ha="center", va="center",
+                          fontsize=8, color=colours[name])
     axis.set_ylim(-0.05, 1.05)
     axis.set_xlim(0, horizon + 0.5)
     axis.set_xlabel("epoch (+ marks a censored run)")
@@ -197,7 +204,10 @@ def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
                         key=lambda r: r["amp_ssim"])
     picks = [("median run", classified[(len(classified) - 1) // 2])] if classified else []
     for reason in dict.fromkeys(reason for r in rows if r["outcome"] == "crashed" for reason in r.get("reasons") or ()):
-        picks.append((reason, next(r for r in rows if r["outcome"] == "crashed" and reason in (r.get("reasons") or ()))))
+        showing = [r for r in rows if r["outcome"] == "crashed" and reason in (r.get("reasons") or ())]
+        unseen = [r for r in showing if all(r is not shown for _, shown in picks)]
+        if unseen:  # a run already shown is not shown twice
+            picks.append((reason, unseen[0]))
     return picks
 
 

@@ -30,3 +30,21 @@ def test_a_failure_while_writing_leaves_the_previous_set_whole(tmp_path, monkeyp
     assert {path.name: path.read_bytes() for path in first} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)  # no staging folder, no partial file
     assert json.loads((tmp_path / "crash_hunt_summary.json").read_text())["depths"][0]["crashes"] == 0
+
+
+def test_the_report_opens_with_the_answer(tmp_path):
+    written = write_reports(summaries("crashed"), tmp_path)
+    markdown = (tmp_path / "crash_hunt_report.md").read_text().splitlines()
+    assert markdown[:4] == ["# Crash Hunt report", "", "## The answer", ""]
+    assert markdown[4].startswith("- depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)")
+    assert markdown[5] == "- crash depth: 4" and markdown[7].startswith("Design: sequential, up to 20 seeds")
+    assert {p.name for p in written} >= {"crash_hunt_survival.png", "crash_hunt_quality.png", "crash_hunt_loss_curves.png"}
+
+
+def test_empty_inputs_draw_a_labelled_panel(tmp_path, monkeypatch):
+    drawn = []
+    monkeypatch.setattr(plots, "_no_data", lambda axis, text: drawn.append(text) or axis.text(0.5, 0.5, text))
+    inconclusive = summaries("inconclusive")["crash_hunt"]
+    for make in (plots.loss_curves, plots.performance_profile_plot, plots.reconstructions_plot):
+        assert make("crash_hunt", inconclusive, tmp_path / f"{make.__name__}.png").is_file()
+    assert len(drawn) == 3 and all(text.startswith("no data") for text in drawn)

@@ -77,3 +77,41 @@ def test_an_incomplete_json_report_never_replaces_the_last_complete_one(tmp_path
     assert final.read_text() == '{"tests": []}' and not partial.exists()
     partial.write_text('{"tests": [{"nodeid": "a"}]}')
     assert finish_json_report(partial, final) is True and '"a"' in final.read_text() and not partial.exists()
+
+
+def _finish(session, case, outcome):
+    """A finished run folder for this case, as a training run leaves it (its stats.json, hash included)."""
+    from harness.run import RunFolder
+    from harness.run.record import RunRecord
+
+    config = session._config(case, case.seed)
+    folder = RunFolder(config.default_folder(session.options.runs_dir))
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_record(RunRecord(study=case.study, arm=case.arm, architecture="hybrid", depth=case.depth,
+                                  seed=case.seed, outcome=outcome, crashed=outcome == "crashed",
+                                  reasons=("nonfinite",) * (outcome == "crashed"), n_epochs=3,
+                                  config_hash=config.config_hash))
+
+
+def test_a_shootout_skips_the_seeds_of_a_comparison_decided_at_an_earlier_look(tmp_path):
+    from harness.study.records import StudyCase
+
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--runs-dir": str(tmp_path), "--arms": "control,agc,adamw",
+                                                                "--max-seeds": 20})))
+    seeds = session.seeds("shootout")
+    case = lambda arm, index: StudyCase("shootout", arm, 6, seeds[index])  # noqa: E731
+    for index in range(10):  # 10 of 10 control runs crash, agc's never, adamw as the control
+        _finish(session, case("control", index), "crashed")
+        _finish(session, case("agc", index), "ok")
+        _finish(session, case("adamw", index), "crashed")
+    assert session.skip_reason(case("agc", 4)) is None          # a seed of a look already taken is never skipped
+    reason = session.skip_reason(case("agc", 10))
+    assert reason == "agc vs control decided fewer crashes at look 2 (10 seeds)"
+    assert "adamw vs control decided no difference (futility)" in session.skip_reason(case("adamw", 10))
+    assert session.skip_reason(case("control", 10)) is not None  # every comparison decided: the control too
+    fixed = StudySession(StudyOptions.from_pytest(Options(**{"--runs-dir": str(tmp_path), "--design": "fixed"})))
+    assert fixed.skip_reason(case("agc", 10)) is None
+    other = StudySession(StudyOptions.from_pytest(Options(**{"--runs-dir": str(tmp_path), "--epochs": 5,
+                                                              "--arms": "control,agc,adamw"})))
+    assert other.finished_records(case("agc", 0)) == []          # another configuration's folders are not read
+    assert other.skip_reason(case("agc", 10)) is None
