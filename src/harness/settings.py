@@ -215,12 +215,15 @@ def model_plans(args: argparse.Namespace):
     """One GeneratorPlan per --architectures entry (UsageError naming the flag; the numbers' ranges are
     check_numbers'). A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded
     `infeasible`."""
-    from .models import ARCHITECTURES
     from .models.plan import max_feasible_depth
+    from .models.registry import UnknownArchitecture, architecture, check_extra
 
-    for architecture in args.architectures:
-        if architecture not in ARCHITECTURES:
-            raise UsageError("--architectures", architecture, f"unknown architecture (known: {', '.join(ARCHITECTURES)})")
+    for name in args.architectures:
+        try:
+            architecture(name)
+            check_extra(name)
+        except UnknownArchitecture as exc:
+            raise UsageError("--architectures", name, str(exc)) from None
     if args.fno_blocks < 1:
         raise UsageError("--fno-blocks", args.fno_blocks, "the depth must be at least 1")
     if args.fno_blocks > MAX_DEPTH:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..errors import UsageError
 from ..fsutil import ensure_writable_dirs
 from ..progress import Progress
 from ..settings import add_run_flags, checkpoint_policy, run_configs
@@ -36,12 +37,27 @@ def profile_line(config) -> str:
             f"seed {config.seed}, device {config.device}")
 
 
+def _check_user_generators(configs) -> None:
+    """A generator named by import path that cannot be built at these settings, or maps to the wrong shape or
+    dtype, is bad input here (one line naming the flag, exit 2), before any folder is written; a study records
+    such a run `infeasible` instead."""
+    from ..models import InfeasibleModel, architecture, check_plan
+
+    for config in configs:
+        if architecture(config.model.architecture).user:
+            try:
+                check_plan(config.model)
+            except InfeasibleModel as exc:
+                raise UsageError("--architectures", config.model.architecture, str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..run.execute import execute_group
     from ..run.grouping import make_groups
     from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 
     configs = run_configs(args)
+    _check_user_generators(configs)
     policy = checkpoint_policy(args)
     folders = dict(zip(configs, run_folders(args, configs)))
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"

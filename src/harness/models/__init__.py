@@ -6,24 +6,26 @@ from torch import nn
 
 from .generator import PtychoGenerator
 from .layer_scale import LayerScale
+from .neuralop_models import check_uno
 from .plan import GeneratorPlan, InfeasibleModel, max_feasible_depth
 from .ptycho_block import PtychoBlock
+from .registry import ARCHITECTURES, Architecture, UnknownArchitecture, architecture, check_contract
 from .spectral_conv import SpectralConv2d, live_modes
 from .stable_block import StablePtychoBlock
 
-# The architectures by name, and the block each composes the U-shaped generator of.
-ARCHITECTURES = {"hybrid": PtychoBlock, "stable_hybrid": StablePtychoBlock}
-
-
-class UnknownArchitecture(ValueError):
-    pass
 
 
 def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
-    """Validate the architecture name and the shape, without allocating anything."""
-    if plan.architecture not in ARCHITECTURES:
-        raise UnknownArchitecture(f"unknown architecture '{plan.architecture}' (known: {', '.join(ARCHITECTURES)})")
+    """Validate the architecture and the shape (UnknownArchitecture, InfeasibleModel); a user's generator is
+    built on the meta device and run once, so a wrong output is found before any training."""
+    found = architecture(plan.architecture)
     plan.check()
+    if found.halves:
+        plan.check_halvings(found.normalised)
+    if plan.architecture == "neuralop-uno":
+        check_uno(plan)
+    if found.user:
+        check_contract(plan)
     return plan
 
 
@@ -33,14 +35,15 @@ def build_generator(plan: GeneratorPlan, *, members: int = 1, prune_unreachable_
     Raises UnknownArchitecture or InfeasibleModel before any weight is allocated. With
     prune_unreachable_modes (default) spectral modes beyond each level's input size are frozen
     parameters: same count, same outputs, no gradient or optimizer work on them. members=K builds
-    K independent generators stacked into one (see members.py): (B, K, n, n) → complex (B, K, n, n).
+    K independent generators stacked into one (see members.py): (B, K, n, n) → complex (B, K, n, n);
+    only stackable architectures can.
     """
     check_plan(plan)
-    return PtychoGenerator(plan, ARCHITECTURES[plan.architecture], prune_unreachable_modes, members=members)
+    return architecture(plan.architecture).make(plan, members, prune_unreachable_modes)
 
 
 __all__ = [
-    "ARCHITECTURES", "GeneratorPlan", "InfeasibleModel", "LayerScale", "PtychoBlock", "PtychoGenerator",
+    "ARCHITECTURES", "Architecture", "GeneratorPlan", "architecture", "InfeasibleModel", "LayerScale", "PtychoBlock", "PtychoGenerator",
     "SpectralConv2d", "StablePtychoBlock", "UnknownArchitecture", "build_generator", "check_plan", "live_modes",
     "max_feasible_depth",
 ]

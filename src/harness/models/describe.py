@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import build_generator, check_plan
+from . import architecture, build_generator, check_plan
 from .plan import GeneratorPlan, InfeasibleModel
 
 ADAM_STATE_PER_WEIGHT = 2  # exp_avg and exp_avg_sq
@@ -61,8 +61,8 @@ def describe_generator(plan: GeneratorPlan, batch_size: int = 16) -> dict:
         "reason": None,
         "params": params,
         "live_params": sum(p.numel() for p in trained),
-        "channels": plan.channels,
-        "sizes": plan.sizes,
+        "channels": plan.channels if architecture(plan.architecture).halves else None,
+        "sizes": plan.sizes if architecture(plan.architecture).halves else None,
         "train_memory_bytes": sum(memory.values()),
         "memory_breakdown_bytes": memory,
     }

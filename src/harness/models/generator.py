@@ -1,4 +1,5 @@
-"""The U-shaped generator (SPEC §4): lift → encoder blocks → bottleneck → decoder → complex head."""
+"""The generators built of our blocks: the U-shaped one (SPEC §4: lift → encoder blocks → bottleneck → decoder
+→ complex head) and the constant-resolution one."""
 
 from __future__ import annotations
 
@@ -82,8 +83,34 @@ class PtychoGenerator(nn.Module):
         x = self.bottleneck(x)
         for stage, skip in zip(self.decoder, reversed(skips)):
             x = stage(x, skip)
-        out = self.head(x).float()
-        if self.members == 1:
-            return torch.complex(out[:, 0], out[:, 1])
-        out = out.unflatten(1, (self.members, 2))
-        return torch.complex(out[:, :, 0], out[:, :, 1])
+        return complex_output(self.head(x), self.members)
+
+
+def complex_output(head: torch.Tensor, members: int) -> torch.Tensor:
+    """The head's real and imaginary channels (2 per member) as the complex patch: (B, n, n), or (B, K, n, n)."""
+    out = head.float()
+    if members == 1:
+        return torch.complex(out[:, 0], out[:, 1])
+    out = out.unflatten(1, (members, 2))
+    return torch.complex(out[:, :, 0], out[:, :, 1])
+
+
+class ConstantResolutionGenerator(nn.Module):
+    """`fno_vanilla`: lift → depth blocks at full resolution and constant width → complex head; no down- or
+    upsampling, so depth is the number of Fourier layers and any depth fits any patch size."""
+
+    def __init__(self, plan: GeneratorPlan, block: Callable[..., nn.Module], prune_unreachable_modes: bool = True,
+                 members: int = 1):
+        super().__init__()
+        plan.check()
+        self.plan, self.members = plan, members
+        size = plan.n if prune_unreachable_modes else None
+        self.lift = Lift(plan.in_channels, plan.width, members)
+        self.blocks = nn.ModuleList(block(plan.width, plan.modes, size, members=members) for _ in range(plan.depth))
+        self.head = member_conv(members, plan.width, 2, kernel_size=1)
+
+    def forward(self, diffraction: torch.Tensor) -> torch.Tensor:
+        x = self.lift(diffraction)
+        for block in self.blocks:
+            x = block(x)
+        return complex_output(self.head(x), self.members)

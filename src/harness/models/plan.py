@@ -5,10 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-# Architectures whose blocks normalise over space and so need at least 2×2 pixels at every level.
-NORMALISED_ARCHITECTURES = ("stable_hybrid",)
-
-
 class InfeasibleModel(ValueError):
     """The configuration cannot be built (e.g. more halvings than the patch size allows)."""
 
@@ -58,6 +54,9 @@ class GeneratorPlan:
             raise InfeasibleModel(
                 f"max_hidden_channels {self.max_hidden_channels} is below the width {self.width}"
             )
+
+    def check_halvings(self, normalised: bool = False) -> None:
+        """A U-shaped generator halves the patch depth − 1 times (InfeasibleModel when n does not allow it)."""
         largest = max_feasible_depth(self.n)
         if self.depth > largest:
             step = 2 ** (self.depth - 1)
@@ -66,7 +65,7 @@ class GeneratorPlan:
                 f"at most depth {largest}; use depth ≤ {largest}, or a patch size divisible by {step} "
                 f"(e.g. n={-(-self.n // step) * step})"
             )
-        if self.architecture in NORMALISED_ARCHITECTURES and self.sizes[-1] < 2:
+        if normalised and self.sizes[-1] < 2:
             raise InfeasibleModel(
                 f"depth {self.depth} of {self.architecture} reaches 1×1 pixel at n={self.n}, where its instance "
                 f"normalisation is undefined; use depth ≤ {self.depth - 1}"

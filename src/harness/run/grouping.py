@@ -10,6 +10,7 @@ and spread them over cores with pytest-xdist instead.
 from __future__ import annotations
 
 import json
+import sys
 
 from .config import RunConfig
 
@@ -26,8 +27,11 @@ def group_key(config: RunConfig) -> str:
 
 def shareable(config: RunConfig) -> bool:
     """Whether a run can be one member of a group: ReduceLROnPlateau follows each run's own validation
-    loss, so such runs train singly (a group shares one schedule)."""
-    return config.train.scheduler != "ReduceLROnPlateau"
+    loss, so such runs train singly (a group shares one schedule); so does a generator that cannot be
+    stacked into members."""
+    from ..models import architecture
+
+    return config.train.scheduler != "ReduceLROnPlateau" and architecture(config.model.architecture).stackable
 
 
 def default_group_size(config: RunConfig, seeds: int) -> int:
@@ -56,6 +60,25 @@ def make_groups(configs: list[RunConfig], group_size: int | None = None) -> list
     groups = []
     for members in by_key.values():
         size = group_size or default_group_size(members[0], len(members))
-        size = size if shareable(members[0]) else 1
+        if size > 1 and not shareable(members[0]):
+            _say_once(f"{_why_single(members[0])}: its seeds train singly")
+            size = 1
         groups += [members[start:start + size] for start in range(0, len(members), size)]
     return groups
+
+
+def _why_single(config: RunConfig) -> str:
+    from ..models import architecture
+
+    if not architecture(config.model.architecture).stackable:
+        return f"{config.model.architecture} cannot be stacked into a seed group"
+    return "ReduceLROnPlateau follows each run's own validation loss"
+
+
+_said: set[str] = set()
+
+
+def _say_once(line: str) -> None:
+    if line not in _said:
+        _said.add(line)
+        print(f"harness: {line}", file=sys.stderr)

@@ -60,8 +60,21 @@ def _save(figure, path: Path) -> Path:
 
 
 def _legend_outside(axis, handles=None) -> None:
+    """The legend beside the axes, never over the data."""
     if handles or axis.get_legend_handles_labels()[0]:
         axis.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+
+
+def _finish(figure, axis, path: Path, *, xlabel: str, ylabel: str, title: str, ylim=(-0.05, 1.05),
+            handles=None) -> Path:
+    """Labels, a title, the legend outside the data, and the file."""
+    if ylim is not None:
+        axis.set_ylim(*ylim)
+    axis.set_xlabel(xlabel)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title, fontsize=10)
+    _legend_outside(axis, handles)
+    return _save(figure, path)
 
 
 def loss_curves(study: str, summary: dict, path: Path) -> Path:
@@ -79,6 +92,7 @@ def loss_curves(study: str, summary: dict, path: Path) -> Path:
         losses = [np.nan if e["val_loss"] is None else e["val_loss"] for e in history["epochs"]]
         axis.plot(epochs, losses, color=colours[row["group"]], linestyle=VERDICT_STYLES[row["outcome"]], alpha=0.8,
                   marker=".")
+    handles = None
     if not curves:
         _no_data(axis, "no data: no run with a training history")
     else:
@@ -88,11 +102,8 @@ def loss_curves(study: str, summary: dict, path: Path) -> Path:
         handles = [Line2D([], [], color=colours[name], label=name) for name in names if name in shown]
         handles += [Line2D([], [], color="black", linestyle=style, label=outcome)
                     for outcome, style in VERDICT_STYLES.items() if outcome in outcomes]
-        _legend_outside(axis, handles)
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("validation loss")
-    axis.set_title(f"{study.replace('_', ' ')}: validation loss per run", fontsize=10)
-    return _save(figure, path)
+    return _finish(figure, axis, path, xlabel="epoch", ylabel="validation loss", ylim=None, handles=handles,
+                   title=f"{study.replace('_', ' ')}: validation loss per run")
 
 
 def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
@@ -124,11 +135,8 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
                           fmt="s", capsize=4, color="tab:blue", label="Kaplan–Meier (censored)" if index == 0 else None)
     axis.set_xticks(range(len(named)), labels)
     axis.set_xlim(-0.6, len(named) - 0.4)
-    axis.set_ylim(-0.05, 1.05)
-    axis.set_ylabel("P_crash (95% interval)")
-    axis.set_title(f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}", fontsize=10)
-    _legend_outside(axis)
-    return _save(figure, path)
+    return _finish(figure, axis, path, xlabel="", ylabel="P_crash (95% interval)",
+                   title=f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}")
 
 
 def survival_plot(study: str, summary: dict, path: Path) -> Path:
@@ -162,13 +170,10 @@ def survival_plot(study: str, summary: dict, path: Path) -> Path:
             if tick - 1 < len(curve["at_risk"]):
                 axis.text(tick, height, str(curve["at_risk"][tick - 1]), transform=under, ha="center", va="center",
                           fontsize=8, color=colours[name])
-    axis.set_ylim(-0.05, 1.05)
     axis.set_xlim(0, horizon + 0.5)
-    axis.set_xlabel("epoch (+ marks a censored run)")
-    axis.set_ylabel("not yet crashed (Kaplan–Meier, 95% band)")
-    axis.set_title(f"{study.replace('_', ' ')}: survival over epochs, profile {summary['profile']}", fontsize=10)
-    _legend_outside(axis)
-    return _save(figure, path)
+    return _finish(figure, axis, path, xlabel="epoch (+ marks a censored run)",
+                   ylabel="not yet crashed (Kaplan–Meier, 95% band)",
+                   title=f"{study.replace('_', ' ')}: survival over epochs, profile {summary['profile']}")
 
 
 def performance_profile_plot(study: str, summary: dict, path: Path) -> Path:
@@ -190,12 +195,8 @@ def performance_profile_plot(study: str, summary: dict, path: Path) -> Path:
         lines = [q["reconstructs"] for _, q in named if q["reconstructs"] is not None]
         axis.axvline(float(np.median(lines)), color="tab:green", linestyle=":", label="reconstructs (floor + 0.20)")
     axis.set_xlim(0, 1)
-    axis.set_ylim(-0.05, 1.05)
-    axis.set_xlabel("τ (final amp SSIM)")
-    axis.set_ylabel("share of classified runs with amp SSIM ≥ τ")
-    axis.set_title(f"{study.replace('_', ' ')}: performance profile (crashed runs included)", fontsize=10)
-    _legend_outside(axis)
-    return _save(figure, path)
+    return _finish(figure, axis, path, xlabel="τ (final amp SSIM)", ylabel="share of classified runs with amp SSIM ≥ τ",
+                   title=f"{study.replace('_', ' ')}: performance profile (crashed runs included)")
 
 
 def _picks(rows: list[dict]) -> list[tuple[str, dict]]:

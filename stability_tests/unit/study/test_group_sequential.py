@@ -79,7 +79,7 @@ def simulate(rate_arm, rate_control, draws, look_plan, seed=20260128):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("shared", [0.1, 0.3, 0.5])
+@pytest.mark.parametrize("shared", [0.1, 0.4])
 def test_false_positives_stay_below_alpha_over_shared_rates(shared):
     rate, runs = simulate(shared, shared, 2000, plan())
     assert rate <= 0.05

@@ -1,0 +1,132 @@
+"""The generators by name: the built-ins, and any callable a user names by import path (`pkg.module:build`).
+
+The contract a generator keeps (ours and a user's): `build(plan)` receives the run's `GeneratorPlan` (patch
+size `n`, `depth`, `width`, `modes`, `max_hidden_channels`, `in_channels`) and returns a torch module that
+maps a (B, 1, N, N) diffraction amplitude to the complex (B, N, N) object patch. A callable that also takes
+`members=K` returns K independent generators stacked into one ((B, K, N, N) in, complex (B, K, N, N) out,
+see members.py) and can train seeds as a group; any other trains its seeds singly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import torch
+from torch import nn
+
+from . import neuralop_models
+from .factorized import FfnoGenerator
+from .generator import ConstantResolutionGenerator, PtychoGenerator
+from .plan import GeneratorPlan, InfeasibleModel
+from .ptycho_block import PtychoBlock
+from .stable_block import StablePtychoBlock
+
+
+class UnknownArchitecture(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Architecture:
+    build: Callable[..., nn.Module]      # build(plan) → module; build(plan, members=K) when stackable
+    what: str                            # one line: what it is
+    stackable: bool = False              # builds K members stacked into one (seed groups)
+    halves: bool = False                 # U-shaped: depth d halves the patch d − 1 times
+    normalised: bool = False             # normalises over space: needs 2×2 pixels at every level
+    extra: str | None = None             # the optional dependency it needs
+    user: bool = False                   # named by import path: checked by building it
+
+    def make(self, plan: GeneratorPlan, members: int, prune_unreachable_modes: bool) -> nn.Module:
+        if members > 1 and not self.stackable:
+            raise ValueError(f"{plan.architecture} cannot be stacked into seed groups: train its seeds singly")
+        if self.user:
+            return self.build(plan, members=members) if members > 1 else self.build(plan)
+        if self.stackable:
+            return self.build(plan, members=members, prune_unreachable_modes=prune_unreachable_modes)
+        return self.build(plan)
+
+
+def _u_shaped(block):
+    return lambda plan, members=1, prune_unreachable_modes=True: PtychoGenerator(plan, block, prune_unreachable_modes,
+                                                                                 members=members)
+
+
+def _constant(block):
+    return lambda plan, members=1, prune_unreachable_modes=True: ConstantResolutionGenerator(
+        plan, block, prune_unreachable_modes, members=members)
+
+
+# The registry and the list of valid names.
+ARCHITECTURES = {
+    "hybrid": Architecture(_u_shaped(PtychoBlock), "the U-shaped hybrid (SPEC §4): x + GELU(Spectral(x) + Conv3×3(x)) "
+                           "blocks, channels doubling with each halving", stackable=True, halves=True),
+    "stable_hybrid": Architecture(_u_shaped(StablePtychoBlock), "the hybrid with norm-last + LayerScale blocks",
+                                  stackable=True, halves=True, normalised=True),
+    "fno_vanilla": Architecture(_constant(PtychoBlock), "constant-resolution FNO: depth hybrid blocks at full "
+                                "resolution and constant width, no U (the original study's baseline)", stackable=True),
+    "ffno": Architecture(FfnoGenerator, "factorised FNO: depth residual blocks at full resolution sharing one "
+                         "factorised (per-axis) spectral layer, a 2× channel MLP and a gate, then two local refiners"),
+    "neuralop-fno": Architecture(neuralop_models.build_fno, "neuraloperator's FNO: depth Fourier layers",
+                                 extra=neuralop_models.EXTRA),
+    "neuralop-uno": Architecture(neuralop_models.build_uno, "neuraloperator's U-NO: depth Fourier layers in a U of "
+                                 "resolutions (the original study's neuralop_uno)", extra=neuralop_models.EXTRA),
+}
+
+
+def is_import_path(name: str) -> bool:
+    return ":" in name
+
+
+@lru_cache(maxsize=None)
+def architecture(name: str) -> Architecture:
+    """The registered architecture, or the callable at `pkg.module:attr` (UnknownArchitecture saying why not)."""
+    if name in ARCHITECTURES:
+        return ARCHITECTURES[name]
+    if not is_import_path(name):
+        raise UnknownArchitecture(f"unknown architecture (known: {', '.join(ARCHITECTURES)}, or a callable as "
+                                  "package.module:function)")
+    module_name, _, attribute = name.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except ImportError as exc:
+        raise UnknownArchitecture(f"does not import: {exc}") from None
+    except AttributeError:
+        raise UnknownArchitecture(f"module {module_name} has no {attribute!r}") from None
+    if not callable(found):
+        raise UnknownArchitecture(f"{attribute} in {module_name} is not callable")
+    try:
+        stackable = "members" in inspect.signature(found).parameters
+    except (TypeError, ValueError):
+        stackable = False
+    return Architecture(found, f"a user's generator ({name})", stackable=stackable, user=True)
+
+
+def check_extra(name: str) -> None:
+    """UnknownArchitecture when the architecture needs an optional library that is not installed."""
+    if architecture(name).extra == neuralop_models.EXTRA:
+        try:
+            neuralop_models.library()
+        except ImportError as exc:
+            raise UnknownArchitecture(str(exc)) from None
+
+
+def check_contract(plan: GeneratorPlan) -> None:
+    """Build a user's generator on the meta device and pass a batch of two through it: InfeasibleModel, saying
+    what went wrong, unless it returns a complex (2, N, N) tensor."""
+    try:
+        with torch.device("meta"):
+            model = architecture(plan.architecture).make(plan, 1, True)
+            output = model(torch.empty(2, plan.in_channels, plan.n, plan.n))
+    except InfeasibleModel:
+        raise
+    except Exception as exc:  # noqa: BLE001 — a user's code can fail in any way; the run records why
+        raise InfeasibleModel(f"{plan.architecture} failed to build or run at depth {plan.depth}, n={plan.n}: "
+                              f"{type(exc).__name__}: {exc}") from None
+    if not isinstance(output, torch.Tensor) or not output.is_complex() or tuple(output.shape) != (2, plan.n, plan.n):
+        got = (f"{output.dtype} {tuple(output.shape)}" if isinstance(output, torch.Tensor) else type(output).__name__)
+        raise InfeasibleModel(f"{plan.architecture} must map (B, {plan.in_channels}, {plan.n}, {plan.n}) to a complex "
+                              f"(B, {plan.n}, {plan.n}) tensor; it returned {got}")

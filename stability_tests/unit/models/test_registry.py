@@ -1,0 +1,150 @@
+"""The generator registry: the built-ins, the later architectures of the original study, neuraloperator's
+models through the library, and a user's generator by import path — each with its contract checked."""
+
+import importlib.util
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from harness.models import ARCHITECTURES, GeneratorPlan, InfeasibleModel, architecture, build_generator, check_plan
+from harness.models.describe import describe_generator
+from harness.models.registry import UnknownArchitecture
+from harness.train import TrainConfig, TrainingData, fit, seeded
+
+from stability_tests.tiny import TINY_MODEL
+
+NEURALOP = importlib.util.find_spec("neuralop") is not None
+needs_neuralop = pytest.mark.skipif(not NEURALOP, reason="needs the neuralop extra: pip install -e .[neuralop]")
+
+# depth 4, width 32, 12 modes, 64 px, channel cap 512: the paper protocol's settings
+PINNED_PARAMS = {"hybrid": 17_202_402, "stable_hybrid": 17_204_610, "fno_vanilla": 636_450, "ffno": 88_227}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED_PARAMS))
+def test_parameter_counts_at_the_paper_settings(name):
+    plan = GeneratorPlan(name, 4, width=32, modes=12, max_hidden_channels=512, n=64)
+    assert describe_generator(plan)["params"] == PINNED_PARAMS[name]
+
+
+def test_the_later_architectures_count_what_their_definitions_say():
+    width, modes, depth = 32, 12, 4
+    lift = (1 * 9 * width + width) + (width * 9 * width + width)
+    head = width * 2 + 2
+    hybrid_block = width * width * modes * modes + (width * 9 * width + width)   # spectral (no bias) + Conv3×3
+    assert PINNED_PARAMS["fno_vanilla"] == lift + depth * hybrid_block + head
+    factorised = 2 * width * width * modes                                       # one per axis, shared by all blocks
+    block = 2 * width + (width * 2 * width + 2 * width) + (2 * width * width + width)   # IN affine, expand, project
+    refiner = 2 * (width * 9 * width + width)
+    assert PINNED_PARAMS["ffno"] == lift + factorised + 1 + depth * block + 2 * refiner + head   # + 1 shared gate
+
+
+@pytest.mark.parametrize("name", ["fno_vanilla", "ffno"])
+def test_the_later_architectures_train_and_their_loss_falls(name, tiny_dataset):
+    data = TrainingData.from_dataset(tiny_dataset)
+    config = TrainConfig(epochs=4, batch_size=16, learning_rate=2e-3, seed=5, grad_clip=1.0)
+    with seeded(config.seed):
+        model = build_generator(GeneratorPlan(name, **TINY_MODEL))
+        history = fit(model, data, config)
+    assert history.stop_reason != "nonfinite"
+    assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
+
+
+def test_a_constant_resolution_generator_fits_any_depth_and_stacks_members():
+    plan = GeneratorPlan("fno_vanilla", 9, width=4, modes=2, n=12)   # nine halvings of 12 px are impossible
+    check_plan(plan)
+    with pytest.raises(InfeasibleModel):
+        check_plan(GeneratorPlan("hybrid", 9, width=4, modes=2, n=12))
+    stacked = build_generator(plan, members=3)
+    assert stacked(torch.randn(2, 3, 12, 12)).shape == (2, 3, 12, 12)
+    assert not architecture("ffno").stackable
+    with pytest.raises(ValueError, match="cannot be stacked"):
+        build_generator(GeneratorPlan("ffno", 2, width=4, modes=2, n=12), members=2)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_describe_gives_feasibility_and_memory_for_every_built_in(name):
+    if ARCHITECTURES[name].extra and not NEURALOP:
+        pytest.skip("needs the neuralop extra: pip install -e .[neuralop]")
+    described = describe_generator(GeneratorPlan(name, 4, n=64, max_hidden_channels=512))
+    assert described["feasible"] and described["params"] > 0 and described["train_memory_bytes"] > 0
+    assert described["memory_breakdown_bytes"]["activations"] > 0
+
+
+@needs_neuralop
+@pytest.mark.parametrize("name, library_class", [("neuralop-fno", "FNO"), ("neuralop-uno", "UNO")])
+def test_neuralop_models_are_the_library_s_own(name, library_class):
+    import neuralop.models
+
+    plan = GeneratorPlan(name, 4, width=16, modes=6, n=32)
+    model = build_generator(plan)
+    inner = model.model
+    assert type(inner) is getattr(neuralop.models, library_class)
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in inner.parameters())  # no weights added
+    assert describe_generator(plan)["params"] == sum(p.numel() for p in inner.parameters())
+    output = model(torch.randn(3, 1, 32, 32))
+    assert output.shape == (3, 32, 32) and output.is_complex()
+    assert len(inner.fno_blocks.convs if name == "neuralop-fno" else inner.fno_blocks) == 4  # depth = Fourier layers
+
+
+@needs_neuralop
+def test_the_u_no_follows_the_original_study_at_its_depth():
+    model = build_generator(GeneratorPlan("neuralop-uno", 4, width=32, modes=12, n=128)).model
+    assert model.uno_out_channels == [32, 64, 64, 32]
+    assert [list(s) for s in model.uno_scalings] == [[1.0, 1.0], [0.5, 0.5], [1.0, 1.0], [2.0, 2.0]]
+    with pytest.raises(InfeasibleModel):
+        check_plan(GeneratorPlan("neuralop-uno", 9, width=4, modes=2, n=12))
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """A researcher's generators in a module of their own, importable by path."""
+    (tmp_path / "my_generators.py").write_text(textwrap.dedent('''
+        import torch
+        from torch import nn
+
+        class Plain(nn.Module):
+            def __init__(self, plan):
+                super().__init__()
+                self.body = nn.Sequential(*[nn.Conv2d(1 if i == 0 else plan.width, plan.width, 3, padding=1)
+                                            for i in range(plan.depth)])
+                self.head = nn.Conv2d(plan.width, 2, 1)
+
+            def forward(self, x):
+                out = self.head(torch.tanh(self.body(x)))
+                return torch.complex(out[:, 0], out[:, 1])
+
+        def build(plan):
+            return Plain(plan)
+
+        def real_valued(plan):
+            return nn.Conv2d(1, 2, 1)
+
+        def only_shallow(plan):
+            if plan.depth > 2:
+                raise ValueError("at most depth 2")
+            return Plain(plan)
+
+        not_callable = 3
+    '''))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "my_generators"
+    sys.modules.pop("my_generators", None)
+    architecture.cache_clear()
+
+
+def test_a_user_generator_by_import_path_is_checked_and_built(user_module):
+    plan = GeneratorPlan(f"{user_module}:build", 3, width=4, modes=2, n=16)
+    assert describe_generator(plan)["params"] == sum(p.numel() for p in build_generator(plan).parameters())
+    assert build_generator(plan)(torch.randn(2, 1, 16, 16)).shape == (2, 16, 16)
+    assert not architecture(plan.architecture).stackable
+    for name, message in ((f"{user_module}:real_valued", "must map (B, 1, 16, 16) to a complex (B, 16, 16) tensor; it "
+                                                         "returned torch.float32 (2, 2, 16, 16)"),
+                          (f"{user_module}:only_shallow", "failed to build or run at depth 3, n=16: ValueError: at most")):
+        with pytest.raises(InfeasibleModel, match=message.replace("(", r"\(").replace(")", r"\)")):
+            check_plan(GeneratorPlan(name, 3, width=4, modes=2, n=16))
+    for name, message in (("no_such_module:build", "does not import"), (f"{user_module}:absent", "has no 'absent'"),
+                          (f"{user_module}:not_callable", "is not callable"), ("resnet", "unknown architecture")):
+        with pytest.raises(UnknownArchitecture, match=message):
+            architecture(name)
