@@ -2,6 +2,7 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+EXTRAS := $(VENV)/.installed-extras
 PYTEST := $(VENV)/bin/pytest
 
 .PHONY: install crashhunt shootout test bench gpu-check clean
@@ -15,6 +16,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e .
 	touch $(STAMP)
 
+# The optional libraries the tests also cover (neuraloperator's models as arms); the studies need none.
+$(EXTRAS): $(STAMP)
+	$(PY) -m pip install -e ".[neuralop]"
+	touch $(EXTRAS)
+
 crashhunt: $(STAMP)
 	$(PYTEST) -m crashhunt --profile quick -n 2
 
@@ -24,7 +30,7 @@ shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
 # The fast units and the integration tests (plain `pytest` runs the fast units alone), over the machine's cores.
-test: $(STAMP)
+test: $(EXTRAS)
 	$(PYTEST) -n auto -m "not slow"
 
 bench: $(STAMP)

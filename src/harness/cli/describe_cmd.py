@@ -33,7 +33,8 @@ def format_description(info: dict) -> str:
         f" ({measured / info['train_memory_bytes']:.2f} × the estimate)"]
     return "\n".join([
         f"{head}: {info['params']:,} parameters ({info['live_params']:,} live at N={info['n']})",
-        f"  channels per level: {info['channels']}  (spatial sizes {info['sizes']})",
+        f"  channels per level: {info['channels']}  (spatial sizes {info['sizes']})" if info["channels"]
+        else f"  {info['what']}",
         f"  training memory at batch {info['batch_size']}: {_gib(info['train_memory_bytes'])}"
         f" = weights {_gib(memory['weights'])} + gradients {_gib(memory['gradients'])}"
         f" + Adam state {_gib(memory['optimizer_state'])} + activations {_gib(memory['activations'])}",

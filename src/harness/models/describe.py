@@ -51,6 +51,7 @@ def describe_generator(plan: GeneratorPlan, batch_size: int = 16) -> dict:
     }
     return {
         "architecture": plan.architecture,
+        "what": architecture(plan.architecture).what,
         "depth": plan.depth,
         "width": plan.width,
         "modes": plan.modes,

@@ -21,6 +21,7 @@ class Studies:
     arms: dict[str, dict]
     source: Path
     design_table: dict = field(default_factory=dict)   # [design]: how the studies decide
+    arm_sets: dict[str, list[str]] = field(default_factory=dict)  # [arm_sets]: named lists of arms for --arms
 
     def table(self, study: str) -> dict:
         return {CRASH_HUNT: self.crash_hunt, SHOOTOUT: self.shootout}[study]
@@ -64,7 +65,7 @@ def load_studies(path: str | Path | None = None) -> Studies:
     for name in (CRASH_HUNT, SHOOTOUT):
         if not isinstance(table.get(name), dict):
             raise UsageError(f"{path} [{name}]", "", "is missing: the study needs its table")
-    for name in ("protocol", "arms", "design"):
+    for name in ("protocol", "arms", "design", "arm_sets"):
         if not isinstance(table.get(name, {}), dict):
             raise UsageError(f"{path} [{name}]", "", "must be a table")
     hunt, shoot, arms = table[CRASH_HUNT], table[SHOOTOUT], table.get("arms", {})
@@ -81,11 +82,15 @@ def load_studies(path: str | Path | None = None) -> Studies:
         base = study.get("seed_base")
         if not isinstance(base, int) or isinstance(base, bool) or base < 0:
             raise UsageError(f"{path} [{name}] seed_base", repr(base), "must be a whole number ≥ 0")
-    for arm in [hunt["arm"], *shoot["arms"]]:
+    arm_sets = table.get("arm_sets", {})
+    for name, listed in arm_sets.items():
+        if not isinstance(listed, list) or not listed or not all(isinstance(a, str) for a in listed):
+            raise UsageError(f"{path} [arm_sets] {name}", repr(listed), "must be a non-empty list of arm names")
+    for arm in [hunt["arm"], *shoot["arms"], *[a for listed in arm_sets.values() for a in listed]]:
         if not isinstance(arms.get(arm), dict):
             raise UsageError(f"{path} arms", arm, f"is listed but has no [arms.{arm}] table")
     return Studies(protocol=table.get("protocol", {}), crash_hunt=hunt, shootout=shoot, arms=arms, source=path,
-                   design_table=table.get("design", {}))
+                   design_table=table.get("design", {}), arm_sets=arm_sets)
 
 
 def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: int, profile: str,

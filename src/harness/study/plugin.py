@@ -25,7 +25,10 @@ def pytest_addoption(parser):
     group.addoption("--depths", default=None, help="crash-hunt depths, e.g. 4,6 (default: fixtures/studies.toml)")
     group.addoption("--seeds", default=None, help="seeds, e.g. 20260128,20260129 (default: the fixture's)")
     group.addoption("--n-seeds", type=int, default=None, help="use K seeds counted up from the fixture's seed_base")
-    group.addoption("--arms", default=None, help="shootout arms, e.g. control,layerscale (default: all)")
+    group.addoption("--arms", default=None, help="shootout arms, e.g. control,layerscale, or the name of a set of "
+                    "arms in fixtures/studies.toml [arm_sets], e.g. architectures (default: [shootout] arms)")
+    group.addoption("--hunt-arm", default=None, help="the arm whose depths the crash hunt sweeps (default: "
+                    "[crash_hunt] arm), e.g. fno-vanilla")
     group.addoption("--crash-depth", type=int, default=None, help="shootout depth (default: the crash hunt's)")
     group.addoption("--epochs", type=int, default=None, help="override the profile's epochs (smoke runs)")
     group.addoption("--runs-dir", default="runs", help="run folders (default runs/)")
@@ -183,7 +186,7 @@ class StudyRecorder:
         records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
         if report.failed:  # a harness error (even after recording), or a worker that died: never a crash
             last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
-            arm = self.config.stash[SESSION_KEY].studies.crash_hunt_arm
+            arm = self.config.stash[SESSION_KEY].hunt_arm
             if (case := StudyCase.from_nodeid(report.nodeid, arm)) is not None:
                 self.records.append(error_record(case, last_line))
         elif records and report.when == "call":

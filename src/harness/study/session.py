@@ -34,6 +34,7 @@ class StudyOptions:
     count_unfinished_as_crash: bool = False
     threads_per_run: int = 1
     group_size: int | None = None
+    hunt_arm: str | None = None
     design: dict = field(default_factory=dict)   # the design options given (see study/design.py)
 
     @classmethod
@@ -71,6 +72,7 @@ class StudyOptions:
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),
             threads_per_run=option("--threads-per-run"),
             group_size=option("--group-size"),
+            hunt_arm=option("--hunt-arm"),
             design=design,
         )
 
@@ -120,9 +122,15 @@ class StudySession:
     design: Design = field(init=False)
 
     def __post_init__(self):
+        if self.options.arms and len(self.options.arms) == 1 and self.options.arms[0] in self.studies.arm_sets:
+            self.options.arms = list(self.studies.arm_sets[self.options.arms[0]])   # a named set of arms
+        known = f"known: {', '.join(self.studies.arms)}; sets: {', '.join(self.studies.arm_sets) or 'none'}"
         for arm in self.options.arms or []:
             if arm not in self.studies.arms:
-                raise UsageError("--arms", arm, f"unknown arm (known: {', '.join(self.studies.arms)})")
+                raise UsageError("--arms", arm, f"unknown arm ({known})")
+        if self.options.hunt_arm is not None and self.options.hunt_arm not in self.studies.arms:
+            raise UsageError("--hunt-arm", self.options.hunt_arm, f"unknown arm (known: {', '.join(self.studies.arms)})")
+        self.hunt_arm = self.options.hunt_arm or self.studies.crash_hunt_arm
         self.design = make_design(self.studies.design_table, self.options.design, f"{self.studies.source} [design]")
         self.started = time.time()
 
@@ -153,7 +161,7 @@ class StudySession:
         batches = [seeds[start:start + batch] for start in range(0, len(seeds), batch)]
         if study == CRASH_HUNT:
             depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
-            return [StudyCase(study, self.studies.crash_hunt_arm, depth, seed)
+            return [StudyCase(study, self.hunt_arm, depth, seed)
                     for part in batches for depth in depths for seed in part]
         arms = self.options.arms or self.studies.shootout["arms"]
         return [StudyCase(study, arm, None, seed) for part in batches for arm in arms for seed in part]

@@ -2,6 +2,7 @@
 models through the library, and a user's generator by import path — each with its contract checked."""
 
 import importlib.util
+import json
 import sys
 import textwrap
 
@@ -148,3 +149,25 @@ def test_a_user_generator_by_import_path_is_checked_and_built(user_module):
                           (f"{user_module}:not_callable", "is not callable"), ("resnet", "unknown architecture")):
         with pytest.raises(UnknownArchitecture, match=message):
             architecture(name)
+
+
+def test_without_the_extra_its_architectures_are_refused_naming_the_flag(monkeypatch, usage_error, tmp_path):
+    monkeypatch.setitem(sys.modules, "neuralop", None)            # as if not installed
+    monkeypatch.setitem(sys.modules, "neuralop.models", None)
+    usage_error(["run", "--profile", "smoke", "--architectures", "neuralop-uno", "--output-dir", str(tmp_path / "r")],
+                "--architectures neuralop-uno: needs the optional neuraloperator library (pip install -e .[neuralop])",
+                [tmp_path / "r"])
+
+
+@needs_neuralop
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["neuralop-fno", "neuralop-uno"])
+def test_a_smoke_run_of_a_neuralop_model(name, tmp_path, harness_process, cache_dir):
+    folder = tmp_path / name
+    result = harness_process(["run", "--profile", "smoke", "--N", "32", "--fno-width", "8", "--fno-modes", "4",
+                              "--fno-blocks", "3", "--set-phi", "--architectures", name, "--threads", "1",
+                              "--output-dir", str(folder), "--cache-dir", str(cache_dir)])
+    assert result.returncode == 0, result.stderr
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["architecture"] == name and stats["outcome"] in ("ok", "crashed", "inconclusive")
+    assert stats["params"] == describe_generator(GeneratorPlan(name, 3, width=8, modes=4, n=32))["params"]

@@ -9,7 +9,8 @@ DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds"
             "--crash-depth": None, "--epochs": None, "--runs-dir": "runs", "--reports-dir": "reports", "--rerun": False,
             "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
             "--group-size": None, "--design": None, "--max-seeds": None, "--seed-batch": None, "--p0": None,
-            "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None}
+            "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None,
+            "--hunt-arm": None}
 
 
 class Options:
@@ -115,3 +116,17 @@ def test_a_shootout_skips_the_seeds_of_a_comparison_decided_at_an_earlier_look(t
                                                               "--arms": "control,agc,adamw"})))
     assert other.finished_records(case("agc", 0)) == []          # another configuration's folders are not read
     assert other.skip_reason(case("agc", 10)) is None
+
+
+def test_a_named_set_of_arms_and_the_crash_hunt_of_any_arm():
+    import importlib.util
+
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--arms": "architectures", "--hunt-arm": "fno-vanilla",
+                                                                "--design": "fixed"})))
+    assert session.options.arms == ["control", "fno-vanilla", "neuralop-uno"]
+    assert {case.arm for case in session.cases("crash_hunt")} == {"fno-vanilla"}
+    assert session._config(session.cases("crash_hunt")[0], 1).model.architecture == "fno_vanilla"
+    if importlib.util.find_spec("neuralop") is not None:
+        session.check_configurations()
+    with pytest.raises(UsageError, match="--hunt-arm resnet: unknown arm"):
+        StudySession(StudyOptions.from_pytest(Options(**{"--hunt-arm": "resnet"})))
