@@ -4,8 +4,11 @@ the bad-input check of the command line, injected stop requests, and one run per
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -149,3 +152,77 @@ class StopAfter(StopRequest):
 def stop_after():
     """StopAfter(n): a stop request at the training loop's n-th look."""
     return StopAfter
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def study_project(monkeypatch, cache_dir):
+    """make(pytester, studies_toml) → pytester as a project with the real study tests and plugin, the given
+    study definitions, the real profiles and the session's dataset cache."""
+    def make(pytester, studies: str):
+        fixtures = pytester.path / "fixtures"
+        fixtures.mkdir()
+        shutil.copy(ROOT / "fixtures" / "profiles.toml", fixtures / "profiles.toml")
+        (fixtures / "studies.toml").write_text(studies)
+        monkeypatch.setenv("HARNESS_FIXTURES", str(fixtures))
+        monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache_dir))
+        pytester.makeconftest('pytest_plugins = ["harness.study.plugin"]')
+        pytester.makeini("[pytest]\nmarkers =\n    slow: slow\n    crashhunt: crash hunt\n    shootout: shootout\n")
+        for name in ("test_crash_hunt.py", "test_shootout.py"):
+            shutil.copy(ROOT / "stability_tests" / "studies" / name, pytester.path / name)
+        return pytester
+
+    return make
+
+
+USER_GENERATORS = textwrap.dedent('''
+    import torch
+    from torch import nn
+
+    class Plain(nn.Module):
+        """Convolutions at full resolution, real and imaginary parts from a 1x1 head."""
+
+        def __init__(self, plan):
+            super().__init__()
+            self.body = nn.Sequential(*[nn.Conv2d(1 if i == 0 else plan.width, plan.width, 3, padding=1)
+                                        for i in range(plan.depth)])
+            self.head = nn.Conv2d(plan.width, 2, 1)
+
+        def forward(self, x):
+            out = self.head(torch.tanh(self.body(x)))
+            return torch.complex(out[:, 0], out[:, 1])
+
+    def build(plan):
+        return Plain(plan)
+
+    def raises(plan):
+        raise RuntimeError("my generator is broken")
+
+    def real_valued(plan):
+        return nn.Conv2d(1, 2, 1)
+
+    def shallow_only(plan):
+        if plan.depth > 2:
+            raise ValueError(f"depth {plan.depth} is deeper than I can build")
+        return Plain(plan)
+
+    not_callable = 3
+''')
+
+
+@pytest.fixture
+def user_generators(tmp_path, monkeypatch):
+    """A researcher's generators in a module of their own (`my_generators`), importable by path in this process
+    and in subprocesses; yields the module's name."""
+    from harness.models import architecture
+
+    folder = tmp_path / "user_code"
+    folder.mkdir()
+    (folder / "my_generators.py").write_text(USER_GENERATORS)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(folder), os.environ.get("PYTHONPATH", "")]))
+    yield "my_generators"
+    sys.modules.pop("my_generators", None)
+    architecture.cache_clear()

@@ -4,7 +4,6 @@ models through the library, and a user's generator by import path — each with 
 import importlib.util
 import json
 import sys
-import textwrap
 
 import pytest
 import torch
@@ -98,55 +97,18 @@ def test_the_u_no_follows_the_original_study_at_its_depth():
         check_plan(GeneratorPlan("neuralop-uno", 9, width=4, modes=2, n=12))
 
 
-@pytest.fixture
-def user_module(tmp_path, monkeypatch):
-    """A researcher's generators in a module of their own, importable by path."""
-    (tmp_path / "my_generators.py").write_text(textwrap.dedent('''
-        import torch
-        from torch import nn
-
-        class Plain(nn.Module):
-            def __init__(self, plan):
-                super().__init__()
-                self.body = nn.Sequential(*[nn.Conv2d(1 if i == 0 else plan.width, plan.width, 3, padding=1)
-                                            for i in range(plan.depth)])
-                self.head = nn.Conv2d(plan.width, 2, 1)
-
-            def forward(self, x):
-                out = self.head(torch.tanh(self.body(x)))
-                return torch.complex(out[:, 0], out[:, 1])
-
-        def build(plan):
-            return Plain(plan)
-
-        def real_valued(plan):
-            return nn.Conv2d(1, 2, 1)
-
-        def only_shallow(plan):
-            if plan.depth > 2:
-                raise ValueError("at most depth 2")
-            return Plain(plan)
-
-        not_callable = 3
-    '''))
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield "my_generators"
-    sys.modules.pop("my_generators", None)
-    architecture.cache_clear()
-
-
-def test_a_user_generator_by_import_path_is_checked_and_built(user_module):
-    plan = GeneratorPlan(f"{user_module}:build", 3, width=4, modes=2, n=16)
+def test_a_user_generator_by_import_path_is_checked_and_built(user_generators):
+    plan = GeneratorPlan(f"{user_generators}:build", 3, width=4, modes=2, n=16)
     assert describe_generator(plan)["params"] == sum(p.numel() for p in build_generator(plan).parameters())
     assert build_generator(plan)(torch.randn(2, 1, 16, 16)).shape == (2, 16, 16)
     assert not architecture(plan.architecture).stackable
-    for name, message in ((f"{user_module}:real_valued", "must map (B, 1, 16, 16) to a complex (B, 16, 16) tensor; it "
+    for name, message in ((f"{user_generators}:real_valued", "must map (B, 1, 16, 16) to a complex (B, 16, 16) tensor; it "
                                                          "returned torch.float32 (2, 2, 16, 16)"),
-                          (f"{user_module}:only_shallow", "failed to build or run at depth 3, n=16: ValueError: at most")):
+                          (f"{user_generators}:shallow_only", "failed to build or run at depth 3, n=16: ValueError: depth 3 is deeper")):
         with pytest.raises(InfeasibleModel, match=message.replace("(", r"\(").replace(")", r"\)")):
             check_plan(GeneratorPlan(name, 3, width=4, modes=2, n=16))
-    for name, message in (("no_such_module:build", "does not import"), (f"{user_module}:absent", "has no 'absent'"),
-                          (f"{user_module}:not_callable", "is not callable"), ("resnet", "unknown architecture")):
+    for name, message in (("no_such_module:build", "does not import"), (f"{user_generators}:absent", "has no 'absent'"),
+                          (f"{user_generators}:not_callable", "is not callable"), ("resnet", "unknown architecture")):
         with pytest.raises(UnknownArchitecture, match=message):
             architecture(name)
 

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from harness.study.design import Design
-from harness.study.group_sequential import (FEWER, FUTILE, MORE, NO_DIFFERENCE, PENDING, UNDECIDED, LookPlan,
+from harness.study.group_sequential import (FEWER, FUTILE, MORE, NO_DIFFERENCE, PENDING, UNDECIDED,
                                             compare_sequentially, nominal_levels, spending_boundaries)
 
 

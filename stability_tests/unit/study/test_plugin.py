@@ -3,71 +3,25 @@
 import json
 import math
 import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from harness.cli.main import main
 
+from stability_tests.tiny import TINY_STUDIES
+
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.integration  # each test runs pytest sessions in subprocesses
 
 ROOT = Path(__file__).resolve().parents[3]
 
-TINY_STUDIES = """
-[protocol]
-N = 32
-set-phi = true
-fno-width = 8
-fno-modes = 4
-torch-batch-size = 16
-torch-log-grad-norm = true
-torch-grad-clip = 1.0
-
-[design]
-design = "fixed"
-
-[crash_hunt]
-arm = "control"
-depths = [2, 3, 7]
-seeds = [11, 12]
-seed_base = 11
-
-[shootout]
-arms = ["control", "layerscale"]
-seeds = [11, 12]
-seed_base = 11
-
-[arms.control]
-architectures = "hybrid"
-
-[arms.layerscale]
-architectures = "stable_hybrid"
-torch-grad-clip = 0.0
-"""
 
 
 @pytest.fixture
-def study_dir(pytester, monkeypatch, cache_dir):
+def study_dir(pytester, study_project):
     """A project with the real study tests and plugin, tiny study definitions and the smoke profile."""
-    fixtures = pytester.path / "fixtures"
-    fixtures.mkdir()
-    shutil.copy(ROOT / "fixtures" / "profiles.toml", fixtures / "profiles.toml")
-    (fixtures / "studies.toml").write_text(TINY_STUDIES)
-    monkeypatch.setenv("HARNESS_FIXTURES", str(fixtures))
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache_dir))
-    pytester.makeconftest('pytest_plugins = ["harness.study.plugin"]')
-    pytester.makeini(textwrap.dedent("""
-        [pytest]
-        markers =
-            slow: slow
-            crashhunt: crash hunt
-            shootout: shootout
-    """))
-    for name in ("test_crash_hunt.py", "test_shootout.py"):
-        shutil.copy(ROOT / "stability_tests" / "studies" / name, pytester.path / name)
-    return pytester
+    return study_project(pytester, TINY_STUDIES)
 
 
 def _summary(reports: Path, name: str) -> dict:
