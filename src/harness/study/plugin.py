@@ -176,6 +176,7 @@ class StudyRecorder:
     def __init__(self, config):
         self.config = config
         self.records: list[dict] = []
+        self.decided: set[str] = set()
         self.started = time.time()
         self.summaries: dict | None = None
         self.written: list[Path] = []
@@ -192,6 +193,15 @@ class StudyRecorder:
         elif records and report.when == "call":
             self.records.append(RunRecord.from_json(records[-1]))
             self._announce(report.nodeid, self.records[-1], report.duration)
+        elif report.skipped and isinstance(report.longrepr, tuple):
+            self._announce_decision(report.longrepr[-1].removeprefix("Skipped: "))
+
+    def _announce_decision(self, reason: str) -> None:
+        """A decision that skips tests, said once when it first does."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and reason not in self.decided:
+            self.decided.add(reason)
+            reporter.write_line(f"decided: {reason} (its remaining seeds are skipped)")
 
     def _announce(self, nodeid: str, record, seconds: float) -> None:
         """One line per finished run, so long sessions show progress (also under pytest-xdist)."""

@@ -226,6 +226,7 @@ def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give
     study_dir.runpytest_subprocess(*common, "--reports-dir", "partial", "-k", "depth4-seed11 or depth1-seed11")
     result = study_dir.runpytest_subprocess(*common, "--reports-dir", "reports")
     result.assert_outcomes(passed=5, skipped=5)
+    result.stdout.fnmatch_lines(["decided: depth 4 decided crashy after 2 runs*(its remaining seeds are skipped)"])
     result.stdout.fnmatch_lines(["SKIPPED [[]3[]] *: depth 4 decided crashy after 2 runs: SPRT after 2 runs*",
                                  "SKIPPED [[]2[]] *: depth 1 ended undecided after 3 runs: 3 of 3 runs unclassified*"])
     summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
