@@ -55,10 +55,16 @@ def _selects_studies(config) -> bool:
     return any(marker in expression for marker in STUDY_MARKERS)
 
 
-def _schedule_groups_together(config, session) -> None:
-    """Seeds trained together must run on one pytest-xdist worker: schedule by xdist_group."""
-    if session.group_size() > 1 and config.getoption("dist", "no") == "load":
+def _schedule_for_the_design(config, session) -> None:
+    """Seeds trained together must run on one pytest-xdist worker: schedule by xdist_group. A sequential design
+    wants its tests started in order, so that a decision can skip the seeds after it: one test at a time to
+    each worker (pytest-xdist otherwise hands out large chunks of the matrix at the start)."""
+    if config.getoption("dist", "no") != "load":
+        return
+    if session.group_size() > 1:
         config.option.dist = "loadgroup"
+    elif session.design.sequential and getattr(config.option, "maxschedchunk", 0) is None:
+        config.option.maxschedchunk = 1
 
 
 JSON_REPORT = "pytest_report.json"
@@ -104,7 +110,7 @@ def pytest_configure(config):
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
-        _schedule_groups_together(config, session)
+        _schedule_for_the_design(config, session)
         _keep_json_report(config, session.options.reports_dir)
 
 

@@ -130,3 +130,18 @@ def test_a_named_set_of_arms_and_the_crash_hunt_of_any_arm():
         session.check_configurations()
     with pytest.raises(UsageError, match="--hunt-arm resnet: unknown arm"):
         StudySession(StudyOptions.from_pytest(Options(**{"--hunt-arm": "resnet"})))
+
+
+def test_a_sequential_session_hands_tests_to_xdist_workers_one_at_a_time():
+    from types import SimpleNamespace
+
+    from harness.study.plugin import _schedule_for_the_design
+
+    def configured(design, **option):
+        config = SimpleNamespace(option=SimpleNamespace(dist="load", maxschedchunk=None, **option))
+        config.getoption = lambda name, default=None: getattr(config.option, name, default)
+        _schedule_for_the_design(config, StudySession(StudyOptions.from_pytest(Options(**{"--design": design}))))
+        return config.option
+
+    assert configured("sequential").maxschedchunk == 1
+    assert configured("fixed").maxschedchunk is None   # a fixed matrix keeps xdist's chunks
