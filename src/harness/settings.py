@@ -41,6 +41,9 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nimgs-test", type=int, default=DATA.nimgs_test, help="test object canvases")
     group.add_argument("--nphotons", type=float, default=DATA.nphotons, help="mean photons per training patch")
     group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
+    group.add_argument("--probe-source", default=DATA.probe_source, metavar="PRESET",
+                       help=f"the probe: a preset of fixtures/probes.toml — disk (alias ideal_disk), fzp (a zone "
+                            f"plate's, point-asymmetric), or one you add (default {DATA.probe_source})")
     group.add_argument("--probe-defocus", type=float, default=DATA.probe_defocus, metavar="RADIANS",
                        help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
                             "point-symmetric disk under which a patch and its twin image fit the same pattern)")
@@ -204,6 +207,7 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
         probe_defocus=args.probe_defocus,
+        probe_source=args.probe_source,
         object_size=profile.object_size if args.object_size is None else args.object_size,
         n_lines=profile.n_lines,
         train_stride=profile.train_stride if args.train_stride is None else args.train_stride,

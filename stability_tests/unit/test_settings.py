@@ -62,6 +62,7 @@ FLAG_TARGETS = [
     (["--nphotons", "1e6"], lambda c: c.data.nphotons, 1e6),
     (["--train-stride", "12"], lambda c: c.data.train_stride, 12),
     (["--probe-defocus", "2"], lambda c: c.data.probe_defocus, 2.0),
+    (["--probe-source", "fzp"], lambda c: c.data.probe_source, "fzp"),
 ]
 
 

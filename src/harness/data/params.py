@@ -13,7 +13,7 @@ from ..errors import UsageError
 # then get a new key and are never mistaken for current data.
 GENERATOR_VERSION = "grid-lines-1"
 # Parameters added later, with the default that reproduces the data generated before they existed.
-ADDED_LATER = {"probe_defocus": 0.0}
+ADDED_LATER = {"probe_defocus": 0.0, "probe_source": "disk"}
 
 
 def patches_per_axis(size: int, patch: int, stride: int) -> int:
@@ -39,6 +39,7 @@ class DatasetParams:
     train_seed: int = 1
     test_seed: int = 2
     probe_defocus: float = 0.0        # defocus phase of the synthetic probe, radians at the disk edge
+    probe_source: str = "disk"        # a probe preset of fixtures/probes.toml (see physics/probe_presets.py)
 
     def validate(self) -> None:
         """Raise UsageError (naming the flag) for settings the simulation cannot honour."""
@@ -66,6 +67,14 @@ class DatasetParams:
             raise UsageError("--probe-defocus", self.probe_defocus, "must be a finite phase in radians")
         if self.probe_defocus and self.probe_npz is not None:
             raise UsageError("--probe-defocus", self.probe_defocus, "applies to the synthetic probe, not to --probe-npz")
+        from ..physics.probe_presets import DISK, preset
+
+        kind = preset(self.probe_source)["kind"]
+        if self.probe_npz is not None and kind != DISK:
+            raise UsageError("--probe-source", self.probe_source, "and --probe-npz both name a probe: give one")
+        if self.probe_defocus and kind != DISK:
+            raise UsageError("--probe-defocus", self.probe_defocus,
+                             f"applies to the disk probe; the {self.probe_source} preset sets its own defocus")
 
     @property
     def n_train_patches(self) -> int:
@@ -81,8 +90,13 @@ class DatasetParams:
     def identity(self) -> dict:
         """Every parameter, except settings added after the first release while they hold their default
         (which reproduces the data of before): cache keys and run hashes of earlier runs stay valid."""
-        return {key: value for key, value in self.as_dict().items()
-                if not (key in ADDED_LATER and value == ADDED_LATER[key])}
+        identity = {key: value for key, value in self.as_dict().items()
+                    if not (key in ADDED_LATER and value == ADDED_LATER[key])}
+        if "probe_source" in identity:  # a preset enters with its parameters: editing them changes the key
+            from ..physics.probe_presets import preset
+
+            identity["probe_parameters"] = preset(self.probe_source)
+        return identity
 
     def cache_key(self, probe_digest: str | None = None) -> str:
         """A key derived from every parameter and the generator version.

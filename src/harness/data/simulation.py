@@ -9,6 +9,8 @@ import numpy as np
 import torch
 
 from ..physics import far_field_amplitude, load_probe_npz, make_synthetic_probe, normalize_probe
+from ..physics.probe import probe_symmetry
+from ..physics.probe_presets import DISK, preset, zone_plate_probe
 from .grid_lines import lines_amplitudes, phase_from_amplitude
 from .params import GENERATOR_VERSION, DatasetParams, file_digest, patches_per_axis
 from .scan import extract_patches, stitched_crop
@@ -30,7 +32,10 @@ def content_hash(arrays: dict[str, np.ndarray]) -> str:
 def resolve_probe(params: DatasetParams) -> tuple[np.ndarray, str | None]:
     """The probe as given (P₀) and, for a file, the digest of its content."""
     if params.probe_npz is None:
-        return make_synthetic_probe(params.N, params.probe_defocus), None
+        parameters = preset(params.probe_source)
+        if parameters["kind"] == DISK:
+            return make_synthetic_probe(params.N, params.probe_defocus), None
+        return zone_plate_probe(params.N, parameters), None
     probe = load_probe_npz(params.probe_npz, params.N)
     return probe, file_digest(params.probe_npz)
 
@@ -74,6 +79,7 @@ def simulate(params: DatasetParams) -> dict[str, dict[str, np.ndarray]]:
     probe_raw, probe_digest = resolve_probe(params)
     probe = normalize_probe(probe_raw)
     probe_modulus = np.abs(probe)
+    symmetry = probe_symmetry(probe)  # whether an exact amplitude twin exists, and about which centre
 
     train = _split_arrays(params, params.nimgs_train, params.train_stride, params.train_seed)
     test = _split_arrays(params, params.nimgs_test, params.test_stride, params.test_seed)
@@ -100,6 +106,7 @@ def simulate(params: DatasetParams) -> dict[str, dict[str, np.ndarray]]:
             "split": name,
             "params": params.as_dict(),
             "probe_digest": probe_digest,
+            "probe_symmetry": symmetry,
             "generator_version": GENERATOR_VERSION,
             "cache_key": params.cache_key(probe_digest),
             "n_patches": int(arrays["diffraction"].shape[0]),

@@ -1,22 +1,40 @@
 """Twin-image evidence: do the predicted patches follow the object, or its point reflection?
 
-With one diffraction pattern per patch and a probe whose modulus is point-symmetric about the patch
-centre (the default synthetic disk), O'(r) = conj(O(−r)) · conj(P(−r)) / P(r) gives exactly the same
-far-field amplitude as O(r): |O'| is the point-reflected |O|. A network can therefore fit every
-pattern with reflected patches. The stitched image keeps only each patch's central tile and hides
-most of it, so the evidence is per patch, over the probe's bright disk.
+With one diffraction pattern per patch and a probe whose modulus is point-symmetric about a centre c
+(the default synthetic disk: c = ((N−1)/2, (N−1)/2)), O'(r) = conj(O(c−r)) · conj(P(c−r)) / P(r) gives
+exactly the same far-field amplitude as O(r): |O'| is the point-reflected |O|. A network can therefore fit
+every pattern with reflected patches. The stitched image keeps only each patch's central tile and hides
+most of it, so the evidence is per patch, over the pixels that hold most of the probe's energy (a focused
+probe spreads over rings a half-maximum threshold would cut away), reflected about the probe's own
+symmetry centre.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-BRIGHT_FRACTION = 0.5   # the disk where |P| ≥ half its maximum: inside the illumination, away from its edge
+from ..physics.probe import probe_symmetry, reflect_about
+
+ENERGY_SHARE = 0.90     # the region holds this share of |P|² (with every pixel's reflection)
+DIM_FRACTION = 1e-3     # pixels where |P| or its reflection is below this share of the maximum are left out
 
 
-def point_reflect(patches: np.ndarray) -> np.ndarray:
-    """Reflect each N×N patch through its centre ((N−1)/2, the centre of the synthetic probe)."""
-    return patches[..., ::-1, ::-1]
+def point_reflect(patches: np.ndarray, shift: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Reflect each N×N patch through (N−1)/2 + shift/2 (shift in half-pixels; (0, 0): the array centre)."""
+    return reflect_about(patches, tuple(shift))
+
+
+def twin_region(probe: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """The brightest pixels holding ENERGY_SHARE of |P|², with their reflections, where both are lit."""
+    energy = np.abs(probe).astype(np.float64) ** 2
+    order = np.argsort(energy, axis=None)[::-1]
+    cumulative = np.cumsum(energy.ravel()[order]) / energy.sum()
+    region = np.zeros(energy.size, dtype=bool)
+    region[order[:int(np.searchsorted(cumulative, ENERGY_SHARE)) + 1]] = True
+    region = region.reshape(energy.shape)
+    lit = energy >= (DIM_FRACTION * np.sqrt(energy.max())) ** 2
+    lit &= point_reflect(lit, shift)
+    return (region | point_reflect(region, shift)) & lit
 
 
 def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,26 +48,30 @@ def _correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def patch_correlations(object_patches: np.ndarray, y_i: np.ndarray, probe: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(direct, twin): per patch, the correlation of the predicted |O| with the true amplitude Y and
-    with its point reflection, over the pixels where the probe and its reflection are bright.
+    with its point reflection about the probe's symmetry centre, over the twin region.
 
     y_i: the dataset's Y_I = Y·|P| (n, N, N); probe: the normalised probe P (N, N).
     """
+    shift = tuple(probe_symmetry(probe)["shift"])
     modulus = np.abs(probe).astype(np.float64)
-    lit = modulus >= BRIGHT_FRACTION * modulus.max()
-    bright = lit & point_reflect(lit)
-    predicted = np.abs(object_patches).astype(np.float64)[:, bright]
-    truth = np.asarray(y_i, dtype=np.float64)[:, bright] / modulus[bright]
-    reflected = point_reflect(np.asarray(y_i, dtype=np.float64))[:, bright] / point_reflect(modulus)[bright]
+    region = twin_region(probe, shift)
+    predicted = np.abs(object_patches).astype(np.float64)[:, region]
+    truth = np.asarray(y_i, dtype=np.float64)[:, region] / modulus[region]
+    reflected = point_reflect(np.asarray(y_i, dtype=np.float64), shift)[:, region] / point_reflect(modulus, shift)[region]
     direct = _correlations(predicted, truth)
     twin = _correlations(predicted, reflected)
     return direct.astype(np.float32), twin.astype(np.float32)
 
 
-def twin_evidence(direct: np.ndarray, twin: np.ndarray) -> dict | None:
-    """Median correlations and the fraction of patches closer to the reflection (finite patches only)."""
+def twin_evidence(direct: np.ndarray, twin: np.ndarray, symmetry: dict | None = None) -> dict | None:
+    """Median correlations and the fraction of patches closer to the reflection (finite patches only), with
+    the probe's point-asymmetry and whether an exact amplitude twin exists, when known."""
     valid = np.isfinite(direct) & np.isfinite(twin)
     if not valid.any():
         return None
     direct, twin = direct[valid].astype(np.float64), twin[valid].astype(np.float64)
-    return {"median_direct": float(np.median(direct)), "median_twin": float(np.median(twin)),
-            "twin_better_fraction": float(np.mean(twin > direct)), "patches": int(valid.sum())}
+    evidence = {"median_direct": float(np.median(direct)), "median_twin": float(np.median(twin)),
+                "twin_better_fraction": float(np.mean(twin > direct)), "patches": int(valid.sum())}
+    if symmetry is not None:
+        evidence.update(probe_asymmetry=symmetry["asymmetry"], exact_twin=symmetry["exact_twin"])
+    return evidence

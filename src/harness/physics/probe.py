@@ -88,3 +88,26 @@ def normalize_probe(probe: np.ndarray) -> np.ndarray:
     if not scale > 0:
         raise ValueError("probe is zero inside the central disk of radius N/4; it cannot be normalised")
     return (probe / scale).astype(np.complex64)
+
+
+SYMMETRY_SEARCH = 2.0   # pixels either way of the array centre, in half-pixel steps
+EXACT_TWIN_ASYMMETRY = 1e-3   # |P| this close to point-symmetric (float32 and blur at the edge leave ~1e-4): an exact twin
+
+
+def reflect_about(array: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """array(c − r): the point reflection about the centre (n−1)/2 + shift/2 on each axis (shift in
+    half-pixels), wrapping around the edge (a probe is compact, so nothing of it wraps)."""
+    return np.roll(array[..., ::-1, ::-1], shift, axis=(-2, -1))
+
+
+def probe_symmetry(probe: np.ndarray) -> dict:
+    """|P|'s point-asymmetry ‖|P(r)| − |P(c − r)|‖ / ‖|P|‖ at the centre c that makes it smallest (searched
+    ±2 px about the array centre), that centre, and whether an exact amplitude twin exists."""
+    modulus = np.abs(probe).astype(np.float64)
+    steps = range(-int(2 * SYMMETRY_SEARCH), int(2 * SYMMETRY_SEARCH) + 1)
+    asymmetry, shift = min((float(np.linalg.norm(modulus - reflect_about(modulus, (a, b))) / np.linalg.norm(modulus)),
+                            (a, b)) for a in steps for b in steps)
+    n = probe.shape[0]
+    return {"asymmetry": asymmetry, "shift": list(shift),
+            "centre": [(n - 1) / 2 + shift[0] / 2, (n - 1) / 2 + shift[1] / 2],
+            "exact_twin": asymmetry < EXACT_TWIN_ASYMMETRY}

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..environment import run_environment
 from ..evaluate import fit_references, mean_reconstruction_metrics, patch_correlations, predict_patches, twin_evidence
+from ..physics.probe import probe_symmetry
 from ..verdict import VERDICT_VERSION, detect
 from .config import RunConfig
 from .folder import NotARunFolder, RunFolder
@@ -81,7 +82,8 @@ def record_trained_run(config: RunConfig, folder: RunFolder, evaluation, model, 
     metrics = add_val_losses(metrics, history.epochs)
     metrics.update(fit_references(test["diffraction"][..., 0], test["Y_I"][..., 0], test["Y_phi"][..., 0], probe))
     correlations = patch_correlations(object_patches, test["Y_I"][..., 0], probe)
-    verdict = classify(history.as_dict(), metrics, reconstruction, twin=twin_evidence(*correlations),
+    verdict = classify(history.as_dict(), metrics, reconstruction,
+                       twin=twin_evidence(*correlations, symmetry=probe_symmetry(probe)),
                        loss_mode=config.train.loss_mode)
     timings["evaluate_s"] = time.perf_counter() - clock
 

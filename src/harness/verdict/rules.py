@@ -125,6 +125,10 @@ def detect(history: dict, metrics: dict, reconstruction_amplitude: np.ndarray | 
             if named:
                 text += (f"; its patches follow the point-reflected object (median correlation "
                          f"{twin['median_twin']:+.2f}, with the object {twin['median_direct']:+.2f})")
+            if twin is not None and "exact_twin" in twin:
+                text += ("; the probe's |P| is point-symmetric, so the reflected object fits every pattern exactly"
+                         if twin["exact_twin"] else
+                         f"; the probe's |P| is point-asymmetric ({twin['probe_asymmetry']:.2f}): no exact twin")
             explanations.append(text)
         elif had_learned:
             reasons.append("degraded")
