@@ -74,6 +74,10 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
                        help="drives init, data order and all randomness; several seeds train as one group")
     group.add_argument("--n-seeds", type=int, default=None, metavar="K",
                        help="K seeds counted up from --seed, trained as one group (seed-batched)")
+    group.add_argument("--objects-per-seed", action="store_true",
+                       help="each seed also draws its own training and test objects and Poisson noise, so P_crash "
+                            "is a rate over objects too (default: one object pair for every seed, the original "
+                            "protocol)")
     group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
     group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
     group.add_argument("--torch-batch-size", type=int, default=TRAIN.batch_size)
@@ -282,9 +286,19 @@ def run_configs(args: argparse.Namespace) -> list:
     train = train_config(args, profile, seeds[0])
     device = check_device(args.device)
     warn_emulated_bf16(args.bf16, device)
-    return [RunConfig(model=plan, data=params, train=dataclasses.replace(train, seed=seed), profile=profile.name,
-                      device=device, study=args.study, arm=args.arm, threads=args.threads)
+    return [RunConfig(model=plan, data=objects_of(params, seed) if args.objects_per_seed else params,
+                      train=dataclasses.replace(train, seed=seed), profile=profile.name, device=device,
+                      study=args.study, arm=args.arm, threads=args.threads)
             for plan in plans for seed in seeds]
+
+
+def objects_of(params, seed: int):
+    """The dataset of a run that draws its own objects and noise: training and test seeds derived from the run's
+    seed (distinct streams; the same seed always draws the same, so its dataset is cached and shared)."""
+    import numpy as np
+
+    train_seed, test_seed = (int(value) for value in np.random.SeedSequence(seed).generate_state(2))
+    return dataclasses.replace(params, train_seed=train_seed, test_seed=test_seed)
 
 
 def run_seeds(args: argparse.Namespace) -> list[int]:

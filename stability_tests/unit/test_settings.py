@@ -4,6 +4,7 @@ exactly what the same flags mean on the command line."""
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from harness.cli.main import build_parser
@@ -193,3 +194,18 @@ def test_harness_run_refuses_every_such_value_in_one_line_and_writes_nothing(fla
 def test_an_unwritable_cache_folder_is_refused_before_anything_is_written(usage_error, tmp_path):
     usage_error(["run", "--profile", "smoke", "--cache-dir=/proc/forbidden", f"--output-dir={tmp_path / 'run'}"],
                 "--cache-dir /proc/forbidden", [tmp_path / "run"])
+
+
+def test_objects_per_seed_give_each_seed_its_own_draw_and_the_same_seed_the_same():
+    from harness.data.simulation import _split_arrays
+
+    shared = configs("--profile", "smoke", "--device", "cpu", "--seed", "1", "2")
+    assert shared[0].data == shared[1].data                      # the original protocol: one object pair
+    own = configs("--profile", "smoke", "--device", "cpu", "--seed", "1", "2", "--objects-per-seed")
+    again = configs("--profile", "smoke", "--device", "cpu", "--seed", "2", "--objects-per-seed")[0]
+    assert own[1].data == again.data and own[1].data.cache_key() == again.data.cache_key()   # cached, shared
+    first, second = (config.data for config in own)
+    assert len({first.train_seed, first.test_seed, second.train_seed, second.test_seed}) == 4
+    assert first.cache_key() != second.cache_key() != shared[0].data.cache_key()
+    objects = [_split_arrays(data, 1, data.test_stride, data.test_seed)["Y"] for data in (first, second)]
+    assert not np.allclose(objects[0], objects[1])               # other objects, not only other keys

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from harness.data import DatasetParams
 from harness.errors import UsageError
 from harness.study import CRASH_HUNT, SHOOTOUT, load_studies, run_config_for
 from harness.train.clipping import clip_gradients_, global_grad_norm
@@ -47,7 +48,8 @@ SETTING_TARGETS = {
     "torch-weight-decay": lambda c: c.train.weight_decay, "torch-betas": lambda c: list(c.train.betas),
     "torch-scheduler": lambda c: c.train.scheduler, "torch-lr-warmup-epochs": lambda c: c.train.warmup_epochs,
     "torch-lr-min-ratio": lambda c: c.train.min_lr_ratio, "torch-epochs": lambda c: c.train.epochs,
-    "collapse-patience": lambda c: c.train.collapse_patience,
+    "collapse-patience": lambda c: c.train.collapse_patience, "probe-source": lambda c: c.data.probe_source,
+    "objects-per-seed": lambda c: c.data.train_seed != DatasetParams().train_seed,
 }
 
 
