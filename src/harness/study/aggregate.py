@@ -8,7 +8,7 @@ from dataclasses import asdict
 from ..run.record import ERROR, RunRecord
 from .decisions import (comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan,
                         shootout_decisions)
-from .definitions import CRASH_HUNT, SHOOTOUT
+from .definitions import CRASH_HUNT, SHOOTOUT, split_variant
 from .design import Design
 from .quality import paired_quality, performance_profile
 from .statistics import clopper_pearson
@@ -59,26 +59,33 @@ def _plan(records: list[RunRecord], seeds) -> list[int]:
 
 def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None, seeds=None,
                        profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
+    """Per depth (per arm and depth when the hunt ran several arms, e.g. one per probe): counts, survival,
+    quality and the decision; the crash depth of each arm."""
     design = design or Design()
     plan = _plan(records, seeds)
+    arms = sorted({r.arm for r in records})
     depths, decisions = [], []
-    for depth in sorted({r.depth for r in records}):
-        at_depth = sorted((r for r in records if r.depth == depth), key=lambda r: r.seed)
-        decision = depth_decision(depth, outcomes_in_plan(_as_counted(at_depth, count_unfinished_as_crash), plan),
-                                  design)
-        decisions.append(decision)
-        rows = [{k: v for k, v in r.row().items() if k != "arm"} for r in at_depth]
-        depths.append({"depth": depth, "decision": decision.as_dict(), **_counts(at_depth, count_unfinished_as_crash),
-                       "seeds": rows})
+    for arm in arms:
+        for depth in sorted({r.depth for r in records if r.arm == arm}):
+            cell = sorted((r for r in records if r.arm == arm and r.depth == depth), key=lambda r: r.seed)
+            decision = depth_decision(depth, outcomes_in_plan(_as_counted(cell, count_unfinished_as_crash), plan),
+                                      design)
+            decisions.append((arm, decision))
+            rows = [{k: v for k, v in r.row().items() if k != "arm"} for r in cell]
+            depths.append({"depth": depth, "arm": arm, "decision": decision.as_dict(),
+                           **_counts(cell, count_unfinished_as_crash), "seeds": rows})
+    by_arm = {arm: crash_depth([d for a, d in decisions if a == arm]) for arm in arms}
+    lines = [f"{arm} {depth_line(d)}" if len(arms) > 1 else depth_line(d) for arm, d in decisions]
+    lines += [f"crash depth{'' if len(arms) == 1 else ' of ' + arm}: "
+              + (str(found) if found is not None else "none (no depth decided crashy)") for arm, found in by_arm.items()]
     crashing = [d["depth"] for d in depths if d["crashes"] > 0]
-    found = crash_depth(decisions)
     return {
         "profile": profile,
         "design": design.as_dict(),
-        "decisions": [depth_line(d) for d in decisions] + [
-            f"crash depth: {found}" if found is not None else "crash depth: none (no depth decided crashy)"],
+        "decisions": lines,
         "rule": CRASH_DEPTH_RULE,
-        "crash_depth": found,
+        "crash_depth": next(iter(by_arm.values())) if len(arms) == 1 else None,
+        "crash_depths": by_arm,
         "any_crash_depth": {"rule": ANY_CRASH_RULE, "depth": min(crashing) if crashing else None},
         "count_unfinished_as_crash": count_unfinished_as_crash,
         "depths": depths,
@@ -93,12 +100,13 @@ def shootout_summary(records: list[RunRecord], *, design: Design | None = None, 
     by_arm = {arm: sorted((r for r in records if r.arm == arm), key=lambda r: r.seed) for arm in arm_names}
     depths = sorted({r.depth for r in records if r.depth is not None})
     counted = {arm: _as_counted(found, count_unfinished_as_crash) for arm, found in by_arm.items()}
-    decided = shootout_decisions(counted, _plan(records, seeds), design, CONTROL_ARM)
-    comparisons = [{"a": arm, "b": CONTROL_ARM, **asdict(result),
-                    "logrank": permutation_logrank(by_arm[arm], by_arm[CONTROL_ARM]),
-                    "quality": paired_quality(by_arm[arm], by_arm[CONTROL_ARM])}
+    control = next((arm for arm in arm_names if split_variant(arm)[0] == CONTROL_ARM), CONTROL_ARM)
+    decided = shootout_decisions(counted, _plan(records, seeds), design, control)
+    comparisons = [{"a": arm, "b": control, **asdict(result),
+                    "logrank": permutation_logrank(by_arm[arm], by_arm[control]),
+                    "quality": paired_quality(by_arm[arm], by_arm[control])}
                    for arm, result in decided.items()]
-    lines = [comparison_line(result, CONTROL_ARM) for result in decided.values()]
+    lines = [comparison_line(result, control) for result in decided.values()]
     if not decided:
         lines = [f"no comparison: the shootout needs the {CONTROL_ARM} arm and another"]
     return {
@@ -132,7 +140,7 @@ def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: 
         profiles = sorted({r.profile for r in ordered if r.profile})
         profile = profiles[0] if len(profiles) == 1 else ("+".join(profiles) or None)
     # the same order whatever the input order (shards merge in any order): the control arm first
-    shoot.sort(key=lambda r: (r.arm != CONTROL_ARM, r.arm, r.seed))
+    shoot.sort(key=lambda r: (split_variant(r.arm)[0] != CONTROL_ARM, r.arm, r.seed))
     return {
         CRASH_HUNT: crash_hunt_summary(hunt, design=design, seeds=seeds.get(CRASH_HUNT), profile=profile,
                                        count_unfinished_as_crash=count_unfinished_as_crash) if hunt else None,
@@ -144,5 +152,7 @@ def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: 
 def summary_groups(study: str, summary: dict) -> list[tuple[str, dict]]:
     """(name, counts) of each group a summary compares: the crash hunt's depths, the shootout's arms."""
     if study == CRASH_HUNT:
-        return [(f"depth {group['depth']}", group) for group in summary["depths"]]
+        several = len({group.get("arm") for group in summary["depths"]}) > 1
+        return [(f"depth {group['depth']}" + (f" ({group['arm']})" if several else ""), group)
+                for group in summary["depths"]]
     return [(group["arm"], group) for group in summary["arms"]]

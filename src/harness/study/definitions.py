@@ -11,6 +11,17 @@ from ..settings import configs_from_settings
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"
 STUDIES = (CRASH_HUNT, SHOOTOUT)
+VARIANT = "@"   # `control@fzp`: the arm `control` with the probe preset `fzp` (the probe as a study factor)
+
+
+def variant(arm: str, probe: str | None) -> str:
+    return arm if probe is None else f"{arm}{VARIANT}{probe}"
+
+
+def split_variant(name: str) -> tuple[str, str | None]:
+    """`control@fzp` → ("control", "fzp"); `control` → ("control", None)."""
+    arm, _, probe = name.partition(VARIANT)
+    return arm, probe or None
 
 
 @dataclass(frozen=True)
@@ -95,11 +106,15 @@ def load_studies(path: str | Path | None = None) -> Studies:
 
 def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: int, profile: str,
                    epochs: int | None = None, device: str = "auto", threads: int | None = None):
-    """The RunConfig of one study test, checked exactly as `harness run` checks its flags."""
+    """The RunConfig of one study test, checked exactly as `harness run` checks its flags. An arm variant
+    `ARM@PROBE` is the arm with its probe set to the preset PROBE."""
+    name, (arm, probe) = arm, split_variant(arm)
     if arm not in studies.arms:
         raise UsageError("--arms", arm, f"unknown arm (known: {', '.join(studies.arms)})")
     settings = {**studies.protocol, **studies.arms[arm], "fno-blocks": depth, "seed": seed, "profile": profile,
-                "device": device, "study": study, "arm": arm}
+                "device": device, "study": study, "arm": name}
+    if probe is not None:
+        settings["probe-source"] = probe
     if epochs is not None:
         settings["torch-epochs"] = epochs
     if threads is not None:

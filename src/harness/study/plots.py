@@ -33,8 +33,8 @@ def _colours(names: list[str]) -> dict[str, str]:
 def _rows(study: str, summary: dict) -> list[dict]:
     """Every run's row with its group (depth or arm) and a label."""
     if study == CRASH_HUNT:
-        return [{**seed, "group": f"depth {d['depth']}", "label": f"depth {d['depth']} seed {seed['seed']}"}
-                for d in summary["depths"] for seed in d["seeds"]]
+        return [{**seed, "group": name, "label": f"{name} seed {seed['seed']}"}
+                for name, d in summary_groups(study, summary) for seed in d["seeds"]]
     return [{**row, "group": row["arm"], "label": f"{row['arm']} seed {row['seed']}"} for row in summary["rows"]]
 
 

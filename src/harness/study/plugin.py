@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ..errors import UsageError
 from ..settings import STUDY_PROFILE
 from .design import add_design_options
 from .records import RECORD_PROPERTY, StudyCase, error_record
@@ -27,6 +28,8 @@ def pytest_addoption(parser):
     group.addoption("--n-seeds", type=int, default=None, help="use K seeds counted up from the fixture's seed_base")
     group.addoption("--arms", default=None, help="shootout arms, e.g. control,layerscale, or the name of a set of "
                     "arms in fixtures/studies.toml [arm_sets], e.g. architectures (default: [shootout] arms)")
+    group.addoption("--probe-source", default=None, help="run every arm once per probe preset, e.g. disk,fzp (the "
+                    "probe as a study factor; default: the arms' own probe)")
     group.addoption("--hunt-arm", default=None, help="the arm whose depths the crash hunt sweeps (default: "
                     "[crash_hunt] arm), e.g. fno-vanilla")
     group.addoption("--crash-depth", type=int, default=None, help="shootout depth (default: the crash hunt's)")
@@ -106,6 +109,9 @@ def pytest_configure(config):
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if _selects_studies(config):
         try:
+            if "shootout" in (config.getoption("markexpr") or "") and len(session.options.probes or []) > 1:
+                raise UsageError("--probe-source", ",".join(session.options.probes),
+                                 "the shootout compares arms under one probe: run it once per probe")
             session.check_configurations()
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..run.record import ERROR, Identity, RunRecord
-from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES
+from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES, VARIANT, split_variant, variant
 
 RECORD_PROPERTY = "stability_record"
 _CASE_ID = re.compile(r"test_(?P<study>crash_hunt|shootout)\[(?P<cell>.+)-seed(?P<seed>\d+)\]")
@@ -31,8 +31,12 @@ class StudyCase:
 
     @property
     def test_id(self) -> str:
-        cell = f"depth{self.depth}" if self.study == CRASH_HUNT else self.arm
-        return f"{cell}-seed{self.seed}"
+        """`depth6-seed20260129` (with the probe of an arm variant: `depth6@fzp-seed20260129`),
+        `layerscale-seed20260128` (`layerscale@fzp-seed20260128`)."""
+        if self.study != CRASH_HUNT:
+            return f"{self.arm}-seed{self.seed}"
+        probe = split_variant(self.arm)[1]
+        return f"depth{self.depth}{'' if probe is None else VARIANT + probe}-seed{self.seed}"
 
     @classmethod
     def from_nodeid(cls, nodeid: str, crash_hunt_arm: str) -> "StudyCase | None":
@@ -40,8 +44,9 @@ class StudyCase:
             return None
         seed = int(match["seed"])
         if match["study"] == CRASH_HUNT:
-            depth = match["cell"].removeprefix("depth")
-            return cls(CRASH_HUNT, crash_hunt_arm, int(depth), seed) if depth.isdigit() else None
+            depth, probe = split_variant(match["cell"].removeprefix("depth"))
+            arm = variant(split_variant(crash_hunt_arm)[0], probe)
+            return cls(CRASH_HUNT, arm, int(depth), seed) if depth.isdigit() else None
         return cls(SHOOTOUT, match["cell"], None, seed)
 
 

@@ -76,13 +76,36 @@ COUNT_HEADER = "runs | crashes | P_crash | 95% CI | Kaplan–Meier P_crash [95%]
 
 
 def crash_hunt_table(summary: dict) -> str:
-    lines = [f"| depth | decision | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 12 + "|"]
-    for depth in summary["depths"]:
+    several = side_by_side_table(summary)
+    lines = ([several, ""] if several else []) + [
+        f"| depth | decision | {COUNT_HEADER} | outcome per seed (onset epoch) |", "|---" * 12 + "|"]
+    for name, depth in summary_groups(CRASH_HUNT, summary):
         outcomes = ", ".join(f"{s['seed']}: {outcome_label(s)}" for s in depth["seeds"])
-        lines.append(f"| {depth['depth']} | {depth['decision']['decision']} | {_counts_cells(depth)} | {outcomes} |")
+        lines.append(f"| {name.removeprefix('depth ')} | {depth['decision']['decision']} | {_counts_cells(depth)} | "
+                     f"{outcomes} |")
     lines += ["", f"Crash depth: **{_fmt(summary['crash_depth']) if summary['crash_depth'] else 'none'}** "
               f"({summary['rule']}). For reference, {summary['any_crash_depth']['rule']}: "
               f"{summary['any_crash_depth']['depth'] or 'none'}."]
+    return "\n".join(lines)
+
+
+def side_by_side_table(summary: dict) -> str | None:
+    """The crash hunt of several arms (one per probe, say) with a column each: decision and crashes per depth;
+    None for one arm."""
+    arms = list(dict.fromkeys(group["arm"] for group in summary["depths"] if group.get("arm")))
+    if len(arms) < 2:
+        return None
+    cells = {(group["arm"], group["depth"]): group for group in summary["depths"]}
+    lines = ["| depth | " + " | ".join(arms) + " |", "|---" * (len(arms) + 1) + "|"]
+    for depth in sorted({group["depth"] for group in summary["depths"]}):
+        row = []
+        for arm in arms:
+            group = cells.get((arm, depth))
+            row.append("–" if group is None else f"{group['decision']['decision']} ({group['crashes']}/{group['runs']} "
+                       f"crashed, P_crash {_fmt(group['p_crash'], 2)})")
+        lines.append(f"| {depth} | " + " | ".join(row) + " |")
+    lines += ["", "Crash depth per arm: " + ", ".join(f"{arm} {depth if depth is not None else 'none'}"
+                                                       for arm, depth in summary["crash_depths"].items()) + "."]
     return "\n".join(lines)
 
 

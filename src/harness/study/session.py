@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number, int_list
-from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for
+from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for, variant
 from .design import DESIGN_OPTIONS, Design, make_design
 from .records import StudyCase
 
@@ -35,6 +35,7 @@ class StudyOptions:
     threads_per_run: int = 1
     group_size: int | None = None
     hunt_arm: str | None = None
+    probes: list[str] | None = None              # --probe-source disk,fzp: every arm once per probe preset
     design: dict = field(default_factory=dict)   # the design options given (see study/design.py)
 
     @classmethod
@@ -73,8 +74,25 @@ class StudyOptions:
             threads_per_run=option("--threads-per-run"),
             group_size=option("--group-size"),
             hunt_arm=option("--hunt-arm"),
+            probes=_probes(option("--probe-source")),
             design=design,
         )
+
+
+def _probes(text: str | None) -> list[str] | None:
+    """'disk,fzp' → ["disk", "fzp"], each a known preset (UsageError naming --probe-source)."""
+    from ..physics.probe_presets import preset
+
+    if text is None:
+        return None
+    names = text.replace(",", " ").split()
+    if not names:
+        raise UsageError("--probe-source", repr(text), "names no probe (leave the option out for the arms' own)")
+    if len(set(names)) != len(names):
+        raise UsageError("--probe-source", text, "a probe is given twice")
+    for name in names:
+        preset(name)
+    return names
 
 
 def xdist_worker_index() -> int | None:
@@ -161,10 +179,21 @@ class StudySession:
         batches = [seeds[start:start + batch] for start in range(0, len(seeds), batch)]
         if study == CRASH_HUNT:
             depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
-            return [StudyCase(study, self.hunt_arm, depth, seed)
-                    for part in batches for depth in depths for seed in part]
-        arms = self.options.arms or self.studies.shootout["arms"]
-        return [StudyCase(study, arm, None, seed) for part in batches for arm in arms for seed in part]
+            arms = [variant(self.hunt_arm, probe) for probe in self.options.probes or [None]]
+            return [StudyCase(study, arm, depth, seed)
+                    for part in batches for arm in arms for depth in depths for seed in part]
+        return [StudyCase(study, arm, None, seed) for part in batches for arm in self.shootout_arms() for seed in part]
+
+    def shootout_arms(self) -> list[str]:
+        """The shootout's arms, as variants of the one probe when --probe-source names one."""
+        probe = (self.options.probes or [None])[0]
+        return [variant(arm, probe) for arm in self.options.arms or self.studies.shootout["arms"]]
+
+    @property
+    def control(self) -> str:
+        from .aggregate import CONTROL_ARM
+
+        return variant(CONTROL_ARM, (self.options.probes or [None])[0])
 
     def group_size(self) -> int:
         """Seeds per group at collection time: the option, else all of them on a GPU and 1 on a CPU (the run
@@ -236,7 +265,7 @@ class StudySession:
         session wrote count."""
         from ..run import RunFolder
 
-        arms = [case.arm] if case.study == CRASH_HUNT else (self.options.arms or self.studies.shootout["arms"])
+        arms = [case.arm] if case.study == CRASH_HUNT else self.shootout_arms()
         records = []
         for arm in arms:
             for seed in self.seeds(case.study):
@@ -265,13 +294,12 @@ class StudySession:
                 verb = "ended" if decision.decision == "undecided" else "decided"
                 return f"depth {case.depth} {verb} {decision.decision} after {decision.seeds_used} runs: {decision.why}"
             return None
-        from .aggregate import CONTROL_ARM
-
-        by_arm = {arm: [r for r in records if r.arm == arm] for arm in {r.arm for r in records} | {CONTROL_ARM}}
-        results = shootout_decisions(by_arm, seeds, self.design, CONTROL_ARM)
-        relevant = list(results.values()) if case.arm == CONTROL_ARM else [results[case.arm]] if case.arm in results else []
+        control = self.control
+        by_arm = {arm: [r for r in records if r.arm == arm] for arm in {r.arm for r in records} | {control}}
+        results = shootout_decisions(by_arm, seeds, self.design, control)
+        relevant = list(results.values()) if case.arm == control else [results[case.arm]] if case.arm in results else []
         if relevant and all(r.final and position >= r.seeds for r in relevant):
-            return "; ".join(f"{r.arm} vs {CONTROL_ARM} decided {r.decision} at look {r.look} ({r.seeds} seeds)"
+            return "; ".join(f"{r.arm} vs {control} decided {r.decision} at look {r.look} ({r.seeds} seeds)"
                              for r in relevant)
         return None
 

@@ -152,3 +152,19 @@ def test_arms_without_classified_runs_are_undecided_not_compared():
     (comparison,) = aggregate(records)["shootout"]["comparisons"]
     assert comparison["decision"] == "undecided" and comparison["p_value"] is None
     assert "5 of 5 control runs" in comparison["why"]
+
+
+def test_a_crash_hunt_of_several_probes_decides_per_probe_side_by_side():
+    from harness.study.report import crash_hunt_table
+
+    records = [record(arm="control@disk", depth=4, seed=s, outcome="crashed", reasons=["wrong_solution"], onset=2)
+               for s in (1, 2)]
+    records += [record(arm="control@fzp", depth=4, seed=s) for s in range(1, 7)]
+    summary = aggregate(records)["crash_hunt"]
+    assert [(d["arm"], d["decision"]["decision"]) for d in summary["depths"]] == [("control@disk", "crashy"),
+                                                                                ("control@fzp", "stable")]
+    assert summary["crash_depths"] == {"control@disk": 4, "control@fzp": None} and summary["crash_depth"] is None
+    assert summary["decisions"][0] == "control@disk depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)"
+    table = crash_hunt_table(summary)
+    assert "| depth | control@disk | control@fzp |" in table
+    assert "| 4 | crashy (2/2 crashed, P_crash 1.00) | stable (0/6 crashed, P_crash 0.00) |" in table

@@ -242,3 +242,24 @@ def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give
     again = study_dir.runpytest_subprocess(*common, "--reports-dir", "again", "-n", "2")
     again.assert_outcomes(passed=5, skipped=5)  # nothing retrained, the same decisions under xdist
     assert _summary(study_dir.path / "again", "crash_hunt_summary.json")["decisions"] == summary["decisions"]
+
+
+def test_the_probe_as_a_study_factor_end_to_end(study_dir):
+    (study_dir.path / "fixtures" / "probes.toml").write_text((ROOT / "fixtures" / "probes.toml").read_text())
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2", "--probe-source", "disk,fzp",
+              "-p", "no:cacheprovider"]
+    result = study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "reports")
+    result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["*test_crash_hunt?depth2@fzp-seed11?*"])
+    summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
+    assert [(d["arm"], d["depth"]) for d in summary["depths"]] == [("control@disk", 2), ("control@fzp", 2)]
+    configs = {arm: json.loads((study_dir.path / "runs" / "crash_hunt" / arm / "depth2_seed11" / "config.json")
+                               .read_text())["data"]["probe_source"] for arm in ("control@disk", "control@fzp")}
+    assert configs == {"control@disk": "disk", "control@fzp": "fzp"}
+    assert "| depth | control@disk | control@fzp |" in (study_dir.path / "reports" / "crash_hunt_report.md").read_text()
+    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--design", "fixed",
+                 "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
+    assert _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json") == summary
+    shootout = study_dir.runpytest_subprocess("-m", "shootout", "--profile", "smoke", "--probe-source", "disk,fzp",
+                                              "--crash-depth", "2", "-p", "no:cacheprovider")
+    shootout.stderr.fnmatch_lines(["*--probe-source disk,fzp: the shootout compares arms under one probe*"])

@@ -10,7 +10,7 @@ DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds"
             "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
             "--group-size": None, "--design": None, "--max-seeds": None, "--seed-batch": None, "--p0": None,
             "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None,
-            "--hunt-arm": None}
+            "--hunt-arm": None, "--probe-source": None}
 
 
 class Options:
@@ -145,3 +145,23 @@ def test_a_sequential_session_hands_tests_to_xdist_workers_one_at_a_time():
 
     assert configured("sequential").maxschedchunk == 1
     assert configured("fixed").maxschedchunk is None   # a fixed matrix keeps xdist's chunks
+
+
+def test_the_probe_as_a_study_factor_runs_every_arm_once_per_probe():
+    from harness.study.records import StudyCase
+
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--probe-source": "disk,fzp", "--depths": "4",
+                                                                "--design": "fixed"})))
+    cases = session.cases("crash_hunt")
+    assert {case.arm for case in cases} == {"control@disk", "control@fzp"} and len(cases) == 2 * 3
+    probes = {case.arm: session._config(case, case.seed).data.probe_source for case in cases}
+    assert probes == {"control@disk": "disk", "control@fzp": "fzp"}
+    case = next(c for c in cases if c.arm == "control@fzp")
+    assert case.test_id == f"depth4@fzp-seed{case.seed}"
+    assert StudyCase.from_nodeid(f"s.py::test_crash_hunt[{case.test_id}]", session.hunt_arm) == case
+    folders = {session._config(c, c.seed).default_folder("runs") for c in cases}
+    assert len(folders) == len(cases)                          # each probe's runs in folders of their own
+    assert session.shootout_arms()[0] == "control@disk" and session.control == "control@disk"
+    for bad in ("zoneplate", "disk,disk", ","):
+        with pytest.raises(UsageError, match="--probe-source"):
+            StudyOptions.from_pytest(Options(**{"--probe-source": bad}))
