@@ -205,7 +205,7 @@ class StudyRecorder:
         elif records and report.when == "call":
             self.records.append(RunRecord.from_json(records[-1]))
             self._announce(report.nodeid, self.records[-1], report.duration)
-        elif report.skipped and isinstance(report.longrepr, tuple):
+        elif report.skipped and isinstance(report.longrepr, tuple) and StudyCase.from_nodeid(report.nodeid, "") is not None:
             self._announce_decision(report.longrepr[-1].removeprefix("Skipped: "))
 
     def _announce_decision(self, reason: str) -> None:

@@ -46,14 +46,19 @@ def test_an_unwritable_out_json_is_one_line(finished, usage_error):
                 [])
 
 
-def test_a_finished_run_with_a_damaged_artifact_is_trained_again_saying_so(finished, tmp_path, cache_dir):
+def test_a_finished_run_with_a_damaged_artifact_is_trained_again_saying_so(finished, tmp_path, cache_dir, monkeypatch):
+    from harness.study import plots
+
     folder = tmp_path / "run"
     shutil.copytree(finished, folder)
     (folder / "recon.npz").write_bytes((folder / "recon.npz").read_bytes()[:100])
     original = RunFolder(finished).finished_record()
     assert original.config_hash == CONFIG.config_hash
     damaged_summary = {"rows": [{**original.row(), "run_dir": str(folder), "label": "damaged"}]}
-    assert reconstructions_plot("shootout", damaged_summary, tmp_path / "plot.png") is None  # skipped, no traceback
+    said = []
+    monkeypatch.setattr(plots, "_no_data", lambda axis, text: said.append(text))
+    assert reconstructions_plot("shootout", damaged_summary, tmp_path / "plot.png").is_file()  # no traceback
+    assert said == ["no data: no reconstruction on disk"]  # the unreadable run is not drawn
     lines = []
     record = execute_run(CONFIG, folder, cache_dir=cache_dir, progress=lines.append)
     assert not record.reused and any("not reused" in line and "recon.npz" in line for line in lines)
