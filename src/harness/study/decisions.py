@@ -148,6 +148,9 @@ def shootout_decisions(by_arm: dict[str, Sequence[RunRecord]], seeds: Sequence[i
     if control not in outcomes or not arms:
         return {}
     results = compare_sequentially(outcomes[control], arms, design.look_plan(len(budget)))
+    for result in results.values():
+        if result.unclassified:
+            result.why += f": {ADVICE[max(result.unclassified, key=result.unclassified.get)]}"
     if not design.sequential:
         for result in results.values():
             _fixed_comparison(result, design, len(arms))

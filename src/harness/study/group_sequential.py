@@ -88,6 +88,7 @@ class Comparison:
     risk_difference: float | None = None
     ci95: list[float] | None = None
     conditional_power: float | None = None
+    unclassified: dict | None = None    # the kinds of unclassified runs that left it undecided
     why: str = ""
     history: list[dict] = field(default_factory=list)
 
@@ -147,10 +148,12 @@ def compare_sequentially(control: Sequence[str | None], arms: dict[str, Sequence
                                    control_runs=c_runs, risk_difference=difference,
                                    ci95=newcombe_interval(crashes, runs, c_crashes, c_runs))
             if other > runs or c_other > c_runs:
-                name, count = (arm, other) if other > runs else ("control", c_other)
-                result.decision = UNDECIDED
-                result.why = (f"{count} of {seeds} {name} runs at look {index + 1} are unclassified "
-                              "(inconclusive, oom or infeasible)")
+                name, found = (arm, arms[arm]) if other > runs else ("control", control)
+                kinds = {kind: list(found[:seeds]).count(kind) for kind in dict.fromkeys(found[:seeds])
+                         if kind not in (CRASHED, OK, None)}
+                result.decision, result.unclassified = UNDECIDED, kinds
+                listing = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+                result.why = f"{sum(kinds.values())} of {seeds} {name} runs at look {index + 1} unclassified ({listing})"
                 continue
             result.p_value = test(crashes, runs, c_crashes, c_runs)
             testable.append(arm)

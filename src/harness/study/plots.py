@@ -200,9 +200,12 @@ def performance_profile_plot(study: str, summary: dict, path: Path) -> Path:
 
 
 def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
-    """The median classified run (by amp_ssim) and the first run of each crash reason."""
-    classified = sorted((r for r in rows if r["outcome"] in ("ok", "crashed") and r.get("amp_ssim") is not None),
-                        key=lambda r: r["amp_ssim"])
+    """The median classified run (by amp_ssim; of the inconclusive runs when none is classified) and the first
+    run of each crash reason."""
+    scored = [r for r in rows if r.get("amp_ssim") is not None]
+    classified = sorted((r for r in scored if r["outcome"] in ("ok", "crashed")), key=lambda r: r["amp_ssim"])
+    if not classified:
+        classified = sorted((r for r in scored if r["outcome"] == "inconclusive"), key=lambda r: r["amp_ssim"])
     picks = [("median run", classified[(len(classified) - 1) // 2])] if classified else []
     for reason in dict.fromkeys(reason for r in rows if r["outcome"] == "crashed" for reason in r.get("reasons") or ()):
         showing = [r for r in rows if r["outcome"] == "crashed" and reason in (r.get("reasons") or ())]

@@ -299,8 +299,8 @@ class StudySession:
         results = shootout_decisions(by_arm, seeds, self.design, control)
         relevant = list(results.values()) if case.arm == control else [results[case.arm]] if case.arm in results else []
         if relevant and all(r.final and position >= r.seeds for r in relevant):
-            return "; ".join(f"{r.arm} vs {control} decided {r.decision} at look {r.look} ({r.seeds} seeds)"
-                             for r in relevant)
+            return "; ".join(f"{r.arm} vs {control} {'ended' if r.decision == 'undecided' else 'decided'} "
+                             f"{r.decision} at look {r.look} ({r.seeds} seeds): {r.why}" for r in relevant)
         return None
 
     def crash_depth(self) -> int:
