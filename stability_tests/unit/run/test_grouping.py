@@ -231,3 +231,20 @@ def test_a_group_that_runs_out_of_memory_trains_its_members_singly(tmp_path, cac
     configs = configs_of(SEEDS[:2], epochs=1)
     results = execute_group(configs, [tmp_path / "a", tmp_path / "b"], cache_dir=cache_dir)
     assert [stats.outcome != "oom" and stats.group is None for stats in results] == [True, True]
+
+
+def test_a_generator_that_cannot_stack_trains_its_seeds_singly_saying_so_once(configs_of, capsys):
+    import dataclasses
+
+    from harness.models import GeneratorPlan
+    from harness.run.grouping import make_groups
+
+    from stability_tests.tiny import TINY_MODEL
+
+    configs = [dataclasses.replace(c, model=GeneratorPlan("ffno", **TINY_MODEL)) for c in configs_of([1, 2, 3])]
+    assert [len(group) for group in make_groups(configs, 3)] == [1, 1, 1]
+    make_groups(configs, 3)
+    said = capsys.readouterr().err
+    assert said.count("ffno cannot be stacked into a seed group: its seeds train singly") == 1
+    stackable = [dataclasses.replace(c, model=GeneratorPlan("fno_vanilla", **TINY_MODEL)) for c in configs]
+    assert [len(group) for group in make_groups(stackable, 3)] == [3]
