@@ -143,10 +143,10 @@ def compare_sequentially(control: Sequence[str | None], arms: dict[str, Sequence
         for arm in active:
             result = results[arm]
             crashes, runs, other = _counts(arms[arm], seeds)
-            difference = crashes / runs - c_crashes / c_runs if runs and c_runs else None
-            result.__dict__.update(look=index + 1, seeds=seeds, crashes=crashes, runs=runs, control_crashes=c_crashes,
-                                   control_runs=c_runs, risk_difference=difference,
-                                   ci95=newcombe_interval(crashes, runs, c_crashes, c_runs))
+            result.look, result.seeds, result.crashes, result.runs = index + 1, seeds, crashes, runs
+            result.control_crashes, result.control_runs = c_crashes, c_runs
+            result.risk_difference = crashes / runs - c_crashes / c_runs if runs and c_runs else None
+            result.ci95 = newcombe_interval(crashes, runs, c_crashes, c_runs)
             if other > runs or c_other > c_runs:
                 name, found = (arm, arms[arm]) if other > runs else ("control", control)
                 kinds = {kind: list(found[:seeds]).count(kind) for kind in dict.fromkeys(found[:seeds])
