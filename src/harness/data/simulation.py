@@ -40,6 +40,12 @@ def resolve_probe(params: DatasetParams) -> tuple[np.ndarray, str | None]:
     return probe, file_digest(params.probe_npz)
 
 
+def photon_scale(amplitude: np.ndarray, probe_modulus: np.ndarray, nphotons: float) -> float:
+    """s such that the patches' exit waves s·Y·|P| carry `nphotons` photons on average."""
+    mean_energy = float(np.mean(np.sum((amplitude.astype(np.float64) * probe_modulus) ** 2, axis=(1, 2))))
+    return float(np.sqrt(nphotons / mean_energy))
+
+
 def diffraction_amplitude(
     amplitude: np.ndarray, phase: np.ndarray, probe: np.ndarray, scale: float, rng: np.random.Generator
 ) -> np.ndarray:
@@ -83,9 +89,7 @@ def simulate(params: DatasetParams) -> dict[str, dict[str, np.ndarray]]:
 
     train = _split_arrays(params, params.nimgs_train, params.train_stride, params.train_seed)
     test = _split_arrays(params, params.nimgs_test, params.test_stride, params.test_seed)
-    # Photon budget from the training split; the test split reuses it.
-    mean_energy = float(np.mean(np.sum((train["Y"].astype(np.float64) * probe_modulus) ** 2, axis=(1, 2))))
-    scale = float(np.sqrt(params.nphotons / mean_energy))
+    scale = photon_scale(train["Y"], probe_modulus, params.nphotons)  # from the training split; the test reuses it
 
     splits = {}
     for name, split, stride in (("train", train, params.train_stride), ("test", test, params.test_stride)):

@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from harness.data import DatasetParams
-from harness.data.simulation import _split_arrays, diffraction_amplitude, resolve_probe
+from harness.data.simulation import resolve_probe
 from harness.errors import UsageError
 from harness.evaluate.twin import ENERGY_SHARE, twin_region
-from harness.evaluate.twin_cost import twin_cost
+from harness.evaluate.twin_cost import sample_patches, twin_cost
 from harness.physics import far_field_amplitude, make_synthetic_probe, normalize_probe
 from harness.physics.probe import probe_symmetry, reflect_about
 from harness.physics.probe_presets import preset, zone_plate_probe
@@ -87,12 +87,6 @@ def test_a_presets_parameters_enter_the_key_and_a_bad_one_names_the_file_and_key
 @pytest.mark.integration
 @pytest.mark.parametrize("source, low, high", [("disk", 0.9, 1.1), ("fzp", 10.0, np.inf)])
 def test_the_amplitude_twin_fits_under_the_disk_and_misfits_under_the_zone_plate(source, low, high):
-    params = DatasetParams(set_phi=True, probe_source=source)
-    probe = normalize_probe(resolve_probe(params)[0])
-    split = _split_arrays(params, 1, params.test_stride, params.test_seed)
-    chosen = np.linspace(0, split["Y"].shape[0] - 1, 4).astype(int)
-    amplitude, phase = split["Y"][chosen], split["phi"][chosen]
-    scale = float(np.sqrt(1e9 / np.mean(np.sum((amplitude.astype(np.float64) * np.abs(probe)) ** 2, axis=(1, 2)))))
-    measured = diffraction_amplitude(amplitude, phase, probe, scale, split["noise_rng"])
+    measured, amplitude, phase, probe = sample_patches(DatasetParams(set_phi=True, probe_source=source), 4)
     cost = twin_cost(measured, amplitude, phase, probe, steps=200, starts=2)
     assert low <= cost["twin_over_floor"] <= high, cost
