@@ -181,6 +181,14 @@ def check_folder(flag: str, folder: str) -> Path:
     return path
 
 
+def name_list(text: str | None, option: str, leave_out: str = "the fixture's") -> list[str] | None:
+    """'a,b' (or 'a b') → ["a", "b"]; None when the option is not given; UsageError when it names none or
+    one twice."""
+    if text is None:
+        return None
+    return _distinct(text.replace(",", " ").split(), text, option, leave_out)
+
+
 def int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
     """'4,6' → [4, 6]; None when the option is not given; UsageError for anything else."""
     if text is None:
@@ -189,12 +197,16 @@ def int_list(text: str | None, option: str, low: int, high: int) -> list[int] | 
         values = [int(part) for part in text.replace(",", " ").split()]
     except ValueError:
         raise UsageError(option, repr(text), "expected whole numbers separated by commas") from None
+    for value in _distinct(values, text, option, "the fixture's"):
+        check_number(option, value, low, high, int)
+    return values
+
+
+def _distinct(values: list, text: str, option: str, leave_out: str) -> list:
     if not values:
-        raise UsageError(option, repr(text), "names none (leave the option out for the fixture's)")
+        raise UsageError(option, repr(text), f"names none (leave the option out for {leave_out})")
     if len(set(values)) != len(values):
         raise UsageError(option, text, "a value is given twice")
-    for value in values:
-        check_number(option, value, low, high, int)
     return values
 
 

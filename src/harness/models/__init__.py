@@ -6,13 +6,11 @@ from torch import nn
 
 from .generator import PtychoGenerator
 from .layer_scale import LayerScale
-from .neuralop_models import check_uno
 from .plan import GeneratorPlan, InfeasibleModel, max_feasible_depth
 from .ptycho_block import PtychoBlock
 from .registry import ARCHITECTURES, Architecture, UnknownArchitecture, architecture, check_contract
 from .spectral_conv import SpectralConv2d, live_modes
 from .stable_block import StablePtychoBlock
-
 
 
 def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
@@ -22,8 +20,8 @@ def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
     plan.check()
     if found.halves:
         plan.check_halvings(found.normalised)
-    if plan.architecture == "neuralop-uno":
-        check_uno(plan)
+    if found.check is not None:
+        found.check(plan)
     if found.user:
         check_contract(plan)
     return plan

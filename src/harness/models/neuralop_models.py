@@ -69,7 +69,6 @@ def build_fno(plan: GeneratorPlan) -> nn.Module:
 
 def build_uno(plan: GeneratorPlan) -> nn.Module:
     models = library()
-    check_uno(plan)
     levels = uno_levels(plan.depth)
     cap = plan.max_hidden_channels
     channels = [min(plan.width * 2**level, cap) if cap else plan.width * 2**level for level in levels]

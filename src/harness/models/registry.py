@@ -39,6 +39,7 @@ class Architecture:
     normalised: bool = False             # normalises over space: needs 2×2 pixels at every level
     extra: str | None = None             # the optional dependency it needs
     user: bool = False                   # named by import path: checked by building it
+    check: Callable[[GeneratorPlan], None] | None = None   # its own shape rule (InfeasibleModel), before building
 
     def make(self, plan: GeneratorPlan, members: int, prune_unreachable_modes: bool) -> nn.Module:
         if members > 1 and not self.stackable:
@@ -73,7 +74,8 @@ ARCHITECTURES = {
     "neuralop-fno": Architecture(neuralop_models.build_fno, "neuraloperator's FNO: depth Fourier layers",
                                  extra=neuralop_models.EXTRA),
     "neuralop-uno": Architecture(neuralop_models.build_uno, "neuraloperator's U-NO: depth Fourier layers in a U of "
-                                 "resolutions (the original study's neuralop_uno)", extra=neuralop_models.EXTRA),
+                                 "resolutions (the original study's neuralop_uno)", extra=neuralop_models.EXTRA,
+                                 check=neuralop_models.check_uno),
 }
 
 

@@ -14,11 +14,9 @@ from ..run.record import ERROR, RunRecord
 from . import power
 from .design import Design
 from .group_sequential import FINAL as COMPARISON_FINAL
-from .group_sequential import Comparison, compare_sequentially
+from .group_sequential import PENDING, UNDECIDED, Comparison, compare_sequentially
 from .sprt import CRASHY, STABLE
-from .statistics import binomial_tail
-
-UNDECIDED, PENDING = "undecided", "pending"
+from .statistics import COMPARISON_TESTS, binomial_tail
 MIN_RUNS_FOR_UNCLASSIFIED = 3   # from this many finished runs, a depth mostly unclassified ends undecided
 ADVICE = {"inconclusive": "under-trained: train longer (--epochs) or use the paper profile on a GPU",
           "oom": "out of memory: a smaller group (--group-size 1), a channel cap, or a larger device",
@@ -160,7 +158,7 @@ def shootout_decisions(by_arm: dict[str, Sequence[RunRecord]], seeds: Sequence[i
 def _fixed_comparison(result: Comparison, design: Design, family: int) -> None:
     if result.decision != "no difference shown" or not result.runs or not result.control_runs:
         return
-    test = design.look_plan(1).test
+    test = COMPARISON_TESTS[design.test]
     runs = min(result.runs, result.control_runs)
     rate, control_rate = result.crashes / result.runs, result.control_crashes / result.control_runs
     if rate == control_rate:
@@ -180,7 +178,7 @@ def crash_depth(decisions: Sequence[DepthDecision]) -> int | None:
 
 def depth_line(decision: DepthDecision) -> str:
     if decision.decision in (STABLE, CRASHY):
-        how = "SPRT" if decision.llr is not None and decision.p_value is None else "exact test"
+        how = "exact test" if decision.p_value is not None else "SPRT"   # a fixed design's tests set p_value
         return (f"depth {decision.depth}: {decision.decision} ({decision.crashes} of {decision.runs} crashed, "
                 f"{how} after {decision.seeds_used} runs)")
     return f"depth {decision.depth}: {decision.decision}: {decision.why}"

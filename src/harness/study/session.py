@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number, int_list
+from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number, int_list, name_list
 from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies, run_config_for, variant
 from .design import DESIGN_OPTIONS, Design, make_design
 from .records import StudyCase
@@ -45,9 +45,7 @@ class StudyOptions:
 
         option = config.getoption
         load_profile(option("--profile"), flag="--profile")
-        arms = option("--arms")
-        if arms is not None and not arms.replace(",", " ").split():
-            raise UsageError("--arms", repr(arms), "names none (leave the option out for the fixture's)")
+        arms = name_list(option("--arms"), "--arms")
         numbers = {"--n-seeds": NUMBERS["--n-seeds"][:2], "--crash-depth": (1, MAX_DEPTH), "--epochs": NUMBERS["--torch-epochs"][:2],
                    "--threads-per-run": NUMBERS["--threads"][:2], "--group-size": NUMBERS["--group-size"][:2]}
         for name, (low, high) in numbers.items():
@@ -62,7 +60,7 @@ class StudyOptions:
             depths=int_list(option("--depths"), "--depths", 1, MAX_DEPTH),
             seeds=int_list(option("--seeds"), "--seeds", *NUMBERS["--seed"][:2]),
             n_seeds=option("--n-seeds"),
-            arms=arms.replace(",", " ").split() if arms else None,
+            arms=arms,
             crash_depth=option("--crash-depth"),
             epochs=option("--epochs"),
             runs_dir=check_folder("--runs-dir", option("--runs-dir")),
@@ -83,14 +81,8 @@ def _probes(text: str | None) -> list[str] | None:
     """'disk,fzp' → ["disk", "fzp"], each a known preset (UsageError naming --probe-source)."""
     from ..physics.probe_presets import preset
 
-    if text is None:
-        return None
-    names = text.replace(",", " ").split()
-    if not names:
-        raise UsageError("--probe-source", repr(text), "names no probe (leave the option out for the arms' own)")
-    if len(set(names)) != len(names):
-        raise UsageError("--probe-source", text, "a probe is given twice")
-    for name in names:
+    names = name_list(text, "--probe-source", "the arms' own probe")
+    for name in names or []:
         preset(name)
     return names
 
