@@ -25,7 +25,7 @@ BAD_OPTIONS = [
     ("--depths", "0"), ("--depths", "-2"), ("--depths", "99"), ("--depths", ""), ("--depths", "4,x"),
     ("--crash-depth", 0), ("--crash-depth", 99), ("--epochs", -1), ("--threads-per-run", 0), ("--device", "tpu"),
     ("--profile", "fast"), ("--group-size", -1), ("--group-size", 0), ("--seeds", ""), ("--seeds", ","),
-    ("--seeds", "1,1"), ("--n-seeds", 0), ("--n-seeds", -1), ("--arms", ""), ("--runs-dir", ""),
+    ("--seeds", "1,1"), ("--n-seeds", 0), ("--n-seeds", -1), ("--arms", ""), ("--arms", "agc,agc"), ("--runs-dir", ""),
     ("--reports-dir", "README.md"), ("--cache-dir", "pyproject.toml"),
     ("--design", "adaptive"), ("--max-seeds", 0), ("--seed-batch", 0), ("--p0", 0.5), ("--p0", float("nan")),
     ("--p1", 1.0), ("--alpha", 0.9), ("--beta", 0.0), ("--futility", -0.1), ("--comparison-test", "t-test"),
