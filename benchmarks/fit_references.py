@@ -3,7 +3,7 @@
 that knows nothing of the object). The verdict's FIT_ERROR threshold is calibrated against them.
 
 Run: .venv/bin/python benchmarks/fit_references.py [--nphotons 1e9] [--train-stride 4 --test-stride 10]
-     [--probe-source disk|fzp]
+     [--probe-source fzp|disk]   (the default probe is the zone plate's; --probe-defocus needs disk)
 """
 
 import argparse
@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--train-stride", type=int, default=4)
     parser.add_argument("--test-stride", type=int, default=10)
     parser.add_argument("--probe-defocus", type=float, default=0.0)
-    parser.add_argument("--probe-source", default="disk")
+    parser.add_argument("--probe-source", default=DatasetParams.probe_source)
     args = parser.parse_args()
     params = DatasetParams(set_phi=True, nphotons=args.nphotons, train_stride=args.train_stride,
                            test_stride=args.test_stride, probe_defocus=args.probe_defocus, probe_source=args.probe_source)

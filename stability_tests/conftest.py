@@ -160,11 +160,12 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def study_project(monkeypatch, cache_dir):
     """make(pytester, studies_toml) → pytester as a project with the real study tests and plugin, the given
-    study definitions, the real profiles and the session's dataset cache."""
+    study definitions, the real profiles and probes and the session's dataset cache."""
     def make(pytester, studies: str):
         fixtures = pytester.path / "fixtures"
         fixtures.mkdir()
-        shutil.copy(ROOT / "fixtures" / "profiles.toml", fixtures / "profiles.toml")
+        for name in ("profiles.toml", "probes.toml"):
+            shutil.copy(ROOT / "fixtures" / name, fixtures / name)
         (fixtures / "studies.toml").write_text(studies)
         monkeypatch.setenv("HARNESS_FIXTURES", str(fixtures))
         monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache_dir))

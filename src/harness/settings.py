@@ -41,9 +41,11 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--nimgs-test", type=int, default=DATA.nimgs_test, help="test object canvases")
     group.add_argument("--nphotons", type=float, default=DATA.nphotons, help="mean photons per training patch")
     group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
-    group.add_argument("--probe-source", default=DATA.probe_source, metavar="PRESET",
-                       help=f"the probe: a preset of fixtures/probes.toml — disk (alias ideal_disk), fzp (a zone "
-                            f"plate's, point-asymmetric), or one you add (default {DATA.probe_source})")
+    group.add_argument("--probe-source", default=None, metavar="PRESET",
+                       help=f"the probe: a preset of fixtures/probes.toml — fzp (a zone plate's, point-asymmetric), "
+                            f"disk (alias ideal_disk: real and point-symmetric, so the twin image fits exactly), or "
+                            f"one you add (default {DATA.probe_source}; disk when --probe-npz or --probe-defocus is "
+                            f"given, which replace or defocus the disk)")
     group.add_argument("--probe-defocus", type=float, default=DATA.probe_defocus, metavar="RADIANS",
                        help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
                             "point-symmetric disk under which a patch and its twin image fit the same pattern)")
@@ -223,12 +225,24 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         nphotons=args.nphotons,
         probe_npz=args.probe_npz,
         probe_defocus=args.probe_defocus,
-        probe_source=args.probe_source,
+        probe_source=probe_source(args),
         object_size=profile.object_size if args.object_size is None else args.object_size,
         n_lines=profile.n_lines,
         train_stride=profile.train_stride if args.train_stride is None else args.train_stride,
         test_stride=profile.test_stride if args.test_stride is None else args.test_stride,
     )
+
+
+def probe_source(args: argparse.Namespace) -> str:
+    """The preset asked for; without one, the disk where a probe file or a disk defocus is given (they
+    replace or change the disk), else the default preset."""
+    if args.probe_source is not None:
+        return args.probe_source
+    if args.probe_npz is not None or args.probe_defocus:
+        from .physics.probe_presets import DISK
+
+        return DISK
+    return DATA.probe_source
 
 
 def model_plans(args: argparse.Namespace):

@@ -62,8 +62,8 @@ FLAG_TARGETS = [
     (["--no-channels-last"], lambda c: c.train.channels_last, False),
     (["--nphotons", "1e6"], lambda c: c.data.nphotons, 1e6),
     (["--train-stride", "12"], lambda c: c.data.train_stride, 12),
-    (["--probe-defocus", "2"], lambda c: c.data.probe_defocus, 2.0),
-    (["--probe-source", "fzp"], lambda c: c.data.probe_source, "fzp"),
+    (["--probe-defocus", "2"], lambda c: (c.data.probe_source, c.data.probe_defocus), ("disk", 2.0)),
+    (["--probe-source", "disk"], lambda c: c.data.probe_source, "disk"),
 ]
 
 
@@ -81,6 +81,22 @@ def test_every_default_is_the_documented_one():
     assert dataclasses.asdict(config.train) == {**dataclasses.asdict(TrainConfig()), "epochs": 2}  # smoke's epochs
     assert (config.model.architecture, config.model.depth, config.model.width, config.model.modes,
             config.model.max_hidden_channels) == ("hybrid", 4, 32, 12, None)
+
+
+def test_the_probe_is_the_zone_plate_unless_a_disk_setting_or_a_file_is_given(tmp_path):
+    from harness.physics.probe import make_synthetic_probe, probe_symmetry
+    from harness.data.simulation import resolve_probe
+
+    default = configs("--profile", "smoke", "--device", "cpu")[0].data
+    assert not probe_symmetry(resolve_probe(default)[0])["exact_twin"]  # the preset without an exact twin
+    np.savez(tmp_path / "probe.npz", probeGuess=make_synthetic_probe(64) * 2)
+    from_file = configs("--profile", "smoke", "--device", "cpu", "--probe-npz", str(tmp_path / "probe.npz"))[0].data
+    np.testing.assert_array_equal(resolve_probe(from_file)[0], make_synthetic_probe(64) * 2)
+    assert configs("--profile", "smoke", "--device", "cpu", "--probe-defocus", "1")[0].data.probe_source == "disk"
+    for flags, named in ((["--probe-npz", str(tmp_path / "probe.npz")], "--probe-source fzp"),
+                         (["--probe-defocus", "1"], "--probe-defocus 1.0")):
+        with pytest.raises(UsageError, match=named):
+            configs("--profile", "smoke", "--device", "cpu", "--probe-source", "fzp", *flags)[0].data.validate()
 
 
 def test_settings_written_as_data_mean_what_the_flags_mean():

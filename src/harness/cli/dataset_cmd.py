@@ -28,11 +28,20 @@ def summary_lines(dataset) -> list[str]:
         f" (N={dataset.params.N}, strides {dataset.params.train_stride}/{dataset.params.test_stride})",
         f"  intensity scale {float(train['intensity_scale']):.6g}, norm_Y_I train {float(train['norm_Y_I']):.6g}"
         f" test {float(test['norm_Y_I']):.6g}",
+        probe_line(dataset),
     ]
     for key in ("diffraction", "Y_I", "Y_phi"):
         values = train[key]
         lines.append(f"  train {key:<11} mean {float(np.mean(values)):.6g}  std {float(np.std(values)):.6g}")
     return lines
+
+
+def probe_line(dataset) -> str:
+    params, symmetry = dataset.params, dataset.metadata["probe_symmetry"]
+    source = f"file {params.probe_npz}" if params.probe_npz else params.probe_source
+    twin = ("an exact amplitude twin fits every pattern" if symmetry["exact_twin"]
+            else "no exact amplitude twin")
+    return f"  probe {source}: |P| point-asymmetry {symmetry['asymmetry']:.3g} at its best centre ({twin})"
 
 
 def run(args: argparse.Namespace) -> int:

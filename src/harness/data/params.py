@@ -39,7 +39,9 @@ class DatasetParams:
     train_seed: int = 1
     test_seed: int = 2
     probe_defocus: float = 0.0        # defocus phase of the synthetic probe, radians at the disk edge
-    probe_source: str = "disk"        # a probe preset of fixtures/probes.toml (see physics/probe_presets.py)
+    # A probe preset of fixtures/probes.toml (physics/probe_presets.py). The zone plate's |P| is
+    # point-asymmetric, so the twin image does not fit the data exactly; `disk` has an exact twin.
+    probe_source: str = "fzp"
 
     def validate(self) -> None:
         """Raise UsageError (naming the flag) for settings the simulation cannot honour."""
@@ -74,7 +76,7 @@ class DatasetParams:
             raise UsageError("--probe-source", self.probe_source, "and --probe-npz both name a probe: give one")
         if self.probe_defocus and kind != DISK:
             raise UsageError("--probe-defocus", self.probe_defocus,
-                             f"applies to the disk probe; the {self.probe_source} preset sets its own defocus")
+                             f"applies to the disk probe (--probe-source disk); the {self.probe_source} preset sets its own defocus")
 
     @property
     def n_train_patches(self) -> int:

@@ -89,7 +89,8 @@ def preset(name: str) -> dict:
     path = probes_file()
     found = _presets(path).get(name) if path.is_file() else None
     if found is None:
-        raise UsageError("--probe-source", name, f"unknown probe (known: {', '.join(preset_names())}; add one to {path})")
+        where = f"add one to {path}" if path.is_file() else f"{path}, which would define it, does not exist"
+        raise UsageError("--probe-source", name, f"unknown probe (known: {', '.join(preset_names())}; {where})")
     if found["kind"] == DISK:
         return {"kind": DISK}
     return {"kind": "zone_plate", **ZONE_PLATE_KEYS, **{k: float(v) for k, v in found.items() if k != "kind"}}

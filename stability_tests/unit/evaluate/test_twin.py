@@ -1,15 +1,18 @@
 """The twin-image ambiguity: the physics that makes it, the probe that changes it, and the
 per-patch evidence the verdict reads."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.data import get_dataset
 from harness.evaluate import fit_references, patch_correlations, point_reflect, twin_evidence
 from harness.physics import far_field_amplitude, make_synthetic_probe, normalize_probe
-from harness.physics.probe import synthetic_disk_radius
+from harness.physics.probe import probe_symmetry, synthetic_disk_radius
 
 
 def far_field(object_patch: np.ndarray, probe: np.ndarray) -> np.ndarray:
@@ -58,13 +61,15 @@ def test_defocused_probe_has_the_disk_modulus_and_the_stated_edge_phase():
     assert abs(edge - n / 6) < 0.5
 
 
-def test_patch_correlations_tell_the_object_from_its_reflection(tiny_dataset):
-    test = tiny_dataset.test
+@pytest.mark.parametrize("source", ["disk", "fzp"])
+def test_patch_correlations_tell_the_object_from_its_reflection(tiny_params, cache_dir, source):
+    test = get_dataset(dataclasses.replace(tiny_params, probe_source=source), cache_dir).test
     probe = normalize_probe(test["probeGuess"])
     y_i = test["Y_I"][..., 0]
     truth = (y_i / np.abs(probe)) * np.exp(1j * test["Y_phi"][..., 0])
     direct, twin = patch_correlations(truth, y_i, probe)
-    reflected_direct, reflected_twin = patch_correlations(np.conj(point_reflect(truth)), y_i, probe)
+    shift = tuple(probe_symmetry(probe)["shift"])  # the reflection about the probe's own centre
+    reflected_direct, reflected_twin = patch_correlations(np.conj(point_reflect(truth, shift)), y_i, probe)
     valid = np.isfinite(direct)
     assert valid.mean() > 0.9
     np.testing.assert_allclose(direct[valid], 1.0, atol=1e-5)

@@ -26,7 +26,7 @@ def test_the_disk_preset_is_todays_probe_and_keeps_todays_keys():
     np.testing.assert_array_equal(resolve_probe(DatasetParams(probe_source="ideal_disk"))[0], make_synthetic_probe(64))
     assert DatasetParams(probe_source="disk").identity() == {k: v for k, v in DatasetParams().as_dict().items()
                                                              if k not in ("probe_source", "probe_defocus")}
-    assert DatasetParams(probe_source="fzp").cache_key() != DatasetParams().cache_key()
+    assert DatasetParams(probe_source="fzp").cache_key() != DatasetParams(probe_source="disk").cache_key()
 
 
 @pytest.mark.parametrize("source, exact", [("disk", True), ("fzp", False)])
@@ -82,6 +82,10 @@ def test_a_presets_parameters_enter_the_key_and_a_bad_one_names_the_file_and_key
     (fixtures / "probes.toml").write_text(text)
     with pytest.raises(UsageError, match="--probe-source zoneplate: unknown probe"):
         preset("zoneplate")
+    (fixtures / "probes.toml").unlink()  # the default preset lives in the file: its absence is said
+    with pytest.raises(UsageError, match=r"--probe-source fzp: unknown probe .*probes.toml, which would define it, "
+                                         r"does not exist"):
+        DatasetParams().validate()
 
 
 @pytest.mark.integration

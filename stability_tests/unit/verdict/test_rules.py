@@ -35,7 +35,7 @@ def verdict_of(history, amplitude=VARIED, floor=FLOOR, twin=None):
     return detect(history, metrics, amplitude, twin=twin)
 
 
-# --- the reference trajectories: the paper protocol on one H200 (shared/reference-runs, copied) ---------------
+# --- the reference trajectories: the paper protocol on one H200 under the disk probe (shared/reference-runs, copied) --
 
 def reference_history(seed: str) -> dict:
     return {"nonfinite": None, "epochs": REFERENCE["runs"][seed]}
