@@ -57,5 +57,7 @@ def test_a_smoke_run_records_what_it_recorded_before(name, tmp_path, cache_dir):
         got = json.loads((folder / file).read_text())
         want = json.loads((REFERENCE / name / file).read_text())
         assert_same(got, want, file)
-        if file == "stats.json":  # the record's new field, and nothing else new
-            assert set(got) - set(want) == {"record_version"}
+        if file == "stats.json":  # the record's new fields, and nothing else new
+            assert set(got) - set(want) == {"record_version", "probe"} and got["probe"] == "disk"
+        if file == "config.json":
+            assert got["probe"] == {"source": "disk", "parameters": {"kind": "disk"}}

@@ -79,6 +79,19 @@ class DatasetParams:
                              f"applies to the disk probe (--probe-source disk); the {self.probe_source} preset sets its own defocus")
 
     @property
+    def probe_label(self) -> str:
+        return probe_label(self.as_dict())
+
+    def probe_description(self) -> dict:
+        """The probe in config.json: the preset and its parameters, or the file."""
+        if self.probe_npz is not None:
+            return {"file": self.probe_npz}
+        from ..physics.probe_presets import preset
+
+        return {"source": self.probe_source, "parameters": preset(self.probe_source),
+                **({"defocus": self.probe_defocus} if self.probe_defocus else {})}
+
+    @property
     def n_train_patches(self) -> int:
         return self.nimgs_train * patches_per_axis(self.object_size, self.N, self.train_stride) ** 2
 
@@ -110,6 +123,14 @@ class DatasetParams:
         identity["generator_version"] = GENERATOR_VERSION
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:20]
+
+
+def probe_label(data: dict) -> str:
+    """The probe of a config.json's `data`: the preset's name, or `file NAME` for a probe file. Folders
+    written before presets existed used the disk."""
+    if data.get("probe_npz"):
+        return f"file {Path(data['probe_npz']).name}"
+    return data.get("probe_source", ADDED_LATER["probe_source"])
 
 
 def file_digest(path: str | Path) -> str:

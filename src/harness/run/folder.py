@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ..fsutil import atomic_save, atomic_write_json, exclusive_lock
+from ..data.params import probe_label
 from .record import RunRecord
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.
@@ -36,6 +37,11 @@ class RunFolder:
             return None
         if config_hash is not None and record.config_hash != config_hash:
             return None
+        if record.probe is None:  # written before records named the probe: its config.json says
+            try:
+                record = record.replace(probe=probe_label(self.read_json("config.json").get("data", {})))
+            except NotARunFolder:
+                pass
         return record
 
     def write_record(self, record: RunRecord) -> None:

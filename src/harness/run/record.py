@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 # The JSON form's version: written into every stats.json; older files are upgraded on reading.
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 CLASSIFIED = ("ok", "crashed", "inconclusive")   # outcomes the verdict decides
 UNTRAINED = ("oom", "infeasible")                # outcomes of runs that never reached a verdict
 OUTCOMES = (*CLASSIFIED, *UNTRAINED)
@@ -57,11 +57,13 @@ class Identity:
     profile: str | None = None
     device: str | None = None
     config_hash: str | None = None
+    probe: str | None = None          # the probe preset's name (or `file NAME`)
 
     @classmethod
     def of(cls, config) -> "Identity":
         return cls(study=config.study, arm=config.arm_name, architecture=config.architecture, depth=config.depth,
-                   seed=config.seed, profile=config.profile, device=config.device, config_hash=config.config_hash)
+                   seed=config.seed, profile=config.profile, device=config.device, config_hash=config.config_hash,
+                   probe=config.data.probe_label)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class RunRecord:
     profile: str | None = None
     device: str | None = None
     config_hash: str | None = None
+    probe: str | None = None
     crashed: bool = False
     reasons: tuple[str, ...] = ()
     # the verdict (None for runs that never reached one)
@@ -184,11 +187,12 @@ def upgrade(payload: dict) -> dict:
     """stats.json of any earlier version in the current layout.
 
     Version 1 (no `record_version`) has the same fields; an untrained run's file lists only those it
-    had (the rest are None) and a missing `reasons` is empty.
+    had (the rest are None) and a missing `reasons` is empty. Versions 1 and 2 do not name the probe:
+    `probe` is None there, and a run folder fills it from its config.json (RunFolder.finished_record).
     """
     version = payload.get("record_version", 1)
     if version > RECORD_VERSION:
         raise ValueError(f"record version {version} is newer than this harness reads ({RECORD_VERSION})")
     if version == 1:
-        payload = {**payload, "reasons": payload.get("reasons") or [], "record_version": RECORD_VERSION}
-    return payload
+        payload = {**payload, "reasons": payload.get("reasons") or []}
+    return {**payload, "record_version": RECORD_VERSION}

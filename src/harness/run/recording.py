@@ -18,6 +18,7 @@ from ..verdict import VERDICT_VERSION, detect
 from .config import RunConfig
 from .folder import NotARunFolder, RunFolder
 from .plot import save_reconstruction_png
+from ..data.params import probe_label
 from .record import CLASSIFIED, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
 
 # The metrics a record keeps beside the verdict.
@@ -29,7 +30,8 @@ def start_folder(config: RunConfig, folder: RunFolder) -> None:
     """An empty run folder holding this run's config.json (a previous attempt's artifacts removed)."""
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.clear()
-    folder.write_json("config.json", {**config.as_dict(), "config_hash": config.config_hash})
+    folder.write_json("config.json", {**config.as_dict(), "probe": config.data.probe_description(),
+                                      "config_hash": config.config_hash})
 
 
 def untrained_record(config: RunConfig, outcome: str, message: str, wall_s: float) -> RunRecord:
@@ -133,7 +135,8 @@ def rederived_record(folder: RunFolder) -> RunRecord:
     return RunRecord(study=config.get("study", "adhoc"), arm=config.get("arm"), architecture=config.get("architecture"),
                      depth=config.get("depth"), seed=config.get("train", {}).get("seed"),
                      profile=config.get("profile"), device=config.get("device"),
-                     config_hash=config.get("config_hash"), run_dir=str(folder.path), **verdict)
+                     config_hash=config.get("config_hash"), probe=probe_label(config.get("data", {})),
+                     run_dir=str(folder.path), **verdict)
 
 
 def refreshed_record(folder: RunFolder, record: RunRecord, write: bool = True) -> RunRecord:

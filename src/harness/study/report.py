@@ -194,6 +194,19 @@ def terminal_table(summaries: dict) -> str:
     return "\n\n".join(parts)
 
 
+def probes_line(probes: list[dict] | None) -> str:
+    """Which probe the runs saw and whether the twin image fits its data exactly."""
+    if not probes:
+        return "- probe: not recorded"
+    def one(probe: dict) -> str:
+        if probe["asymmetry"] is None:
+            return f"**{probe['probe']}**"
+        twin = "an exact amplitude twin fits every pattern" if probe["exact_twin"] else "no exact amplitude twin"
+        return f"**{probe['probe']}** (|P| point-asymmetry {probe['asymmetry']:.3f}: {twin})"
+    return (f"- probe{'s' if len(probes) > 1 else ''}: {', '.join(map(one, probes))}; its parameters are in each "
+            "run's config.json")
+
+
 def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> str:
     title = {CRASH_HUNT: "Crash Hunt", SHOOTOUT: "Shootout"}[study]
     answer = [f"# {title} report", "", "## The answer", "", *[f"- {line}" for line in summary["decisions"]], "",
@@ -201,6 +214,7 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
     header = [
         "## How it was computed", "",
         f"- profile: **{summary['profile']}**",
+        probes_line(summary.get("probes")),
         f"- generated: {env['generated']}; machine: {env['machine']}; GPU: {env['gpu'] or 'none'}",
         f"- versions: Python {env['python']}, torch {env['torch']}, lightning {env['lightning']}, numpy {env['numpy']}",
         f"- session wall time: {_fmt(env['wall_s'], 0)} s" if env.get("wall_s") is not None

@@ -48,3 +48,17 @@ def test_empty_inputs_draw_a_labelled_panel(tmp_path, monkeypatch):
     for make in (plots.loss_curves, plots.performance_profile_plot, plots.reconstructions_plot):
         assert make("crash_hunt", inconclusive, tmp_path / f"{make.__name__}.png").is_file()
     assert len(drawn) == 3 and all(text.startswith("no data") for text in drawn)
+
+
+def test_the_report_names_the_probe_and_whether_its_twin_is_exact(tmp_path):
+    def run(seed, probe, asymmetry):
+        twin = {"probe_asymmetry": asymmetry, "exact_twin": asymmetry < 1e-6} if asymmetry is not None else {}
+        return RunRecord(study="crash_hunt", arm=f"control@{probe}", architecture="hybrid", depth=4, seed=seed,
+                         outcome="ok", n_epochs=3, profile="smoke", probe=probe, evidence={"twin": twin})
+    records = [run(1, "fzp", None), run(2, "fzp", 0.474), run(1, "disk", 0.0)]   # the first run recorded no evidence
+    write_reports(aggregate(records), tmp_path)
+    markdown = (tmp_path / "crash_hunt_report.md").read_text()
+    assert ("- probes: **disk** (|P| point-asymmetry 0.000: an exact amplitude twin fits every pattern), **fzp** "
+            "(|P| point-asymmetry 0.474: no exact amplitude twin); its parameters are in each run's config.json") in markdown
+    write_reports(summaries("ok"), tmp_path)  # records that name no probe say so
+    assert "- probe: **not recorded**" in (tmp_path / "crash_hunt_report.md").read_text()
