@@ -10,6 +10,7 @@ import numpy as np
 from ..data import get_dataset
 from ..data.simulation import resolve_probe
 from ..fsutil import ensure_writable_dirs, place_file
+from ..physics.probe import twin_phrase
 from ..profiles import load_profile
 from ..settings import add_dataset_flags, check_numbers, dataset_params
 
@@ -37,11 +38,8 @@ def summary_lines(dataset) -> list[str]:
 
 
 def probe_line(dataset) -> str:
-    params, symmetry = dataset.params, dataset.metadata["probe_symmetry"]
-    source = f"file {params.probe_npz}" if params.probe_npz else params.probe_source
-    twin = ("an exact amplitude twin fits every pattern" if symmetry["exact_twin"]
-            else "no exact amplitude twin")
-    return f"  probe {source}: |P| point-asymmetry {symmetry['asymmetry']:.3g} at its best centre ({twin})"
+    symmetry = dataset.metadata["probe_symmetry"]
+    return f"  probe {dataset.params.probe_label}: {twin_phrase(symmetry['asymmetry'], symmetry['exact_twin'])}"
 
 
 def run(args: argparse.Namespace) -> int:

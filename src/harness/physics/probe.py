@@ -100,6 +100,13 @@ def reflect_about(array: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     return np.roll(array[..., ::-1, ::-1], shift, axis=(-2, -1))
 
 
+def twin_phrase(asymmetry: float, exact_twin: bool) -> str:
+    """What |P|'s symmetry means for the twin image, in words (the dataset summary, verdicts, reports)."""
+    if exact_twin:
+        return "|P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"
+    return f"|P| is point-asymmetric ({asymmetry:.3f} at its best centre): no exact amplitude twin"
+
+
 def probe_symmetry(probe: np.ndarray) -> dict:
     """|P|'s point-asymmetry ‖|P(r)| − |P(c − r)|‖ / ‖|P|‖ at the centre c that makes it smallest (searched
     ±2 px about the array centre), that centre, and whether an exact amplitude twin exists."""

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ..environment import gpu_name, machine, versions
+from ..physics.probe import twin_phrase
 from ..run.record import outcome_label
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT, SHOOTOUT
@@ -201,8 +202,7 @@ def probes_line(probes: list[dict] | None) -> str:
     def one(probe: dict) -> str:
         if probe["asymmetry"] is None:
             return f"**{probe['probe']}**"
-        twin = "an exact amplitude twin fits every pattern" if probe["exact_twin"] else "no exact amplitude twin"
-        return f"**{probe['probe']}** (|P| point-asymmetry {probe['asymmetry']:.3f}: {twin})"
+        return f"**{probe['probe']}** ({twin_phrase(probe['asymmetry'], probe['exact_twin'])})"
     return (f"- probe{'s' if len(probes) > 1 else ''}: {', '.join(map(one, probes))}; its parameters are in each "
             "run's config.json")
 

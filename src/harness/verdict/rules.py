@@ -14,6 +14,7 @@ import numpy as np
 
 from .thresholds import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, HEURISTIC_SSIM, HEURISTIC_VAL_LOSS,
                          RECONSTRUCTED_MARGIN, TWIN_MARGIN, TWIN_MIN_CORRELATION)
+from ..physics.probe import twin_phrase
 from .trajectory import Trajectory, is_finite
 
 VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
@@ -126,9 +127,7 @@ def detect(history: dict, metrics: dict, reconstruction_amplitude: np.ndarray | 
                 text += (f"; its patches follow the point-reflected object (median correlation "
                          f"{twin['median_twin']:+.2f}, with the object {twin['median_direct']:+.2f})")
             if twin is not None and "exact_twin" in twin:
-                text += ("; the probe's |P| is point-symmetric, so the reflected object fits every pattern exactly"
-                         if twin["exact_twin"] else
-                         f"; the probe's |P| is point-asymmetric ({twin['probe_asymmetry']:.2f}): no exact twin")
+                text += "; the probe's " + twin_phrase(twin["probe_asymmetry"], twin["exact_twin"])
             explanations.append(text)
         elif had_learned:
             reasons.append("degraded")

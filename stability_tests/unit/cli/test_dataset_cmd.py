@@ -12,15 +12,15 @@ def test_dataset_command_places_both_splits(tmp_path, capsys):
     assert status == 0
     printed = capsys.readouterr().out
     assert "patches: train 441, test 289" in printed and "intensity scale" in printed
-    assert "probe fzp: |P| point-asymmetry 0.474 at its best centre (no exact amplitude twin)" in printed
+    assert "probe fzp: |P| is point-asymmetric (0.474 at its best centre): no exact amplitude twin" in printed
     with np.load(tmp_path / "out" / "train.npz") as archive:
         assert archive["diffraction"].shape == (441, 64, 64, 1)
     assert (tmp_path / "out" / "test.npz").exists()
 
 
 @pytest.mark.parametrize("arguments, said", [
-    (["--probe-source", "disk"], "probe disk: |P| point-asymmetry 0 at its best centre (an exact amplitude twin"),
-    (["--probe-defocus", "2"], "probe disk: |P| point-asymmetry 0 at its best centre (an exact amplitude twin"),
+    (["--probe-source", "disk"], "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"),
+    (["--probe-defocus", "2"], "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"),
 ])
 def test_the_summary_says_which_probe_and_whether_its_twin_is_exact(tmp_path, capsys, arguments, said):
     assert main(["dataset", "--profile", "smoke", "--cache-dir", str(tmp_path), *arguments]) == 0

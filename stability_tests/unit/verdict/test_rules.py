@@ -65,6 +65,16 @@ def test_reference_twin_evidence_names_the_failure():
     assert verdict_of(reference_history("20260129"), twin=healthy_twin).reasons == ["wrong_solution"]
 
 
+@pytest.mark.parametrize("asymmetry, exact, said", [(0.0, True, "point-symmetric: an object with the reflected amplitude"),
+                                                    (0.474, False, "point-asymmetric (0.474 at its best centre)")])
+def test_a_wrong_solution_says_whether_the_probe_admits_an_exact_twin(asymmetry, exact, said):
+    twin = {"median_direct": 0.57, "median_twin": 0.2, "twin_better_fraction": 0.1, "patches": 1089,
+            "probe_asymmetry": asymmetry, "exact_twin": exact}
+    verdict = verdict_of(reference_history("20260129"), twin=twin)
+    assert verdict.reasons == ["wrong_solution"] and f"the probe's |P| is {said}" in verdict.explanation
+    assert "probe" not in verdict_of(reference_history("20260128"), twin=twin).explanation  # said of failures only
+
+
 def test_reference_runs_cut_short_keep_their_verdicts_once_the_fit_is_reached():
     """From epoch 4 on (val < 0.10 for all three) the verdicts are those of epoch 22."""
     for epochs in range(4, 23):
