@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fsutil import atomic_save, atomic_write_json, exclusive_lock
 from ..data.params import probe_label
+from ..fsutil import atomic_save, atomic_write_json, exclusive_lock
 from .record import RunRecord
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.

@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from ..data.params import probe_label
 from ..environment import run_environment
 from ..evaluate import fit_references, mean_reconstruction_metrics, patch_correlations, predict_patches, twin_evidence
 from ..physics.probe import probe_symmetry
@@ -18,7 +19,6 @@ from ..verdict import VERDICT_VERSION, detect
 from .config import RunConfig
 from .folder import NotARunFolder, RunFolder
 from .plot import save_reconstruction_png
-from ..data.params import probe_label
 from .record import CLASSIFIED, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
 
 # The metrics a record keeps beside the verdict.

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..physics.probe import twin_phrase
 from .thresholds import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, HEURISTIC_SSIM, HEURISTIC_VAL_LOSS,
                          RECONSTRUCTED_MARGIN, TWIN_MARGIN, TWIN_MIN_CORRELATION)
-from ..physics.probe import twin_phrase
 from .trajectory import Trajectory, is_finite
 
 VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
