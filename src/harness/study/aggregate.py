@@ -57,6 +57,19 @@ def _plan(records: list[RunRecord], seeds) -> list[int]:
     return sorted(set(seeds or ()) | {r.seed for r in records})
 
 
+def probes_of(records: list[RunRecord]) -> list[dict]:
+    """The probes the runs used: name, |P|'s point-asymmetry and whether an exact amplitude twin exists
+    (from the runs' twin evidence; None where no run of that probe recorded it)."""
+    probes: dict[str, dict] = {}
+    for record in records:
+        name = record.probe or "not recorded"
+        twin = (record.evidence or {}).get("twin") or {}
+        known = probes.setdefault(name, {"probe": name, "asymmetry": None, "exact_twin": None})
+        if known["asymmetry"] is None and twin.get("probe_asymmetry") is not None:
+            known.update(asymmetry=twin["probe_asymmetry"], exact_twin=twin.get("exact_twin"))
+    return [probes[name] for name in sorted(probes)]
+
+
 def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None, seeds=None,
                        profile: str | None = None, count_unfinished_as_crash: bool = False) -> dict:
     """Per depth (per arm and depth when the hunt ran several arms, e.g. one per probe): counts, survival,
@@ -88,6 +101,7 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
         "crash_depths": by_arm,
         "any_crash_depth": {"rule": ANY_CRASH_RULE, "depth": min(crashing) if crashing else None},
         "count_unfinished_as_crash": count_unfinished_as_crash,
+        "probes": probes_of(records),
         "depths": depths,
     }
 
@@ -117,20 +131,8 @@ def shootout_summary(records: list[RunRecord], *, design: Design | None = None, 
         "rows": [r.row() for arm in arm_names for r in by_arm[arm]],
         "arms": [{"arm": arm, **_counts(by_arm[arm], count_unfinished_as_crash)} for arm in arm_names],
         "comparisons": comparisons,
+        "probes": probes_of(records),
     }
-
-
-def probes_of(records: list[RunRecord]) -> list[dict]:
-    """The probes the runs used: name, |P|'s point-asymmetry and whether an exact amplitude twin exists
-    (from the runs' twin evidence; None where no run of that probe recorded it)."""
-    probes: dict[str, dict] = {}
-    for record in records:
-        name = record.probe or "not recorded"
-        twin = (record.evidence or {}).get("twin") or {}
-        known = probes.setdefault(name, {"probe": name, "asymmetry": None, "exact_twin": None})
-        if known["asymmetry"] is None and twin.get("probe_asymmetry") is not None:
-            known.update(asymmetry=twin["probe_asymmetry"], exact_twin=twin.get("exact_twin"))
-    return [probes[name] for name in sorted(probes)]
 
 
 def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: dict | None = None,
@@ -154,16 +156,12 @@ def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: 
         profile = profiles[0] if len(profiles) == 1 else ("+".join(profiles) or None)
     # the same order whatever the input order (shards merge in any order): the control arm first
     shoot.sort(key=lambda r: (split_variant(r.arm)[0] != CONTROL_ARM, r.arm, r.seed))
-    summaries = {
+    return {
         CRASH_HUNT: crash_hunt_summary(hunt, design=design, seeds=seeds.get(CRASH_HUNT), profile=profile,
                                        count_unfinished_as_crash=count_unfinished_as_crash) if hunt else None,
         SHOOTOUT: shootout_summary(shoot, design=design, seeds=seeds.get(SHOOTOUT), profile=profile,
                                    count_unfinished_as_crash=count_unfinished_as_crash) if shoot else None,
     }
-    for study, runs in ((CRASH_HUNT, hunt), (SHOOTOUT, shoot)):
-        if summaries[study] is not None:
-            summaries[study]["probes"] = probes_of(runs)
-    return summaries
 
 
 def summary_groups(study: str, summary: dict) -> list[tuple[str, dict]]:
