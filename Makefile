@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := $(VENV)/.installed-extras
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: install crashhunt shootout test bench gpu-check clean
+.PHONY: install crashhunt shootout test bench gpu-check gpu-reference clean
 
 install: $(STAMP)
 
@@ -41,6 +41,12 @@ bench: $(STAMP)
 GPU_PYTHON ?= python3
 gpu-check:
 	$(GPU_PYTHON) benchmarks/gpu_check.py
+
+# The paper protocol on one GPU within 9 minutes (device tests, seed-group bench, a depth-4 paper crash hunt under
+# each probe as time allows), everything under one folder; see benchmarks/gpu_reference.py. GPU_REFERENCE_ARGS
+# passes options, e.g. --out-dir DIR, or --allow-cpu for a dry run on a CPU.
+gpu-reference:
+	$(GPU_PYTHON) benchmarks/gpu_reference.py $(GPU_REFERENCE_ARGS)
 
 clean:
 	rm -rf $(VENV) runs fixtures/.cache

@@ -186,16 +186,23 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
         stamps.append(time.perf_counter())
 
     data = TrainingData(train_x=patches, test_x=patches[:BATCH], probe=probe)
+    on_cuda = torch.device(device).type == "cuda"
+    if on_cuda:
+        torch.cuda.reset_peak_memory_stats(device)
     fit_group(model, data, config, [Member(seed) for seed in seeds], device=device, threads=settings.threads,
               on_step=stamp)
     step_s = float(np.median(np.diff(stamps)[settings.warmup:]))
     return {"model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""), "members": members,
-            "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s}
+            "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s,
+            # the device's peak allocation during the group's training (None on a CPU: no allocator to ask)
+            "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if on_cuda else None}
 
 
 def format_group_row(row: dict) -> str:
+    memory = "" if row.get("peak_memory_bytes") is None else f"  peak {row['peak_memory_bytes'] / 2**30:.2f} GiB"
     return (f"{row['model']:<24} K={row['members']:<3} group step {row['group_step_s']:.3f} s  "
-            f"{row['steps_per_s_per_member']:.2f} steps/s per member  {row['member_steps_per_s_total']:.2f} in total")
+            f"{row['steps_per_s_per_member']:.2f} steps/s per member  {row['member_steps_per_s_total']:.2f} in total"
+            + memory)
 
 
 def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tuple[int, ...] = (1, 3, 10)) -> dict:
@@ -219,12 +226,10 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
         for members in groups:
             group_rows.append(bench_group("hybrid", 4, None, members, settings))
             progress(format_group_row(group_rows[-1]))
-        dataset_s = _dataset_build_seconds()
+        dataset_s = _dataset_build_seconds() if models else None   # (a groups-only bench takes seconds)
     finally:
         torch.set_num_threads(previous_threads)
-    steps_per_paper_epoch = math.ceil(6889 / BATCH)
-    depth4 = next(r for r in results if r["model"] == "hybrid depth 4")
-    return {
+    result = {
         "device": settings.device if settings.device != "cuda" else torch.cuda.get_device_name(0),
         "threads": settings.threads or torch.get_num_threads(),
         "machine": platform.machine(),
@@ -233,11 +238,16 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
         "reference_flops_per_s": reference,
         "models": results,
         "seed_groups": group_rows,
-        "paper_epoch_depth4_minutes": steps_per_paper_epoch * depth4["harness_step_s"] / 60,
-        "paper_epoch_depth4_minutes_verbatim_plain_loop": steps_per_paper_epoch * depth4["verbatim_plain_step_s"] / 60,
-        "paper_epoch_depth4_minutes_bf16_plain_loop": steps_per_paper_epoch * depth4["bf16_plain_step_s"] / 60,
         "paper_dataset_build_s": dataset_s,
     }
+    steps_per_paper_epoch = math.ceil(6889 / BATCH)
+    depth4 = next((r for r in results if r["model"] == "hybrid depth 4"), None)
+    if depth4 is not None:
+        result.update({
+            "paper_epoch_depth4_minutes": steps_per_paper_epoch * depth4["harness_step_s"] / 60,
+            "paper_epoch_depth4_minutes_verbatim_plain_loop": steps_per_paper_epoch * depth4["verbatim_plain_step_s"] / 60,
+            "paper_epoch_depth4_minutes_bf16_plain_loop": steps_per_paper_epoch * depth4["bf16_plain_step_s"] / 60})
+    return result
 
 
 def _dataset_build_seconds() -> float:

@@ -19,6 +19,10 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--quick", action="store_true", help="only the hybrid at depth 4 (a smoke check)")
     parser.add_argument("--groups", default="1,3,10", metavar="K,K,...",
                         help="seed-batched rows: members per group, hybrid depth 4 (default 1,3,10; empty: none)")
+    parser.add_argument("--patch-size", type=int, default=64, metavar="N",
+                        help="patch size of the benched models (default 64, the paper's)")
+    parser.add_argument("--groups-only", action="store_true",
+                        help="only the seed-group rows: no per-model table, no dataset build (seconds)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,10 +47,16 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--groups", args.groups, "expected member counts separated by commas, e.g. 1,3,10") from None
     if any(members < 1 for members in groups):
         raise UsageError("--groups", args.groups, "each member count must be at least 1")
-    settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads)
-    results = run_bench(settings, models=MODELS[:1] if args.quick else MODELS, groups=groups)
-    print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
-          f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
+    check_number("--patch-size", args.patch_size, 16, NUMBERS["--N"][1], int)
+    settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads,
+                             n=args.patch_size)
+    if args.groups_only and not groups:
+        raise UsageError("--groups", "''", "--groups-only needs at least one group size")
+    models = () if args.groups_only else MODELS[:1] if args.quick else MODELS
+    results = run_bench(settings, models=models, groups=groups)
+    if models:
+        print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
+              f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
     if saved is not None:
         print("\n".join(compare(results, saved)))
     atomic_write_json(args.out_json, results)
