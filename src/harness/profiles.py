@@ -39,6 +39,22 @@ class Profile:
     epochs: int
     collapse_patience: int
     n_lines: int = 400
+    # The model and patch scale (None: the flags' defaults). A profile may shrink the problem to what its machine
+    # can train to a verdict; the question stays: architecture, physics, loss, each arm's recipe and the depths.
+    patch_size: int | None = None
+    width: int | None = None
+    max_hidden_channels: int | None = None
+
+    @property
+    def scale(self) -> str:
+        """The scale in one phrase, for the reports: what this profile trains."""
+        return (f"N={self.patch_size or 'default'}, width {self.width or 'default'}, cap "
+                f"{self.max_hidden_channels or 'default'}, object {self.object_size} px, train stride "
+                f"{self.train_stride}, {self.epochs} epochs")
+
+
+# A profile's scale keys and the run flag whose range they share.
+SCALE_FLAGS = {"patch_size": "--N", "width": "--fno-width", "max_hidden_channels": "--torch-max-hidden-channels"}
 
 
 def gpu_available() -> bool:
@@ -66,4 +82,12 @@ def load_profile(name: str, flag: str = "--profile") -> Profile:
     for key, value in table.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise UsageError(f"{path} [{name}] {key}", repr(value), "must be a whole number ≥ 0")
+    for key, flag in SCALE_FLAGS.items():
+        if key in table:
+            from .settings import NUMBERS, check_number
+
+            try:
+                check_number(flag, table[key], *NUMBERS[flag])
+            except UsageError as exc:
+                raise UsageError(f"{path} [{name}] {key}", exc.value, exc.reason) from None
     return Profile(name=name, **table)

@@ -34,7 +34,7 @@ MAX_DEPTH = 12
 
 def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data (SPEC §3)")
-    group.add_argument("--N", type=int, default=DATA.N, help=f"patch size in pixels (default {DATA.N})")
+    group.add_argument("--N", type=int, default=None, help=f"patch size in pixels (default: the profile's, else {DATA.N})")
     group.add_argument("--gridsize", type=int, default=DATA.gridsize, help="patches per solution region side (only 1)")
     group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
     group.add_argument("--nimgs-train", type=int, default=DATA.nimgs_train, help="training object canvases")
@@ -62,10 +62,11 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model (SPEC §4)")
     group.add_argument("--architectures", nargs="+", default=[DEFAULT_ARCHITECTURE], help="hybrid and/or stable_hybrid")
     group.add_argument("--fno-blocks", type=int, default=DEFAULT_DEPTH, help="depth: encoder levels of the U-Net")
-    group.add_argument("--fno-width", type=int, default=MODEL.width, help="channels of the first level")
+    group.add_argument("--fno-width", type=int, default=None,
+                       help=f"channels of the first level (default: the profile's, else {MODEL.width})")
     group.add_argument("--fno-modes", type=int, default=MODEL.modes, help="Fourier modes per spectral layer")
-    group.add_argument("--torch-max-hidden-channels", type=int, default=MODEL.max_hidden_channels,
-                       help="cap on hidden channels")
+    group.add_argument("--torch-max-hidden-channels", type=int, default=None,
+                       help="cap on hidden channels (default: the profile's, else none)")
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -215,7 +216,21 @@ def _distinct(values: list, text: str, option: str, leave_out: str) -> list:
 # --- translation -----------------------------------------------------------------------------------
 
 
+def scaled(args: argparse.Namespace, profile: Profile | None) -> argparse.Namespace:
+    """The flags with the model and patch scale filled in where none was given: the profile's, else the
+    records' defaults (see Profile.scale). A flag given on the command line or in a study table wins."""
+    values = {"N": (profile and profile.patch_size) or DATA.N,
+              "fno_width": (profile and profile.width) or MODEL.width,
+              "torch_max_hidden_channels": (profile and profile.max_hidden_channels) or MODEL.max_hidden_channels}
+    filled = argparse.Namespace(**vars(args))
+    for name, value in values.items():
+        if getattr(filled, name, None) is None:
+            setattr(filled, name, value)
+    return filled
+
+
 def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
+    args = scaled(args, profile)
     return DatasetParams(
         N=args.N,
         gridsize=args.gridsize,
@@ -245,12 +260,14 @@ def probe_source(args: argparse.Namespace) -> str:
     return DATA.probe_source
 
 
-def model_plans(args: argparse.Namespace):
+def model_plans(args: argparse.Namespace, profile: Profile | None = None):
     """One GeneratorPlan per --architectures entry (UsageError naming the flag; the numbers' ranges are
-    check_numbers'). A depth too deep for N (up to MAX_DEPTH) is not bad input: such a run is recorded
-    `infeasible`."""
+    check_numbers'), at the profile's scale where the flags give none. A depth too deep for N (up to
+    MAX_DEPTH) is not bad input: such a run is recorded `infeasible`."""
     from .models.plan import max_feasible_depth
     from .models.registry import UnknownArchitecture, architecture, check_extra
+
+    args = scaled(args, profile)
 
     for name in args.architectures:
         try:
@@ -304,7 +321,7 @@ def run_configs(args: argparse.Namespace) -> list:
 
     check_numbers(args)
     profile = load_profile(args.profile)
-    plans = model_plans(args)
+    plans = model_plans(args, profile)
     params = dataset_params(args, profile)
     params.validate()
     resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made

@@ -7,8 +7,9 @@ from harness.cli.main import main
 
 
 def test_dataset_command_places_both_splits(tmp_path, capsys):
-    status = main(["dataset", "--set-phi", "--profile", "quick", "--cache-dir", str(tmp_path / "cache"),
-                   "--output-dir", str(tmp_path / "out")])
+    # the flags fix the scale, whatever the quick profile's (392 px object: 21² and 17² patches of 64 px)
+    status = main(["dataset", "--set-phi", "--profile", "quick", "--N", "64", "--train-stride", "16", "--test-stride",
+                   "20", "--cache-dir", str(tmp_path / "cache"), "--output-dir", str(tmp_path / "out")])
     assert status == 0
     printed = capsys.readouterr().out
     assert "patches: train 441, test 289" in printed and "intensity scale" in printed
