@@ -40,6 +40,12 @@ class BenchSettings:
     n: int = 64
     device: str = "cpu"
     threads: int | None = None
+    width: int = 32
+    cap: int | None = None     # a profile's cap replaces each row's (the quick profile's scale)
+    label: str = ""            # what the rows measure, e.g. "quick profile (N=32, width 16, cap 128)"
+
+    def plan(self, architecture: str, depth: int, cap: int | None) -> GeneratorPlan:
+        return GeneratorPlan(architecture, depth, self.width, max_hidden_channels=self.cap or cap, n=self.n)
 
 
 def _sync(device) -> None:
@@ -94,12 +100,11 @@ def _torch_complex_grad_norm(parameters) -> torch.Tensor:
     return torch.nn.utils.get_total_norm([p.grad for p in parameters if p.grad is not None], foreach=True)
 
 
-def verbatim_generator(architecture: str, depth: int, cap: int | None, n: int, device) -> torch.nn.Module:
+def verbatim_generator(plan: GeneratorPlan, device) -> torch.nn.Module:
     """The generator as SPEC §4 reads, before any speed work: every spectral mode trained, NCHW
     tensors, each spectral layer computed by its definition (full rfft2, einsum, irfft2)."""
     with seeded(0):
-        model = build_generator(GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=n),
-                                prune_unreachable_modes=False).to(device)
+        model = build_generator(plan, prune_unreachable_modes=False).to(device)
     for module in model.modules():
         if isinstance(module, SpectralConv2d):
             module.forward = types.MethodType(definition_forward, module)
@@ -110,7 +115,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
     device = settings.device
     config = TrainConfig(epochs=1, batch_size=BATCH, grad_clip=1.0, log_grad_norm=False, infer_batch_size=BATCH)
     with seeded(0):
-        model = build_generator(GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=settings.n)).to(device)
+        model = build_generator(settings.plan(architecture, depth, cap)).to(device)
     if config.channels_last:  # the plain loop does exactly what the harness does
         convolutions_to_channels_last(model)
     parameters = [p for p in model.parameters() if p.requires_grad]
@@ -128,7 +133,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
     plain_step = _plain_step_seconds(model, batches, probe, settings)
     bf16_step = _plain_step_seconds(model, batches, probe, settings, bf16=True)
     model.load_state_dict(initial_state)
-    verbatim_step = _plain_step_seconds(verbatim_generator(architecture, depth, cap, settings.n, device), batches,
+    verbatim_step = _plain_step_seconds(verbatim_generator(settings.plan(architecture, depth, cap), device), batches,
                                         probe, settings, grad_norm=_torch_complex_grad_norm)
 
     # The same steps through the harness (Lightning module, guard, clipping). The marginal cost of a
@@ -149,7 +154,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
         inference_s = _timed(lambda: model(inference_batch), 3, device)
         model.train()
     return {
-        "model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""),
+        "model": f"{architecture} depth {depth}" + (f" cap {settings.cap or cap}" if settings.cap or cap else ""),
         "params": sum(p.numel() for p in model.parameters()),
         "trained_params": sum(p.numel() for p in parameters),
         "plain_step_s": plain_step,
@@ -174,7 +179,7 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
     seeds = list(range(members))
     patches = torch.rand(BATCH * steps, 1, settings.n, settings.n, device=device)
     probe = torch.ones(settings.n, settings.n, dtype=torch.complex64, device=device)
-    plan = GeneratorPlan(architecture, depth, max_hidden_channels=cap, n=settings.n)
+    plan = settings.plan(architecture, depth, cap)
     with seeded(0):
         singles = [build_generator(plan) for _ in seeds]
         model = singles[0] if members == 1 else stack_members(build_generator(plan, members=members), singles)
@@ -192,7 +197,8 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
     fit_group(model, data, config, [Member(seed) for seed in seeds], device=device, threads=settings.threads,
               on_step=stamp)
     step_s = float(np.median(np.diff(stamps)[settings.warmup:]))
-    return {"model": f"{architecture} depth {depth}" + (f" cap {cap}" if cap else ""), "members": members,
+    return {"model": f"{architecture} depth {depth}" + (f" cap {settings.cap or cap}" if settings.cap or cap else ""),
+            "members": members,
             "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s,
             # the device's peak allocation during the group's training (None on a CPU: no allocator to ask)
             "peak_memory_bytes": torch.cuda.max_memory_allocated(device) if on_cuda else None}
@@ -230,6 +236,7 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
     finally:
         torch.set_num_threads(previous_threads)
     result = {
+        "scale": settings.label or f"N={settings.n}, width {settings.width}",
         "device": settings.device if settings.device != "cuda" else torch.cuda.get_device_name(0),
         "threads": settings.threads or torch.get_num_threads(),
         "machine": platform.machine(),
@@ -242,7 +249,7 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
     }
     steps_per_paper_epoch = math.ceil(6889 / BATCH)
     depth4 = next((r for r in results if r["model"] == "hybrid depth 4"), None)
-    if depth4 is not None:
+    if depth4 is not None and settings.n == 64 and settings.width == 32:
         result.update({
             "paper_epoch_depth4_minutes": steps_per_paper_epoch * depth4["harness_step_s"] / 60,
             "paper_epoch_depth4_minutes_verbatim_plain_loop": steps_per_paper_epoch * depth4["verbatim_plain_step_s"] / 60,

@@ -47,10 +47,16 @@ class Profile:
 
     @property
     def scale(self) -> str:
-        """The scale in one phrase, for the reports: what this profile trains."""
-        return (f"N={self.patch_size or 'default'}, width {self.width or 'default'}, cap "
-                f"{self.max_hidden_channels or 'default'}, object {self.object_size} px, train stride "
-                f"{self.train_stride}, {self.epochs} epochs")
+        """The scale in one phrase, for the reports: what this profile trains (the flags' defaults where it
+        sets none)."""
+        from .data.params import DatasetParams, patches_per_axis
+        from .models.plan import GeneratorPlan
+
+        n = self.patch_size or DatasetParams().N
+        width = self.width or GeneratorPlan("hybrid", 1).width
+        patches = patches_per_axis(self.object_size, n, self.train_stride) ** 2
+        return (f"N={n}, width {width}, cap {self.max_hidden_channels or 'none'}, {patches} training patches of a "
+                f"{self.object_size} px object, {self.epochs} epochs")
 
 
 # A profile's scale keys and the run flag whose range they share.

@@ -33,7 +33,7 @@ MAX_DEPTH = 12
 
 
 def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data (SPEC §3)")
+    group = parser.add_argument_group("data")
     group.add_argument("--N", type=int, default=None, help=f"patch size in pixels (default: the profile's, else {DATA.N})")
     group.add_argument("--gridsize", type=int, default=DATA.gridsize, help="patches per solution region side (only 1)")
     group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
@@ -59,7 +59,7 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model (SPEC §4)")
+    group = parser.add_argument_group("model")
     group.add_argument("--architectures", nargs="+", default=[DEFAULT_ARCHITECTURE], help="hybrid and/or stable_hybrid")
     group.add_argument("--fno-blocks", type=int, default=DEFAULT_DEPTH, help="depth: encoder levels of the U-Net")
     group.add_argument("--fno-width", type=int, default=None,
@@ -72,7 +72,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add_dataset_flags(parser)
     add_model_flags(parser)
-    group = parser.add_argument_group("training (SPEC §5)")
+    group = parser.add_argument_group("training")
     group.add_argument("--seed", type=int, nargs="+", default=[DEFAULT_SEED],
                        help="drives init, data order and all randomness; several seeds train as one group")
     group.add_argument("--n-seeds", type=int, default=None, metavar="K",

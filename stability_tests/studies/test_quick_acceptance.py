@@ -1,4 +1,5 @@
-"""Acceptance of the quick profile on a fresh crash hunt. Slow: about 20 minutes.
+"""Acceptance of the quick profile on a fresh crash hunt: it decides every feasible depth within 15 minutes on 2
+cores, its control runs classified. Slow: about 12 minutes.
 
 Run: pytest -m calibration   (on the idle 2-core machine; it starts its own `pytest -m crashhunt -n 2`)
 """
@@ -16,9 +17,9 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.calibration]
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET_S = 20 * 60
+BUDGET_S = 15 * 60
 MEMORY_LIMIT_BYTES = 24 * 2**30
-MIN_ABOVE_FLOOR = 0.25
+MIN_CLASSIFIED = 0.95      # of the trained control runs: ok or crashed, not inconclusive
 
 
 def _tree_rss_bytes(pid: int) -> int:
@@ -64,9 +65,9 @@ def test_quick_crash_hunt_meets_the_acceptance_numbers(tmp_path):
     print(f"quick crash hunt: {wall_s:.0f} s, peak memory {peak[0] / 2**30:.1f} GiB")
     assert wall_s <= BUDGET_S
     assert peak[0] <= MEMORY_LIMIT_BYTES
-    depth4 = next(d for d in summary["depths"] if d["depth"] == 4)
-    healthy = [s for s in depth4["seeds"] if s["outcome"] == "ok"]
-    assert healthy, "no non-crashed control run at depth 4"
-    for seed in healthy:
-        stats = json.loads((Path(seed["run_dir"]) / "stats.json").read_text())
-        assert stats["amp_ssim"] >= stats["collapse_floor"] + MIN_ABOVE_FLOOR, (seed["seed"], stats["amp_ssim"])
+    trained = [seed for depth in summary["depths"] for seed in depth["seeds"] if seed["outcome"] != "infeasible"]
+    classified = [seed for seed in trained if seed["outcome"] in ("ok", "crashed")]
+    assert trained and len(classified) >= MIN_CLASSIFIED * len(trained), [s["outcome"] for s in trained]
+    for depth in summary["depths"]:
+        if any(seed["outcome"] != "infeasible" for seed in depth["seeds"]):
+            assert depth["decision"]["decision"] in ("stable", "crashy"), depth["decision"]

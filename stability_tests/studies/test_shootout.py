@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.shootout]
 @pytest.fixture(scope="session")
 def crash_depth(study_session):
     try:
-        return study_session.crash_depth()
+        return study_session.shootout_depth().depth
     except LookupError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -19,8 +19,11 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--quick", action="store_true", help="only the hybrid at depth 4 (a smoke check)")
     parser.add_argument("--groups", default="1,3,10", metavar="K,K,...",
                         help="seed-batched rows: members per group, hybrid depth 4 (default 1,3,10; empty: none)")
-    parser.add_argument("--patch-size", type=int, default=64, metavar="N",
-                        help="patch size of the benched models (default 64, the paper's)")
+    parser.add_argument("--profile", default="paper",
+                        help="the model scale of the rows: paper (default: N=64, width 32) or quick (N=32, width 16, cap "
+                             "128: the CPU recipe's steps/s)")
+    parser.add_argument("--patch-size", type=int, default=None, metavar="N",
+                        help="patch size of the benched models (default: the profile's)")
     parser.add_argument("--groups-only", action="store_true",
                         help="only the seed-group rows: no per-model table, no dataset build (seconds)")
 
@@ -47,14 +50,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--groups", args.groups, "expected member counts separated by commas, e.g. 1,3,10") from None
     if any(members < 1 for members in groups):
         raise UsageError("--groups", args.groups, "each member count must be at least 1")
-    check_number("--patch-size", args.patch_size, 16, NUMBERS["--N"][1], int)
-    settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads,
-                             n=args.patch_size)
+    from ..profiles import load_profile
+
+    profile = load_profile(args.profile)
+    if args.patch_size is not None:
+        check_number("--patch-size", args.patch_size, 16, NUMBERS["--N"][1], int)
+    n, width = args.patch_size or profile.patch_size or 64, profile.width or 32
+    cap = profile.max_hidden_channels if profile.name != "paper" else None   # the paper rows keep their own caps
+    settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads, n=n,
+                             width=width, cap=cap, label=f"profile {profile.name}: N={n}, width {width}, cap {cap or 'per row'}")
     if args.groups_only and not groups:
         raise UsageError("--groups", "''", "--groups-only needs at least one group size")
     models = () if args.groups_only else MODELS[:1] if args.quick else MODELS
     results = run_bench(settings, models=models, groups=groups)
-    if models:
+    if "paper_epoch_depth4_minutes" in results:
         print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
               f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
     if saved is not None:

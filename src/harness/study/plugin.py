@@ -46,11 +46,20 @@ def pytest_addoption(parser):
                          "as memory allows; 1 on a CPU); with -n, such a group stays on one worker (--dist loadgroup)")
     group.addoption("--count-unfinished-as-crash", action="store_true",
                     help="count inconclusive, oom and infeasible runs as crashes (default: listed beside P_crash)")
+    group.addoption("--fail-on", default=None, metavar="GATES",
+                    help="exit non-zero when the decisions say the recipe is unstable: crashy (a depth decided "
+                         "crashy), worse (an arm decided to crash more than the control), or both as crashy,worse "
+                         "(default: off: a crashed run is a recorded result, not a failed test)")
     add_design_options(group.addoption)
 
 
 def is_xdist_worker(config) -> bool:
     return hasattr(config, "workerinput")
+
+
+def _workers(config) -> int:
+    """How many processes train: pytest-xdist's workers, else this one."""
+    return len(config.getoption("tx", None) or []) or 1
 
 
 def _selects_studies(config) -> bool:
@@ -192,6 +201,35 @@ class StudyRecorder:
         self.started = time.time()
         self.summaries: dict | None = None
         self.written: list[Path] = []
+        self.run_seconds: list[float] = []
+        self.gate_failures: list[str] = []
+        self.status = None
+
+    def pytest_sessionstart(self, session):
+        """A status line every 30 s while a study trains (the controller only)."""
+        from .status import StatusPrinter
+
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and _selects_studies(self.config):
+            self.status = StatusPrinter(lambda line: reporter.write_line(f"status {line}"), self.status_text)
+            self.status.start()
+
+    def status_text(self) -> str:
+        from .status import read_running, runs_to_decide, status_line
+
+        session = self.config.stash[SESSION_KEY]
+        finished: dict[str, dict[str, int]] = {}
+        for record in list(self.records):
+            cell = f"depth {record.depth}" if record.study == "crash_hunt" else record.arm
+            finished.setdefault(cell, {}).setdefault(record.outcome, 0)
+            finished[cell][record.outcome] += 1
+        design = session.design
+        remaining = runs_to_decide(finished, design.p0, design.p1, design.alpha, design.beta) \
+            if design.sequential else None
+        run_s = sum(self.run_seconds) / len(self.run_seconds) if self.run_seconds else None
+        decisions = [reason.split(":", 1)[0] for reason in sorted(self.decided)]
+        return status_line(time.time() - self.started, read_running(session.options.runs_dir, self.started),
+                           finished, decisions, remaining, run_s, _workers(self.config))
 
     def pytest_runtest_logreport(self, report):
         from ..run.record import RunRecord
@@ -224,8 +262,12 @@ class StudyRecorder:
         resumed = "  resumed from its checkpoint" if record.resumed else ""
         reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}{resumed}  "
                             f"({seconds:.0f} s)")
+        if record.outcome in ("ok", "crashed", "inconclusive") and seconds > 0:
+            self.run_seconds.append(seconds)
 
     def pytest_sessionfinish(self, session):
+        if self.status is not None:
+            self.status.stop()
         if not self.records:
             return
         from .aggregate import aggregate
@@ -241,8 +283,18 @@ class StudyRecorder:
         self.summaries = aggregate(self.records, profile=profile, design=study_session.design,
                                    seeds={study: study_session.seeds(study) for study in STUDIES},
                                    count_unfinished_as_crash=options.count_unfinished_as_crash)
+        if self.summaries.get("shootout"):
+            try:
+                self.summaries["shootout"]["depth_why"] = study_session.shootout_depth().why
+            except LookupError:
+                pass
         self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
                                      records=self.records)
+        from .gate import gate_failures
+
+        self.gate_failures = gate_failures(self.summaries, options.fail_on)
+        if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter):
         if not self.summaries:
@@ -253,3 +305,5 @@ class StudyRecorder:
         terminalreporter.write_line(terminal_table(self.summaries))
         terminalreporter.write_line("")
         terminalreporter.write_line("reports: " + ", ".join(str(p) for p in self.written if p.suffix in (".json", ".md")))
+        for failure in self.gate_failures:
+            terminalreporter.write_line(f"stability: --fail-on: {failure}", red=True)

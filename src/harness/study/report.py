@@ -177,17 +177,37 @@ def quality_table(study: str, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def scale_note(profile: str | None) -> str | None:
+    """What a profile other than the paper's trains, and that its P_crash is not the paper protocol's; None for
+    the paper profile (or a profile the fixtures no longer define)."""
+    from ..errors import UsageError
+    from ..profiles import load_profile
+
+    if not profile or profile == "paper":
+        return None
+    try:
+        used, paper = load_profile(profile), load_profile("paper")
+    except UsageError:
+        return None
+    return (f"Profile {used.name} is a reduced-scale recipe ({used.scale}); its P_crash answers for that scale "
+            f"and does not transfer to the paper protocol ({paper.scale}). For the paper protocol, on a GPU: "
+            f"`pytest -m crashhunt --profile paper` (or `make gpu-reference` for a measured 9-minute sample).")
+
+
 def decision_lines(summaries: dict) -> list[str]:
     lines = []
     for study, title in ((CRASH_HUNT, "Crash Hunt"), (SHOOTOUT, "Shootout")):
         if summaries.get(study):
             lines += [f"{title} (profile {summaries[study]['profile']}):", *[f"  {line}" for line in
                                                                                summaries[study]["decisions"]]]
+            if summaries[study].get("depth_why"):
+                lines.append(f"  at depth {summaries[study]['depth']}: {summaries[study]['depth_why']}")
     return lines
 
 
 def terminal_table(summaries: dict) -> str:
-    parts = ["\n".join(decision_lines(summaries))]
+    notes = {scale_note(summary["profile"]) for summary in summaries.values() if summary}
+    parts = [note for note in notes if note] + ["\n".join(decision_lines(summaries))]
     if summaries.get(CRASH_HUNT):
         parts += [crash_hunt_table(summaries[CRASH_HUNT])]
     if summaries.get(SHOOTOUT):
@@ -209,8 +229,11 @@ def probes_line(probes: list[dict] | None) -> str:
 
 def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> str:
     title = {CRASH_HUNT: "Crash Hunt", SHOOTOUT: "Shootout"}[study]
-    answer = [f"# {title} report", "", "## The answer", "", *[f"- {line}" for line in summary["decisions"]], "",
-              design_line(summary["design"]), ""]
+    note = scale_note(summary["profile"])
+    answer = [f"# {title} report", "", *([f"> {note}", ""] if note else []), "## The answer", "",
+              *[f"- {line}" for line in summary["decisions"]],
+              *([f"- at depth {summary['depth']}: {summary['depth_why']}"] if summary.get("depth_why") else []),
+              "", design_line(summary["design"]), ""]
     header = [
         "## How it was computed", "",
         f"- profile: **{summary['profile']}**",
@@ -267,7 +290,7 @@ def _write_report_set(summaries: dict, reports_dir: Path, wall_s: float | None, 
         env = {**base_env, "runs_wall_s": sum(r.wall_s or 0.0 for r in of_study),
                "run_devices": ", ".join(devices) or None}
         summary_path = reports_dir / SUMMARY_FILES[study]
-        atomic_write_json(summary_path, {**summary, "environment": env})
+        atomic_write_json(summary_path, {"scale_note": scale_note(summary["profile"]), **summary, "environment": env})
         plots = study_plots(study, summary, reports_dir)
         markdown_path = reports_dir / f"{study}_report.md"
         atomic_write_bytes(markdown_path, markdown_report(study, summary, env, [p.name for p in plots]).encode())

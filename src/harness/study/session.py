@@ -36,6 +36,7 @@ class StudyOptions:
     group_size: int | None = None
     hunt_arm: str | None = None
     probes: list[str] | None = None              # --probe-source disk,fzp: every arm once per probe preset
+    fail_on: list[str] = field(default_factory=list)   # --fail-on crashy,worse: decisions that fail the session
     design: dict = field(default_factory=dict)   # the design options given (see study/design.py)
 
     @classmethod
@@ -73,6 +74,7 @@ class StudyOptions:
             group_size=option("--group-size"),
             hunt_arm=option("--hunt-arm"),
             probes=_probes(option("--probe-source")),
+            fail_on=_gates(option("--fail-on")),
             design=design,
         )
 
@@ -84,6 +86,17 @@ def _probes(text: str | None) -> list[str] | None:
     names = name_list(text, "--probe-source", "the arms' own probe")
     for name in names or []:
         preset(name)
+    return names
+
+
+def _gates(text: str | None) -> list[str]:
+    """'crashy,worse' → ["crashy", "worse"], each a known gate (UsageError naming --fail-on)."""
+    from .gate import GATES
+
+    names = name_list(text, "--fail-on", "no gate") or []
+    for name in names:
+        if name not in GATES:
+            raise UsageError("--fail-on", name, f"unknown gate (choose from {', '.join(GATES)})")
     return names
 
 
@@ -295,14 +308,16 @@ class StudySession:
                              f"{r.decision} at look {r.look} ({r.seeds} seeds): {r.why}" for r in relevant)
         return None
 
-    def crash_depth(self) -> int:
-        """--crash-depth, else the crash hunt's summary, else its finished run folders; else a clear error."""
+    def shootout_depth(self) -> "ShootoutDepth":
+        """Where the shootout runs, and why: --crash-depth, else the crash hunt's crash depth (its summary, else its
+        finished run folders), else — no depth decided crashy — the deepest depth decided stable at which every
+        shootout arm can be built; else a clear error (LookupError)."""
         from .aggregate import crash_hunt_summary
         from .records import records_from_runs_dir
         from .report import load_summary
 
         if self.options.crash_depth is not None:
-            return self.options.crash_depth
+            return ShootoutDepth(self.options.crash_depth, f"--crash-depth {self.options.crash_depth}")
         summary = load_summary(self.options.reports_dir, CRASH_HUNT)
         source = f"{self.options.reports_dir}/crash_hunt_summary.json"
         if summary is not None and "design" not in summary:  # written before the studies decided: not a decision
@@ -320,7 +335,37 @@ class StudySession:
         if summary is None:
             raise LookupError("no crash depth for the shootout: run `pytest -m crashhunt` first "
                               "(or pass --crash-depth D)")
-        if summary["crash_depth"] is None:
-            raise LookupError(f"the crash hunt ({source}) decided no depth crashy ({'; '.join(summary['decisions'])}); "
-                              "pass --crash-depth D to run the shootout at a depth of your choice")
-        return summary["crash_depth"]
+        if summary["crash_depth"] is not None:
+            return ShootoutDepth(summary["crash_depth"], f"the crash hunt's crash depth ({source})")
+        stable = sorted((d["depth"] for d in summary["depths"] if d["decision"]["decision"] == "stable"), reverse=True)
+        passed_over = []
+        for depth in stable:
+            unbuildable = self.unbuildable_arms(depth)
+            if not unbuildable:
+                return ShootoutDepth(depth, f"the crash hunt ({source}) decided no depth crashy; depth {depth} is the "
+                                            "deepest it decided stable at which every arm can be built"
+                                     + "".join(passed_over))
+            passed_over.append(f" (depth {depth} was passed over: {'; '.join(unbuildable)})")
+        raise LookupError(f"the crash hunt ({source}) decided no depth crashy ({'; '.join(summary['decisions'])}) and "
+                          "none stable at which every arm can be built; pass --crash-depth D to run the shootout at a "
+                          "depth of your choice")
+
+    def unbuildable_arms(self, depth: int) -> list[str]:
+        """The shootout arms that cannot be built at this depth, each with its reason."""
+        from ..models import InfeasibleModel, check_plan
+
+        reasons = []
+        for arm in self.shootout_arms():
+            seed = self.seeds(SHOOTOUT)[0]
+            config = self._config(StudyCase(SHOOTOUT, arm, depth, seed), seed)
+            try:
+                check_plan(config.model)
+            except InfeasibleModel as exc:
+                reasons.append(f"{arm}: {exc}")
+        return reasons
+
+
+@dataclass(frozen=True)
+class ShootoutDepth:
+    depth: int
+    why: str

@@ -265,3 +265,19 @@ def test_the_probe_as_a_study_factor_end_to_end(study_dir):
     shootout = study_dir.runpytest_subprocess("-m", "shootout", "--profile", "smoke", "--probe-source", "disk,fzp",
                                               "--crash-depth", "2", "-p", "no:cacheprovider")
     shootout.stderr.fnmatch_lines(["*--probe-source disk,fzp: the shootout compares arms under one probe*"])
+
+
+def test_the_gate_fails_a_session_only_when_asked_and_only_on_its_decision(study_dir):
+    (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "4", "--runs-dir", "runs", "-p", "no:cacheprovider"]
+    plain = study_dir.runpytest_subprocess(*common, "--reports-dir", "plain")
+    assert plain.ret == 0    # a crashy recipe is a recorded result, not a failed test
+    assert _summary(study_dir.path / "plain", "crash_hunt_summary.json")["depths"][0]["decision"]["decision"] == "crashy"
+    gated = study_dir.runpytest_subprocess(*common, "--reports-dir", "gated", "--fail-on", "crashy")
+    assert gated.ret == 1
+    gated.stdout.fnmatch_lines(["stability: --fail-on: depth 4 (control) decided crashy"])
+    other = study_dir.runpytest_subprocess(*common, "--reports-dir", "other", "--fail-on", "worse")
+    assert other.ret == 0    # no arm was compared: nothing decided worse
+    bad = study_dir.runpytest_subprocess(*common, "--reports-dir", "bad", "--fail-on", "unstable")
+    assert bad.ret == 4
+    bad.stderr.fnmatch_lines(["*--fail-on unstable: unknown gate (choose from crashy, worse)*"])

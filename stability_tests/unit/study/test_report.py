@@ -35,6 +35,10 @@ def test_a_failure_while_writing_leaves_the_previous_set_whole(tmp_path, monkeyp
 def test_the_report_opens_with_the_answer(tmp_path):
     written = write_reports(summaries("crashed"), tmp_path)
     markdown = (tmp_path / "crash_hunt_report.md").read_text().splitlines()
+    # a profile other than the paper's says first what it trains and that its P_crash is not the paper protocol's
+    assert markdown[2].startswith("> Profile smoke is a reduced-scale recipe (N=64, width 32") and markdown[3] == ""
+    assert "does not transfer to the paper protocol" in markdown[2]
+    del markdown[2:4]
     assert markdown[:4] == ["# Crash Hunt report", "", "## The answer", ""]
     assert markdown[4].startswith("- depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)")
     assert markdown[5] == "- crash depth: 4" and markdown[7].startswith("Design: sequential, up to 20 seeds")
@@ -63,3 +67,21 @@ def test_the_report_names_the_probe_and_whether_its_twin_is_exact(tmp_path):
             "run's config.json") in markdown
     write_reports(summaries("ok"), tmp_path)  # records that name no probe say so
     assert "- probe: **not recorded**" in (tmp_path / "crash_hunt_report.md").read_text()
+
+
+def test_the_scale_note_names_the_quick_scale_everywhere_and_is_absent_for_the_paper(tmp_path):
+    import json
+
+    from harness.study.report import scale_note, terminal_table
+
+    quick = scale_note("quick")
+    assert quick.startswith("Profile quick is a reduced-scale recipe (N=32, width 16, cap 128, 2116 training patches")
+    assert "(N=64, width 32, cap 512, 6889 training patches of a 392 px object, 30 epochs)" in quick
+    assert scale_note("paper") is None
+    found = summaries("crashed")
+    found["crash_hunt"]["profile"] = "quick"
+    write_reports(found, tmp_path)
+    assert json.loads((tmp_path / "crash_hunt_summary.json").read_text())["scale_note"] == quick
+    assert terminal_table(found).splitlines()[0] == quick
+    found["crash_hunt"]["profile"] = "paper"
+    assert "reduced-scale" not in terminal_table(found)

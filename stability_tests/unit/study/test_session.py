@@ -10,7 +10,7 @@ DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds"
             "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
             "--group-size": None, "--design": None, "--max-seeds": None, "--seed-batch": None, "--p0": None,
             "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None,
-            "--hunt-arm": None, "--probe-source": None}
+            "--hunt-arm": None, "--probe-source": None, "--fail-on": None}
 
 
 class Options:
@@ -29,6 +29,7 @@ BAD_OPTIONS = [
     ("--reports-dir", "README.md"), ("--cache-dir", "pyproject.toml"),
     ("--design", "adaptive"), ("--max-seeds", 0), ("--seed-batch", 0), ("--p0", 0.5), ("--p0", float("nan")),
     ("--p1", 1.0), ("--alpha", 0.9), ("--beta", 0.0), ("--futility", -0.1), ("--comparison-test", "t-test"),
+    ("--fail-on", "everything"), ("--fail-on", "crashy,crashy"), ("--fail-on", ""),
 ]
 
 
@@ -165,3 +166,35 @@ def test_the_probe_as_a_study_factor_runs_every_arm_once_per_probe():
     for bad in ("zoneplate", "disk,disk", ","):
         with pytest.raises(UsageError, match="--probe-source"):
             StudyOptions.from_pytest(Options(**{"--probe-source": bad}))
+
+
+def _hunt_summary(reports, decisions: dict[int, str], crash_depth=None):
+    import json
+
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "crash_hunt_summary.json").write_text(json.dumps({
+        "design": {}, "crash_depth": crash_depth, "decisions": [f"depth {d}: {v}" for d, v in decisions.items()],
+        "depths": [{"depth": d, "decision": {"decision": v}} for d, v in decisions.items()]}))
+
+
+@pytest.mark.parametrize("profile, expected", [("quick", 4), ("paper", 6)])
+def test_with_no_crashy_depth_the_shootout_runs_at_the_deepest_stable_depth_every_arm_builds(tmp_path, profile, expected):
+    _hunt_summary(tmp_path, {4: "stable", 6: "stable", 8: "undecided"})
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--profile": profile, "--reports-dir": str(tmp_path)})))
+    chosen = session.shootout_depth()
+    assert chosen.depth == expected
+    assert "decided no depth crashy" in chosen.why and f"depth {expected} is the deepest" in chosen.why
+    if profile == "quick":  # N=32: depth 6 reaches 1×1 pixel, where the layerscale arm's normalisation is undefined
+        assert "depth 6 was passed over: layerscale:" in chosen.why
+
+
+def test_the_shootout_runs_at_the_crash_depth_and_without_a_stable_or_crashy_depth_asks_for_one(tmp_path):
+    _hunt_summary(tmp_path / "crashy", {4: "stable", 6: "crashy"}, crash_depth=6)
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--reports-dir": str(tmp_path / "crashy")})))
+    assert session.shootout_depth().depth == 6 and "crash depth" in session.shootout_depth().why
+    _hunt_summary(tmp_path / "none", {4: "undecided", 6: "undecided"})
+    session = StudySession(StudyOptions.from_pytest(Options(**{"--reports-dir": str(tmp_path / "none")})))
+    with pytest.raises(LookupError, match="pass --crash-depth D"):
+        session.shootout_depth()
+    given = StudySession(StudyOptions.from_pytest(Options(**{"--crash-depth": 5, "--reports-dir": str(tmp_path / "none")})))
+    assert given.shootout_depth().depth == 5
