@@ -24,8 +24,8 @@ $(EXTRAS): $(STAMP)
 crashhunt: $(STAMP)
 	$(PYTEST) -m crashhunt --profile quick -n 2
 
-# The shootout runs at the crash hunt's crash depth; DEPTH=D sets it (on the quick profile every run is
-# inconclusive, so there is no crash depth: `make shootout DEPTH=4`, the paper protocol's).
+# The shootout runs at the crash hunt's crash depth, or, when no depth was decided crashy, at the deepest depth
+# decided stable at which every arm can be built (the report says which and why); DEPTH=D sets it.
 shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 

@@ -213,7 +213,8 @@ class DeviceSampler:
 
 
 def crash_hunt_arguments(device: str, profile: str, probe: str, plan: HuntPlan, out: Path) -> list[str]:
-    return ["-m", "pytest", "-m", "crashhunt", "-p", "no:cacheprovider", "-q", "-s", "--profile", profile,
+    return ["-m", "pytest", "stability_tests/studies/test_crash_hunt.py", "-m", "crashhunt", "-p", "no:cacheprovider",
+            "-q", "-s", "--profile", profile,
             "--depths", "4", "--probe-source", probe, "--device", device, "--design", "sequential",
             "--seed-batch", str(plan.group_size), "--group-size", str(plan.group_size),
             "--max-seeds", str(plan.max_seeds), *(["--epochs", str(plan.epochs)] if plan.shortened else []),

@@ -220,8 +220,10 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
     try:
         kernels = kernel_info(settings.device)
         progress("kernels: " + ", ".join(f"{key} {value}" for key, value in kernels.items()))
-        reference = reference_rates(settings.device)
-        progress(f"reference: matmul {reference['matmul_1024'] / 1e9:.1f} GFLOP/s, peak {reference['peak'] / 1e9:.1f} GFLOP/s")
+        reference = reference_rates(settings.device) if models else None   # the models' FLOP/s are read against it
+        if reference:
+            progress(f"reference: matmul {reference['matmul_1024'] / 1e9:.1f} GFLOP/s, "
+                     f"peak {reference['peak'] / 1e9:.1f} GFLOP/s")
         results = []
         for architecture, depth, cap in models:
             result = bench_model(architecture, depth, cap, settings)

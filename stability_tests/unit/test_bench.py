@@ -32,3 +32,30 @@ def test_seed_group_rows_report_per_member_and_total_rates():
     assert row["members"] == 3 and row["group_step_s"] > 0
     assert row["member_steps_per_s_total"] == pytest.approx(3 * row["steps_per_s_per_member"])
     assert "K=3" in format_group_row(row)
+
+
+def test_the_quick_profile_sets_the_benched_scale_and_groups_only_skips_the_model_table(tmp_path, monkeypatch):
+    import json
+
+    import harness.bench
+    from harness.cli.main import main
+
+    seen = {}
+
+    def measured(settings, models, groups):   # what run_bench was asked to measure, without training
+        seen.update(settings=settings, models=models, groups=groups)
+        return {"models": [], "seed_groups": []}
+
+    monkeypatch.setattr(harness.bench, "run_bench", measured)
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--profile", "quick", "--groups-only", "--groups", "1,4", "--out-json", str(out)]) == 0
+    settings = seen["settings"]
+    assert (settings.n, settings.width, settings.cap) == (32, 16, 128) and seen["models"] == () and seen["groups"] == (1, 4)
+    assert settings.plan("hybrid", 4, 512).max_hidden_channels == 128 and settings.plan("hybrid", 4, None).n == 32
+    assert json.loads(out.read_text()) == {"models": [], "seed_groups": []}
+    main(["bench", "--groups", "", "--out-json", str(out)])
+    assert (seen["settings"].n, seen["settings"].width, seen["settings"].cap) == (64, 32, None)   # the paper rows
+
+
+def test_groups_only_needs_a_group(usage_error):
+    usage_error(["bench", "--groups-only", "--groups", ""], "--groups ''", [])

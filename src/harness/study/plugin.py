@@ -215,7 +215,7 @@ class StudyRecorder:
             self.status.start()
 
     def status_text(self) -> str:
-        from .status import read_running, runs_to_decide, status_line
+        from .status import read_running, runs_to_decide, runs_to_finish_look, status_line
 
         session = self.config.stash[SESSION_KEY]
         finished: dict[str, dict[str, int]] = {}
@@ -224,8 +224,12 @@ class StudyRecorder:
             finished.setdefault(cell, {}).setdefault(record.outcome, 0)
             finished[cell][record.outcome] += 1
         design = session.design
-        remaining = runs_to_decide(finished, design.p0, design.p1, design.alpha, design.beta) \
-            if design.sequential else None
+        hunt = {cell: counts for cell, counts in finished.items() if cell.startswith("depth ")}
+        remaining = None
+        if design.sequential and (hunt or not finished):
+            remaining = runs_to_decide(hunt, design.p0, design.p1, design.alpha, design.beta)
+        elif design.sequential:
+            remaining = runs_to_finish_look(finished, session.shootout_arms(), design.batch)
         run_s = sum(self.run_seconds) / len(self.run_seconds) if self.run_seconds else None
         decisions = [reason.split(":", 1)[0] for reason in sorted(self.decided)]
         return status_line(time.time() - self.started, read_running(session.options.runs_dir, self.started),

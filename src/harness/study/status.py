@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -162,3 +161,11 @@ def runs_to_decide(cells: dict[str, dict[str, int]], p0: float, p1: float, alpha
         if lower < llr < upper:
             needed += math.ceil((lower - llr) / per_ok - 1e-9)
     return needed
+
+
+def runs_to_finish_look(finished: dict[str, dict[str, int]], arms: list[str], batch: int) -> int:
+    """The shootout's runs still needed before its current look can be read: every arm at the look's seeds
+    (a look is `batch` more seeds per arm; the current one is the furthest any arm has reached)."""
+    done = {arm: sum(finished.get(arm, {}).values()) for arm in arms}
+    look = max(1, max((math.ceil(count / batch) for count in done.values()), default=1))
+    return sum(max(0, look * batch - count) for count in done.values())

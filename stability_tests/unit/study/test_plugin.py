@@ -2,7 +2,6 @@
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import pytest
@@ -106,25 +105,6 @@ def test_shards_merge_into_the_same_summary(study_dir, capsys):
     assert _summary(base / "merged_runs", "crash_hunt_summary.json") == whole
     assert _summary(base / "merged_json", "crash_hunt_summary.json") == whole
     assert "Crash depth" in capsys.readouterr().out
-
-
-def test_quick_crash_hunt_with_the_real_fixtures(pytester, cache_dir, monkeypatch):
-    """What a user types, shrunk to one epoch of one seed: the real study files, profile and plugin."""
-    monkeypatch.setenv("HARNESS_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("HARNESS_FIXTURES", str(ROOT / "fixtures"))
-    shutil.copy(ROOT / "pyproject.toml", pytester.path / "pyproject.toml")
-    shutil.copytree(ROOT / "stability_tests" / "studies", pytester.path / "stability_tests" / "studies")
-    pytester.makeconftest('pytest_plugins = ["harness.study.plugin"]')
-    result = pytester.runpytest_subprocess("-m", "crashhunt", "--profile", "quick", "--depths", "4,8",
-                                           "--seeds", "20260128", "--epochs", "1", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
-    summary = json.loads((pytester.path / "reports" / "crash_hunt_summary.json").read_text())
-    assert summary["profile"] == "quick"
-    depth4, depth8 = summary["depths"]
-    assert depth4["runs"] + depth4["inconclusive"] == 1 and depth4["seeds"][0]["amp_ssim"] is not None
-    assert depth8["infeasible"] == 1 and depth8["runs"] == 0
-    stats = json.loads((pytester.path / depth4["seeds"][0]["run_dir"] / "stats.json").read_text())
-    assert stats["params"] == 17_202_402 and stats["n_epochs"] == 1 and stats["profile"] == "quick"
 
 
 def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(study_dir):

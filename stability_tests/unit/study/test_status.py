@@ -98,3 +98,12 @@ def test_a_failing_status_never_ends_the_session():
     time.sleep(0.1)
     printer.stop()
     assert written and written[0].startswith("(status unavailable")
+
+
+def test_a_shootout_look_waits_for_every_arm_at_its_seeds():
+    from harness.study.status import runs_to_finish_look
+
+    arms = ["control", "layerscale", "agc"]
+    assert runs_to_finish_look({}, arms, 5) == 15
+    assert runs_to_finish_look({"control": {"ok": 5}, "layerscale": {"ok": 2, "inconclusive": 1}}, arms, 5) == 7
+    assert runs_to_finish_look({"control": {"ok": 6}, "layerscale": {"ok": 5}, "agc": {"ok": 5}}, arms, 5) == 14
