@@ -47,6 +47,11 @@ class BenchSettings:
     def plan(self, architecture: str, depth: int, cap: int | None) -> GeneratorPlan:
         return GeneratorPlan(architecture, depth, self.width, max_hidden_channels=self.cap or cap, n=self.n)
 
+    def model_name(self, architecture: str, depth: int, cap: int | None) -> str:
+        """A row's name: the model and the cap it was benched with (the profile's, else the row's)."""
+        used = self.cap or cap
+        return f"{architecture} depth {depth}" + (f" cap {used}" if used else "")
+
 
 def _sync(device) -> None:
     if torch.device(device).type == "cuda":
@@ -154,7 +159,7 @@ def bench_model(architecture: str, depth: int, cap: int | None, settings: BenchS
         inference_s = _timed(lambda: model(inference_batch), 3, device)
         model.train()
     return {
-        "model": f"{architecture} depth {depth}" + (f" cap {settings.cap or cap}" if settings.cap or cap else ""),
+        "model": settings.model_name(architecture, depth, cap),
         "params": sum(p.numel() for p in model.parameters()),
         "trained_params": sum(p.numel() for p in parameters),
         "plain_step_s": plain_step,
@@ -197,7 +202,7 @@ def bench_group(architecture: str, depth: int, cap: int | None, members: int, se
     fit_group(model, data, config, [Member(seed) for seed in seeds], device=device, threads=settings.threads,
               on_step=stamp)
     step_s = float(np.median(np.diff(stamps)[settings.warmup:]))
-    return {"model": f"{architecture} depth {depth}" + (f" cap {settings.cap or cap}" if settings.cap or cap else ""),
+    return {"model": settings.model_name(architecture, depth, cap),
             "members": members,
             "group_step_s": step_s, "steps_per_s_per_member": 1 / step_s, "member_steps_per_s_total": members / step_s,
             # the device's peak allocation during the group's training (None on a CPU: no allocator to ask)
