@@ -26,6 +26,11 @@ def add_parser(subparsers, name: str) -> None:
                         help="patch size of the benched models (default: the profile's)")
     parser.add_argument("--groups-only", action="store_true",
                         help="only the seed-group rows: no per-model table, no dataset build (seconds)")
+    parser.add_argument("--speed-options", action="store_true",
+                        help="on a CPU, also time what could make a run's step faster — NCHW convolutions, bf16 "
+                             "autocast, torch.compile, one run on every core instead of one run per core — each as a "
+                             "ratio to the current layout (one run per core, one thread each), hybrid depth 4 at the "
+                             "profile's scale; about a minute more")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,10 +64,14 @@ def run(args: argparse.Namespace) -> int:
     cap = profile.max_hidden_channels if profile.name != "paper" else None   # the paper rows keep their own caps
     settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads, n=n,
                              width=width, cap=cap, label=f"profile {profile.name}: N={n}, width {width}, cap {cap or 'per row'}")
+    if args.speed_options and settings.device != "cpu":
+        raise UsageError("--device", args.device, "--speed-options are measured on a CPU; add --device cpu")
     if args.groups_only and not groups:
         raise UsageError("--groups", "''", "--groups-only needs at least one group size")
     models = () if args.groups_only else MODELS[:1] if args.quick else MODELS
     results = run_bench(settings, models=models, groups=groups)
+    if args.speed_options:
+        results["speed_options"] = speed_options(settings)
     if "paper_epoch_depth4_minutes" in results:
         print(f"paper-profile epoch at depth 4: {results['paper_epoch_depth4_minutes']:.2f} min "
               f"(6889 patches, batch 16); paper dataset build {results['paper_dataset_build_s']:.1f} s")
@@ -71,3 +80,19 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_json(args.out_json, results)
     print(f"wrote {args.out_json}")
     return 0
+
+
+def speed_options(settings) -> dict:
+    """The speed options' rows for the hybrid at depth 4 on this CPU (a GPU's layout is one process per device)."""
+    import dataclasses
+    import os
+
+    from ..environment import native_bf16_cpu
+    from ..speed_options import measure_options
+
+    cores = len(os.sched_getaffinity(0))
+    plan = settings.plan("hybrid", 4, None)
+    print(f"speed options, {settings.model_name('hybrid', 4, None)} at N={plan.n}, width {plan.width}, {cores} cores:")
+    rows = measure_options(plan, cores, steps=max(settings.steps, 8), native_bf16=native_bf16_cpu() is not None)
+    return {"model": settings.model_name("hybrid", 4, None), "cores": cores,
+            "rows": [dataclasses.asdict(row) for row in rows]}

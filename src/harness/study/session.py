@@ -178,16 +178,21 @@ class StudySession:
     def cases(self, study: str) -> list[StudyCase]:
         """The crash hunt deepest first (the longest runs start first, so pytest-xdist workers finish
         together); the shootout's arms at a depth decided when its tests run. A sequential design goes batch
-        by batch, so that each batch can decide before the next starts."""
+        by batch, so that each batch can decide before the next starts, and within a batch seed by seed across
+        the depths (or arms): the workers then train different cells at once, and a cell that one more run
+        decides is not given several runs in parallel that its decision would leave unused."""
         seeds = self.seeds(study)
         batch = self.design.batch if self.design.sequential else len(seeds)
         batches = [seeds[start:start + batch] for start in range(0, len(seeds), batch)]
         if study == CRASH_HUNT:
             depths = sorted(self.options.depths or self.studies.crash_hunt["depths"], reverse=True)
             arms = [variant(self.hunt_arm, probe) for probe in self.options.probes or [None]]
-            return [StudyCase(study, arm, depth, seed)
-                    for part in batches for arm in arms for depth in depths for seed in part]
-        return [StudyCase(study, arm, None, seed) for part in batches for arm in self.shootout_arms() for seed in part]
+            cells = [(arm, depth) for arm in arms for depth in depths]
+        else:
+            cells = [(arm, None) for arm in self.shootout_arms()]
+        if self.design.sequential:
+            return [StudyCase(study, arm, depth, seed) for part in batches for seed in part for arm, depth in cells]
+        return [StudyCase(study, arm, depth, seed) for part in batches for arm, depth in cells for seed in part]
 
     def shootout_arms(self) -> list[str]:
         """The shootout's arms, as variants of the one probe when --probe-source names one."""

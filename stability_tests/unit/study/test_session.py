@@ -63,7 +63,7 @@ def test_a_sequential_session_plans_its_budget_batch_by_batch():
     assert session.seeds("crash_hunt") == [base + k for k in range(5)]
     assert (session.design.p1, session.design.alpha, session.design.looks) == (0.4, 0.01, (2, 4, 5))
     assert [(c.depth, c.seed - base) for c in session.cases("crash_hunt")] == [
-        (6, 0), (6, 1), (4, 0), (4, 1), (6, 2), (6, 3), (4, 2), (4, 3), (6, 4), (4, 4)]
+        (6, 0), (4, 0), (6, 1), (4, 1), (6, 2), (4, 2), (6, 3), (4, 3), (6, 4), (4, 4)]  # seed by seed in a batch
     given = StudySession(StudyOptions.from_pytest(Options(**{"--seeds": "9,3,7"})))
     assert given.seeds("shootout") == [3, 7, 9]  # the order the decisions read them
 
