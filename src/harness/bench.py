@@ -24,7 +24,8 @@ from .models.memory_format import convolutions_to_channels_last
 from .physics import predicted_amplitude
 from .models.members import stack_members
 from .train import TrainConfig, TrainingData, fit, seeded
-from .train.trainer import Member, fit_group
+from .train.member import Member
+from .train.trainer import fit_group
 from .train.clipping import global_grad_norm, mark_unit_axes
 from .train.losses import amplitude_loss
 from .train.step import plain_training_step

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torchmetrics.functional.image import structural_similarity_index_measure
@@ -19,6 +21,18 @@ def ssim(prediction: np.ndarray, truth: np.ndarray, data_range: float) -> float:
         data_range=float(data_range), k1=SSIM_K1, k2=SSIM_K2,
     )
     return float(value)
+
+
+def amplitude_cv(amplitude: np.ndarray) -> float:
+    """std/mean of an amplitude image; 0 for an all-zero image (constant), nan if non-finite."""
+    amplitude = np.asarray(amplitude, dtype=np.float64)
+    if not np.all(np.isfinite(amplitude)):
+        return math.nan
+    mean = float(amplitude.mean())
+    std = float(amplitude.std())
+    if mean <= 0:
+        return 0.0 if std == 0 else math.inf
+    return std / mean
 
 
 def trim(image: np.ndarray, pixels: int = TRIM) -> np.ndarray:

@@ -7,7 +7,6 @@ import torch
 
 from ..data import patches_per_axis
 from ..data.scan import stitch_central_tiles
-from ..train.batches import ordered_batches
 
 
 @torch.no_grad()
@@ -15,7 +14,7 @@ def predict_patches(generator: torch.nn.Module, patches: torch.Tensor, batch_siz
     """Complex object patches (n, N, N) for (n, 1, N, N) diffraction amplitudes, in batches."""
     was_training = generator.training
     generator.eval()
-    outputs = [generator(batch).cpu() for batch in ordered_batches(patches, batch_size)]
+    outputs = [generator(batch).cpu() for batch in patches.split(batch_size)]
     generator.train(was_training)
     return torch.cat(outputs).numpy()
 

@@ -19,7 +19,8 @@ from ..models import InfeasibleModel, build_generator, check_plan
 from ..models.members import member_state_dict, stack_members
 from ..train import seeded
 from ..train.checkpoint import CHECKPOINT_NAME, CheckpointPolicy, Checkpointer
-from ..train.trainer import Member, fit_group
+from ..train.member import Member
+from ..train.trainer import fit_group
 from .config import RunConfig
 from .folder import RunFolder
 from .grouping import group_key, shareable

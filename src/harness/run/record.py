@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from ..verdict import record_fields
+
 # The JSON form's version: written into every stats.json; older files are upgraded on reading.
 RECORD_VERSION = 3
 CLASSIFIED = ("ok", "crashed", "inconclusive")   # outcomes the verdict decides
@@ -177,10 +179,11 @@ class RunRecord:
         return replace(self, **changes)
 
 
-VERDICT_FIELDS = ("outcome", "crashed", "reasons", "explanation", "crashed_heuristic", "onset_epoch", "onset_step",
-                  "peak_amp_ssim", "peak_epoch", "learned_before_failure", "fit_error", "verdict_version", "evidence",
-                  "best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae",
-                  "collapse_floor", "fit_noise_floor", "fit_constant_object")
+# The metrics a record keeps beside the verdict.
+RECORDED_METRICS = ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae",
+                    "collapse_floor", "fit_noise_floor", "fit_constant_object")
+# What a re-derived verdict replaces in a record: the verdict's own fields and the metrics read with it.
+VERDICT_FIELDS = (*record_fields(), *RECORDED_METRICS)
 
 
 def upgrade(payload: dict) -> dict:

@@ -15,15 +15,12 @@ from ..data.params import probe_label
 from ..environment import run_environment
 from ..evaluate import fit_references, mean_reconstruction_metrics, patch_correlations, predict_patches, twin_evidence
 from ..physics.probe import probe_symmetry
-from ..verdict import VERDICT_VERSION, detect
+from ..verdict import VERDICT_VERSION, Evidence, detect
 from .config import RunConfig
 from .folder import NotARunFolder, RunFolder
 from .plot import save_reconstruction_png
-from .record import CLASSIFIED, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
+from .record import CLASSIFIED, RECORDED_METRICS, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
 
-# The metrics a record keeps beside the verdict.
-RECORDED_METRICS = ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae", "phase_mae",
-                    "collapse_floor", "fit_noise_floor", "fit_constant_object")
 
 
 def start_folder(config: RunConfig, folder: RunFolder) -> None:
@@ -50,24 +47,12 @@ def add_val_losses(metrics: dict, epochs: list[dict]) -> dict:
 
 def classify(history: dict, metrics: dict, reconstruction: np.ndarray, *, twin: dict | None = None,
              loss_mode: str | None = "mae") -> dict:
-    """The verdict's fields of a record; metrics must hold the val losses (add_val_losses)."""
-    verdict = detect(history, metrics, np.abs(reconstruction), twin=twin, loss_mode=loss_mode)
-    return {
-        "outcome": verdict.outcome,
-        "crashed": verdict.crashed,
-        "reasons": tuple(verdict.reasons),
-        "explanation": verdict.explanation,
-        "crashed_heuristic": verdict.crashed_heuristic,
-        "onset_epoch": verdict.onset_epoch,
-        "onset_step": verdict.onset_step,
-        "peak_amp_ssim": finite_or_none(verdict.peak_amp_ssim),
-        "peak_epoch": verdict.peak_epoch,
-        "learned_before_failure": verdict.learned_before_failure,
-        "fit_error": verdict.evidence["fit_error"],
-        "verdict_version": VERDICT_VERSION,
-        "evidence": json_ready(verdict.evidence),
-        **{key: finite_or_none(metrics.get(key)) for key in RECORDED_METRICS},
-    }
+    """The verdict's fields of a record and the metrics kept beside them; metrics must hold the val losses
+    (add_val_losses)."""
+    verdict = detect(Evidence.of(history, metrics, np.abs(reconstruction), twin=twin, loss_mode=loss_mode))
+    fields = verdict.as_record()
+    return {**fields, "peak_amp_ssim": finite_or_none(verdict.peak_amp_ssim), "evidence": json_ready(fields["evidence"]),
+            **{key: finite_or_none(metrics.get(key)) for key in RECORDED_METRICS}}
 
 
 def record_trained_run(config: RunConfig, folder: RunFolder, evaluation, model, history, timings: dict,

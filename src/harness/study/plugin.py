@@ -266,8 +266,8 @@ class StudyRecorder:
         resumed = "  resumed from its checkpoint" if record.resumed else ""
         reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}{resumed}  "
                             f"({seconds:.0f} s)")
-        if record.outcome in ("ok", "crashed", "inconclusive") and seconds > 0:
-            self.run_seconds.append(seconds)
+        if record.outcome in ("ok", "crashed", "inconclusive") and not record.reused:   # a run trained here, so
+            self.run_seconds.append(seconds)                                              # its time is a run's
 
     def pytest_sessionfinish(self, session):
         if self.status is not None:

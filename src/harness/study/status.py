@@ -149,13 +149,15 @@ class StatusPrinter:
 def runs_to_decide(cells: dict[str, dict[str, int]], p0: float, p1: float, alpha: float, beta: float) -> int:
     """The fewest further runs that could decide every open cell (a depth's counts of ok and crashed runs):
     Wald's log-likelihood ratio must leave (log β/(1−α), log (1−β)/α); counting the way down, every further run
-    ok. A cell of unclassified runs only (infeasible, say) is closed once three are in."""
+    ok. A cell of unclassified runs only is closed once three are in; one of infeasible runs only needs no
+    training time at all (a configuration that cannot be built is refused in a second, whatever the seed)."""
     lower, upper = math.log(beta / (1 - alpha)), math.log((1 - beta) / alpha)
     per_crash, per_ok = math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
     needed = 0
     for outcomes in cells.values():
         crashed, ok = outcomes.get("crashed", 0), outcomes.get("ok", 0)
-        if crashed + ok == 0 and sum(outcomes.values()) >= 3:
+        finished = sum(outcomes.values())
+        if crashed + ok == 0 and (finished >= 3 or 0 < finished == outcomes.get("infeasible", 0)):
             continue
         llr = crashed * per_crash + ok * per_ok
         if lower < llr < upper:

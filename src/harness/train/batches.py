@@ -76,8 +76,3 @@ class GroupBatches:
             return
         for batches in zip(*self.members):
             yield torch.cat(batches, dim=1)
-
-
-def ordered_batches(patches: torch.Tensor, batch_size: int):
-    for start in range(0, patches.shape[0], batch_size):
-        yield patches[start:start + batch_size]

@@ -15,42 +15,16 @@ import lightning as L
 import numpy as np
 import torch
 
-from typing import TYPE_CHECKING
-
-from ..models.members import member_state_dict, member_view
+from ..models.members import member_optimizer_state, member_state_dict, member_view, stacked_optimizer_state
 from .batches import GroupBatches, TrainingData
 from .checkpoint import random_states
 from .clipping import mark_unit_axes
 from .config import TrainConfig
 from .interrupt import RunInterrupted
+from .member import Member
 from .optimizers import build_optimizer
 from .schedulers import build_scheduler
 from .step import backward_and_clip
-
-if TYPE_CHECKING:
-    from .trainer import Member
-
-
-def member_optimizer_state(state: dict, parameters: list[torch.Tensor], member: int, members: int) -> dict:
-    """Member k's share of a stacked model's optimizer state: what a single run's optimizer would hold."""
-    def part(index, value):
-        if torch.is_tensor(value) and value.ndim > 0 and value.shape == parameters[index].shape:
-            return member_view(value, members)[member].clone()
-        return value
-    return {"state": {index: {name: part(index, value) for name, value in entry.items()}
-                      for index, entry in state["state"].items()},
-            "param_groups": state["param_groups"]}
-
-
-def stacked_optimizer_state(states: list[dict]) -> dict:
-    """The members' single-run optimizer states stacked (the inverse of member_optimizer_state)."""
-    first = states[0]
-
-    def joined(index, name):
-        values = [state["state"][index][name] for state in states]
-        return torch.cat(values) if torch.is_tensor(values[0]) and values[0].ndim > 0 else values[0]
-    return {"state": {index: {name: joined(index, name) for name in entry} for index, entry in first["state"].items()},
-            "param_groups": first["param_groups"]}
 
 
 class PtychoTrainingModule(L.LightningModule):

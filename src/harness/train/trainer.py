@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -20,6 +19,7 @@ from .config import TrainConfig
 from .history import History
 from .interrupt import StopRequest, stop_request
 from .callbacks import training_callbacks
+from .member import Member
 from .module import PtychoTrainingModule
 from .seeding import torch_state
 
@@ -53,19 +53,6 @@ def accelerator_for(device: torch.device) -> tuple[str, list[int] | int]:
     if device.type == "cuda":
         return "cuda", [device.index or 0]
     return "cpu", 1
-
-
-@dataclass
-class Member:
-    """One run of a (seed-batched) training: its seed, and what it reports to, evaluates with, writes
-    checkpoints through and resumes from. A group trains K members; a single run is one member."""
-
-    seed: int
-    progress: Callable[[str], None] | None = None
-    epoch_evaluator: Callable[[np.ndarray], dict] | None = None   # object patches → extra per-epoch metrics
-    checkpointer: Checkpointer | None = None
-    resume: dict | None = None                                     # a checkpoint's state to continue from
-    history: History = field(default_factory=History)
 
 
 def fit(generator: torch.nn.Module, data: TrainingData, config: TrainConfig, *, device: str | torch.device = "cpu",

@@ -6,8 +6,7 @@ import numpy as np
 import torch
 
 from ..physics import predicted_amplitude
-from ..verdict import amplitude_cv
-from .batches import ordered_batches
+from ..evaluate.metrics import amplitude_cv
 from .losses import NORMALISER_EPS, amplitude_loss_terms
 
 
@@ -26,7 +25,7 @@ def validation_pass(generator: torch.nn.Module, probe: torch.Tensor, patches: to
     generator.eval()
     totals = torch.zeros(members, 3, dtype=torch.float64, device=patches.device)  # loss terms, |A_pred − X|, X
     predictions = []
-    for batch in ordered_batches(patches, batch_size):
+    for batch in patches.split(batch_size):
         batch = batch.expand(-1, members, -1, -1)
         object_patch = generator(batch)
         object_patch = object_patch.unsqueeze(1) if members == 1 else object_patch  # (b, K, N, N)

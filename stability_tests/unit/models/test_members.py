@@ -91,3 +91,32 @@ def test_agc_of_a_stacked_model_keeps_a_members_non_finite_gradient_to_that_memb
     assert torch.isnan(member_view(parameters[0].grad, 2)[1]).all()
     assert torch.isfinite(member_view(parameters[0].grad, 2)[0]).all()
     assert not torch.equal(member_view(parameters[0].grad, 2)[0], member_view(before[0], 2)[0])  # member 0 clipped
+
+
+def test_a_members_optimizer_state_is_its_single_runs_and_stacking_inverts_it():
+    """Adam on a stacked model of two members holds, per member, exactly what each single run's Adam holds."""
+    from harness.models.members import member_optimizer_state, stacked_optimizer_state
+
+    torch.manual_seed(0)
+    singles = [torch.nn.Linear(3, 2) for _ in range(2)]
+    stacked = torch.nn.Linear(3, 4)   # rows 0-1 member 0, rows 2-3 member 1: the stacking along dim 0
+    with torch.no_grad():
+        stacked.weight.copy_(torch.cat([s.weight for s in singles]))
+        stacked.bias.copy_(torch.cat([s.bias for s in singles]))
+    x = torch.randn(5, 3)
+    optimizers = [torch.optim.Adam(s.parameters(), lr=0.1) for s in singles]
+    for single, optimizer in zip(singles, optimizers):
+        single(x).square().sum().backward()
+        optimizer.step()
+    joint = torch.optim.Adam(stacked.parameters(), lr=0.1)
+    stacked(x).square().sum().backward()
+    joint.step()
+    parameters = list(stacked.parameters())
+    for member, optimizer in enumerate(optimizers):
+        share = member_optimizer_state(joint.state_dict(), parameters, member, 2)
+        for index, entry in optimizer.state_dict()["state"].items():
+            for name in ("exp_avg", "exp_avg_sq"):
+                torch.testing.assert_close(share["state"][index][name], entry[name])
+    restacked = stacked_optimizer_state([member_optimizer_state(joint.state_dict(), parameters, m, 2) for m in range(2)])
+    for index, entry in joint.state_dict()["state"].items():
+        torch.testing.assert_close(restacked["state"][index]["exp_avg_sq"], entry["exp_avg_sq"])

@@ -13,7 +13,8 @@ from harness.models import GeneratorPlan, build_generator
 from harness.models.members import member_view, stack_members
 from harness.run.execute import execute_group, execute_run
 from harness.train import TrainConfig, TrainingData, fit, seeded
-from harness.train.trainer import Member, fit_group
+from harness.train.member import Member
+from harness.train.trainer import fit_group
 from harness.train.interrupt import RunInterrupted, StopRequest
 
 module_file = importlib.import_module("harness.train.step")

@@ -80,6 +80,8 @@ def test_runs_to_decide_follow_walds_boundaries():
         assert needed == 0 or llr + (needed - 1) * per_ok > lower
     assert runs_to_decide({"d": {"crashed": 2}}, p0, p1, alpha, beta) == 0          # decided crashy
     assert runs_to_decide({"d8": {"infeasible": 3}}, p0, p1, alpha, beta) == 0      # ended unclassified
+    assert runs_to_decide({"d8": {"infeasible": 1}}, p0, p1, alpha, beta) == 0      # the rest refused in seconds
+    assert runs_to_decide({"d": {"inconclusive": 1}}, p0, p1, alpha, beta) == 6     # as good as no run yet
 
 
 def test_the_printer_says_a_change_at_once_and_an_unchanged_state_every_other_time():

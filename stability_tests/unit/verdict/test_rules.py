@@ -12,13 +12,19 @@ from hypothesis import strategies as st
 
 from harness.evaluate import collapse_floor, reconstruction_metrics
 from harness.evaluate.metrics import trim
-from harness.verdict import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN, detect,
+from harness.verdict import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN, Evidence,
                              fit_threshold)
+from harness.verdict import detect as detect_from_evidence
 
 EMPTY_HISTORY = {"nonfinite": None, "epochs": []}
 REFERENCE = json.loads((Path(__file__).parents[2] / "data" / "paper_h200_depth4.json").read_text())
 FLOOR = REFERENCE["collapse_floor"]
 VARIED = np.random.default_rng(0).uniform(0.5, 1.5, size=(30, 30))   # an amplitude far from constant
+
+
+def detect(history, metrics, amplitude, **given):
+    """The verdict of a run that left this history, these metrics and this reconstruction amplitude."""
+    return detect_from_evidence(Evidence.of(history, metrics, amplitude, **given))
 
 
 def history_of(amp_ssim, val_loss, amp_cv=None, nonfinite=None):
@@ -35,7 +41,7 @@ def verdict_of(history, amplitude=VARIED, floor=FLOOR, twin=None):
     return detect(history, metrics, amplitude, twin=twin)
 
 
-# --- the reference trajectories: the paper protocol on one H200 under the disk probe (shared/reference-runs, copied) --
+# --- the reference trajectories: the paper protocol on one H200 under the disk probe (data/paper_h200_depth4.json) ---
 
 def reference_history(seed: str) -> dict:
     return {"nonfinite": None, "epochs": REFERENCE["runs"][seed]}
@@ -43,7 +49,7 @@ def reference_history(seed: str) -> dict:
 
 def test_reference_seed_that_fits_but_reconstructs_the_wrong_object_is_a_crash_from_epoch_1():
     verdict = verdict_of(reference_history("20260129"))
-    assert verdict.outcome == "crashed" and verdict.reasons == ["wrong_solution"]
+    assert verdict.outcome == "crashed" and verdict.reasons == ("wrong_solution",)
     assert verdict.onset_epoch == 1 and verdict.learned_before_failure is False
     assert verdict.evidence["fits"] and verdict.evidence["no_better_than_constant"]
     assert verdict.peak_amp_ssim == pytest.approx(0.197) and verdict.peak_epoch == 2
@@ -53,16 +59,16 @@ def test_reference_seed_that_fits_but_reconstructs_the_wrong_object_is_a_crash_f
 @pytest.mark.parametrize("seed", ["20260128", "20260130"])
 def test_reference_healthy_seeds_are_ok(seed):
     verdict = verdict_of(reference_history(seed))
-    assert verdict.outcome == "ok" and verdict.reasons == [] and verdict.onset_epoch is None
+    assert verdict.outcome == "ok" and verdict.reasons == () and verdict.onset_epoch is None
     assert verdict.peak_amp_ssim > 0.97
 
 
 def test_reference_twin_evidence_names_the_failure():
     twin = {"median_direct": 0.28, "median_twin": 0.51, "twin_better_fraction": 0.8, "patches": 1089}
     verdict = verdict_of(reference_history("20260129"), twin=twin)
-    assert verdict.reasons == ["twin_image"] and "point-reflected" in verdict.explanation
+    assert verdict.reasons == ("twin_image",) and "point-reflected" in verdict.explanation
     healthy_twin = {"median_direct": 0.57, "median_twin": 0.2, "twin_better_fraction": 0.1, "patches": 1089}
-    assert verdict_of(reference_history("20260129"), twin=healthy_twin).reasons == ["wrong_solution"]
+    assert verdict_of(reference_history("20260129"), twin=healthy_twin).reasons == ("wrong_solution",)
 
 
 @pytest.mark.parametrize("asymmetry, exact, said", [(0.0, True, "point-symmetric: an object with the reflected amplitude"),
@@ -71,7 +77,7 @@ def test_a_wrong_solution_says_whether_the_probe_admits_an_exact_twin(asymmetry,
     twin = {"median_direct": 0.57, "median_twin": 0.2, "twin_better_fraction": 0.1, "patches": 1089,
             "probe_asymmetry": asymmetry, "exact_twin": exact}
     verdict = verdict_of(reference_history("20260129"), twin=twin)
-    assert verdict.reasons == ["wrong_solution"] and f"the probe's |P| is {said}" in verdict.explanation
+    assert verdict.reasons == ("wrong_solution",) and f"the probe's |P| is {said}" in verdict.explanation
     assert "probe" not in verdict_of(reference_history("20260128"), twin=twin).explanation  # said of failures only
 
 
@@ -90,14 +96,14 @@ def test_under_trained_like_the_quick_profile_is_inconclusive():
     for final in (0.217, 0.291, 0.309, 0.331):
         history = history_of([0.15, 0.2, 0.25, 0.26, 0.27, 0.28, final], [0.28, 0.25, 0.23, 0.21, 0.2, 0.195, 0.19])
         verdict = verdict_of(history)
-        assert verdict.outcome == "inconclusive" and not verdict.crashed and verdict.reasons == []
+        assert verdict.outcome == "inconclusive" and not verdict.crashed and verdict.reasons == ()
         assert "train longer" in verdict.explanation
 
 
 def test_constant_output_is_collapsed_from_the_start_of_its_constant_streak():
     history = history_of([0.5, 0.6, 0.28, 0.28], [0.2, 0.15, 0.3, 0.3], amp_cv=[0.4, 1e-4, 0.3, 5e-4])
     verdict = verdict_of(history, amplitude=np.full((20, 20), 0.7))
-    assert verdict.reasons == ["collapsed"] and verdict.onset_epoch == 4 and verdict.evidence["constant"]
+    assert verdict.reasons == ("collapsed",) and verdict.onset_epoch == 4 and verdict.evidence["constant"]
     constant_throughout = history_of([0.28] * 3, [0.3] * 3, amp_cv=[1e-4] * 3)
     assert verdict_of(constant_throughout, amplitude=np.full((20, 20), 0.7)).onset_epoch == 1
 
@@ -105,7 +111,7 @@ def test_constant_output_is_collapsed_from_the_start_of_its_constant_streak():
 def test_nan_is_nonfinite_with_its_step_and_epoch():
     history = history_of([0.4, 0.5], [0.2, 0.15], nonfinite={"step": 17, "epoch": 2, "what": "loss"})
     verdict = verdict_of(history)
-    assert verdict.reasons == ["nonfinite"] and verdict.onset_step == 17 and verdict.onset_epoch == 3
+    assert verdict.reasons == ("nonfinite",) and verdict.onset_step == 17 and verdict.onset_epoch == 3
     assert verdict.crashed and "step 17" in verdict.explanation
 
 
@@ -114,7 +120,7 @@ def test_learned_then_fell_to_the_floor_is_a_crash_with_onset_at_the_fall_and_it
     for val, reason in (([0.2, 0.1, 0.06, 0.06, 0.12, 0.14, 0.15], "degraded"),       # the fit was lost too
                         ([0.2, 0.1, 0.06, 0.06, 0.06, 0.05, 0.05], "wrong_solution")):  # still fits the data
         verdict = verdict_of(history_of(ssim, val))
-        assert verdict.reasons == [reason] and verdict.onset_epoch == 5
+        assert verdict.reasons == (reason,) and verdict.onset_epoch == 5
         assert (verdict.peak_amp_ssim, verdict.peak_epoch) == (0.8, 3) and verdict.learned_before_failure
 
 
@@ -125,7 +131,7 @@ def test_fitting_run_better_than_a_constant_is_ok_and_the_heuristic_is_kept_apar
 
 def test_below_the_floor_counts_as_no_better_than_a_constant():
     verdict = verdict_of(history_of([0.2, 0.15], [0.1, 0.06]))
-    assert verdict.reasons == ["wrong_solution"] and verdict.evidence["amp_ssim_above_floor"] < 0
+    assert verdict.reasons == ("wrong_solution",) and verdict.evidence["amp_ssim_above_floor"] < 0
 
 
 def test_poisson_loss_runs_are_judged_on_the_recorded_fit_error_not_their_loss():
@@ -133,7 +139,7 @@ def test_poisson_loss_runs_are_judged_on_the_recorded_fit_error_not_their_loss()
     for epoch in history["epochs"]:
         epoch["val_fit_error"] = 0.05
     assert detect(history, {"amp_ssim": 0.2, "collapse_floor": FLOOR, "final_val_loss": 2.9}, VARIED,
-                  loss_mode="poisson").reasons == ["wrong_solution"]
+                  loss_mode="poisson").reasons == ("wrong_solution",)
     del history["epochs"][-1]["val_fit_error"]  # an old poisson history: the fit is unknown, so no claim of a fit
     assert detect(history, {"amp_ssim": 0.2, "collapse_floor": FLOOR, "final_val_loss": 2.9}, VARIED,
                   loss_mode="poisson").outcome == "inconclusive"
@@ -156,7 +162,7 @@ def test_verdict_invariants_over_random_trajectories(data):
         assert final <= FLOOR + FLOOR_MARGIN and 1 <= verdict.onset_epoch <= n
         assert all(s <= FLOOR + FLOOR_MARGIN for s in ssim[verdict.onset_epoch - 1:])
         assert verdict.onset_epoch == 1 or ssim[verdict.onset_epoch - 2] > FLOOR + FLOOR_MARGIN
-        assert fits or verdict.reasons == ["degraded"]
+        assert fits or verdict.reasons == ("degraded",)
     if verdict.outcome == "inconclusive":
         assert not fits and final < FLOOR + RECONSTRUCTED_MARGIN
 
@@ -175,13 +181,13 @@ def _verdict(prediction, truth, final_val_loss=0.05):
 
 def test_constant_prediction_is_collapsed(truth):
     verdict = _verdict(np.full(truth.shape, 0.7 + 0j), truth)
-    assert verdict.crashed and verdict.reasons == ["collapsed"] and verdict.outcome == "crashed"
+    assert verdict.crashed and verdict.reasons == ("collapsed",) and verdict.outcome == "crashed"
     assert verdict.evidence["constant"] and abs(verdict.evidence["amp_ssim_above_floor"]) < 0.02
 
 
 def test_ground_truth_itself_is_ok(truth):
     verdict = _verdict(truth, truth)
-    assert verdict.outcome == "ok" and verdict.reasons == [] and not verdict.crashed_heuristic
+    assert verdict.outcome == "ok" and verdict.reasons == () and not verdict.crashed_heuristic
 
 
 def test_nan_reconstruction_is_nonfinite(truth):
@@ -236,4 +242,48 @@ def test_the_fit_threshold_follows_the_runs_own_noise_floor():
     history = history_of([0.2, 0.2], [0.2, 0.16])
     metrics = {"amp_ssim": 0.2, "collapse_floor": FLOOR, "final_val_loss": 0.16}
     assert detect(history, metrics, VARIED).outcome == "inconclusive"
-    assert detect(history, {**metrics, **low_photons}, VARIED).reasons == ["wrong_solution"]
+    assert detect(history, {**metrics, **low_photons}, VARIED).reasons == ("wrong_solution",)
+
+
+# --- the rules one by one --------------------------------------------------------------------------------------
+
+def evidence_of(history, amplitude=VARIED, twin=None):
+    last = history["epochs"][-1] if history["epochs"] else {}
+    metrics = {"amp_ssim": last.get("amp_ssim"), "collapse_floor": FLOOR, "final_val_loss": last.get("val_loss")}
+    return Evidence.of(history, metrics, amplitude, twin=twin)
+
+
+def test_each_rule_finds_its_own_failure_and_nothing_in_a_healthy_run():
+    from harness.verdict.rules import RULES, collapsed_finding, no_better_than_constant_finding, nonfinite_finding
+
+    healthy = evidence_of(reference_history("20260128"))
+    assert [rule(healthy) for tier in RULES for rule in tier] == [None, None, None]
+    blown_up = evidence_of(history_of([0.5, 0.6], [0.09, 0.08],
+                                      nonfinite={"step": 40, "epoch": 1, "what": "loss"}))
+    finding = nonfinite_finding(blown_up)
+    assert (finding.reason, finding.onset_epoch, finding.onset_step) == ("nonfinite", 2, 40)
+    assert collapsed_finding(blown_up) is None
+    flat = evidence_of(history_of([0.5, 0.2, 0.2], [0.09, 0.3, 0.3], amp_cv=[0.4, 1e-5, 1e-5]), np.ones((30, 30)))
+    finding = collapsed_finding(flat)
+    assert (finding.reason, finding.onset_epoch) == ("collapsed", 2) and nonfinite_finding(flat) is None
+    wrong = evidence_of(reference_history("20260129"))
+    assert no_better_than_constant_finding(wrong).reason == "wrong_solution"
+    assert nonfinite_finding(wrong) is None and collapsed_finding(wrong) is None
+
+
+def test_a_nan_or_constant_output_is_not_also_called_a_wrong_solution():
+    """The comparison with the object is read only when neither first-tier rule found a failure."""
+    collapsed_and_poor = history_of([0.1, 0.1], [0.05, 0.05], amp_cv=[1e-5, 1e-5])
+    verdict = detect_from_evidence(evidence_of(collapsed_and_poor, np.ones((30, 30))))
+    assert verdict.reasons == ("collapsed",)
+
+
+def test_a_run_record_holds_every_field_of_the_verdict():
+    from dataclasses import fields
+
+    from harness.run.record import RunRecord
+    from harness.verdict import record_fields
+
+    assert set(record_fields()) <= {f.name for f in fields(RunRecord)}
+    verdict = detect_from_evidence(evidence_of(reference_history("20260129")))
+    assert set(verdict.as_record()) == set(record_fields()) and verdict.as_record()["crashed"] is True
