@@ -16,7 +16,8 @@ from ..settings import STUDY_PROFILE
 from .design import add_design_options
 from .records import RECORD_PROPERTY, StudyCase, error_record
 
-STUDY_MARKERS = ("crashhunt", "shootout")
+# The markers each study's tests carry (stability_tests/studies/): `-m EXPR` selects a study when EXPR is true of them.
+STUDY_TEST_MARKERS = {"crashhunt": ("slow", "crashhunt"), "shootout": ("slow", "shootout")}
 SESSION_KEY = pytest.StashKey["StudySession"]()
 
 
@@ -62,9 +63,20 @@ def _workers(config) -> int:
     return len(config.getoption("tx", None) or []) or 1
 
 
+def selected_studies(markexpr: str) -> list[str]:
+    """The study markers whose tests `-m markexpr` selects, read with pytest's own expression grammar (so that
+    `not crashhunt` selects none, and `crashhunt or shootout` both)."""
+    from _pytest.mark.expression import Expression
+
+    if not markexpr.strip():
+        return []
+    expression = Expression.compile(markexpr)
+    return [study for study, markers in STUDY_TEST_MARKERS.items()
+            if expression.evaluate(lambda name, /, **_: name in markers)]
+
+
 def _selects_studies(config) -> bool:
-    expression = config.getoption("markexpr") or ""
-    return any(marker in expression for marker in STUDY_MARKERS)
+    return bool(selected_studies(config.getoption("markexpr") or ""))
 
 
 def _schedule_for_the_design(config, session) -> None:
@@ -118,7 +130,7 @@ def pytest_configure(config):
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if _selects_studies(config):
         try:
-            if "shootout" in (config.getoption("markexpr") or "") and len(session.options.probes or []) > 1:
+            if "shootout" in selected_studies(config.getoption("markexpr") or "") and len(session.options.probes or []) > 1:
                 raise UsageError("--probe-source", ",".join(session.options.probes),
                                  "the shootout compares arms under one probe: run it once per probe")
             session.check_configurations()

@@ -11,7 +11,7 @@ from harness.cli.main import main
 from stability_tests.tiny import TINY_STUDIES
 
 pytest_plugins = ["pytester"]
-pytestmark = pytest.mark.integration  # each test runs pytest sessions in subprocesses
+SUBPROCESS = pytest.mark.integration  # each such test runs pytest sessions in subprocesses
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -34,6 +34,7 @@ def _summary(reports: Path, name: str) -> dict:
     return summary
 
 
+@SUBPROCESS
 def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
     common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider"]
     serial = study_dir.runpytest_subprocess(*common, "--reports-dir", "serial")
@@ -56,6 +57,7 @@ def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
     assert all(p and "stability_record" in p[0] for p in properties)
 
 
+@SUBPROCESS
 def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     common = ["--profile", "smoke", "--runs-dir", "runs", "--reports-dir", "reports", "-p", "no:cacheprovider"]
     missing = study_dir.runpytest_subprocess("-m", "shootout", *common)
@@ -74,6 +76,7 @@ def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     assert {(r["arm"], r["seed"]) for r in shootout["rows"]} == {(a, s) for a in ("control", "layerscale") for s in (11, 12)}
 
 
+@SUBPROCESS
 def test_a_dead_worker_is_an_infrastructure_error(study_dir):
     dying = (study_dir.path / "test_crash_hunt.py").read_text().replace(
         "    record = study_session.run(",
@@ -91,6 +94,7 @@ def test_a_dead_worker_is_an_infrastructure_error(study_dir):
     assert depth3["runs"] + depth3["inconclusive"] == 1
 
 
+@SUBPROCESS
 def test_shards_merge_into_the_same_summary(study_dir, capsys):
     common = ["-m", "crashhunt", "--profile", "smoke", "-p", "no:cacheprovider"]
     study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "whole").assert_outcomes(passed=6)
@@ -107,6 +111,7 @@ def test_shards_merge_into_the_same_summary(study_dir, capsys):
     assert "Crash depth" in capsys.readouterr().out
 
 
+@SUBPROCESS
 def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(study_dir):
     """Preemption: the running run checkpoints and its test errors (never a crash or a pass), no
     other test starts, the reports are written, the exit status asks for a requeue; then the same command
@@ -142,6 +147,7 @@ def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(stud
     assert depth2["errors"] == 0 and depth2["runs"] + depth2["inconclusive"] == 2
 
 
+@SUBPROCESS
 def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
     """--group-size 2: the two seeds of each depth train as one stacked model, on one xdist worker; each
     is recorded as its own test and run folder, with the results of its single run (float tolerance)."""
@@ -161,6 +167,7 @@ def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
             assert group["best_val_loss"] == pytest.approx(single["best_val_loss"], rel=1e-3)
 
 
+@SUBPROCESS
 def test_a_nan_clip_arm_is_a_usage_error_before_any_test_runs(study_dir):
     studies = study_dir.path / "fixtures" / "studies.toml"
     studies.write_text(TINY_STUDIES.replace('[arms.control]\narchitectures = "hybrid"',
@@ -172,6 +179,7 @@ def test_a_nan_clip_arm_is_a_usage_error_before_any_test_runs(study_dir):
     assert not (study_dir.path / "runs").exists() and not (study_dir.path / "reports").exists()
 
 
+@SUBPROCESS
 def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
     import os
     import subprocess
@@ -201,6 +209,7 @@ DIVERGING_STUDIES = TINY_STUDIES.replace('[design]\ndesign = "fixed"', '[design]
     'probe-source = "disk"')
 
 
+@SUBPROCESS
 def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give_the_same_answer(study_dir):
     (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
     common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider", "-rs"]
@@ -226,6 +235,7 @@ def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give
     assert _summary(study_dir.path / "again", "crash_hunt_summary.json")["decisions"] == summary["decisions"]
 
 
+@SUBPROCESS
 def test_the_probe_as_a_study_factor_end_to_end(study_dir):
     (study_dir.path / "fixtures" / "probes.toml").write_text((ROOT / "fixtures" / "probes.toml").read_text())
     common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2", "--probe-source", "disk,fzp",
@@ -247,6 +257,7 @@ def test_the_probe_as_a_study_factor_end_to_end(study_dir):
     shootout.stderr.fnmatch_lines(["*--probe-source disk,fzp: the shootout compares arms under one probe*"])
 
 
+@SUBPROCESS
 def test_the_gate_fails_a_session_only_when_asked_and_only_on_its_decision(study_dir):
     (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
     common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "4", "--runs-dir", "runs", "-p", "no:cacheprovider"]
@@ -261,3 +272,31 @@ def test_the_gate_fails_a_session_only_when_asked_and_only_on_its_decision(study
     bad = study_dir.runpytest_subprocess(*common, "--reports-dir", "bad", "--fail-on", "unstable")
     assert bad.ret == 4
     bad.stderr.fnmatch_lines(["*--fail-on unstable: unknown gate (choose from crashy, worse)*"])
+
+
+@pytest.mark.parametrize("expression, studies", [
+    ("crashhunt", ["crashhunt"]), ("shootout", ["shootout"]), ("not crashhunt", ["shootout"]),
+    ("not slow", []), ("not slow and not integration", []), ("crashhunt or shootout", ["crashhunt", "shootout"]),
+    ("(crashhunt or shootout) and not shootout", ["crashhunt"]), ("slow and not (crashhunt or shootout)", []),
+    ("crashhunt and slow", ["crashhunt"]), ("integration", []), ("", []), ("calibration", []),
+    ("not (not crashhunt)", ["crashhunt"]),
+])
+def test_study_mode_follows_what_the_marker_expression_selects(expression, studies):
+    from harness.study.plugin import selected_studies
+
+    assert selected_studies(expression) == studies
+
+
+def test_the_study_tests_carry_the_markers_the_selection_reads():
+    """The table the selection is read against is the study test files' own pytestmark."""
+    import importlib.util
+    from pathlib import Path
+
+    from harness.study.plugin import STUDY_TEST_MARKERS
+
+    studies = Path(__file__).resolve().parents[2] / "studies"
+    for marker, name in (("crashhunt", "test_crash_hunt.py"), ("shootout", "test_shootout.py")):
+        spec = importlib.util.spec_from_file_location(f"study_{marker}", studies / name)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert sorted(mark.name for mark in module.pytestmark) == sorted(STUDY_TEST_MARKERS[marker])
