@@ -29,9 +29,10 @@ crashhunt: $(STAMP)
 shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
-# The fast units and the integration tests (plain `pytest` runs the fast units alone), over the machine's cores.
+# The fast units and the integration tests (plain `pytest` runs the fast units alone), over the machine's cores;
+# work stealing, because a few integration tests take a minute each and the rest seconds.
 test: $(EXTRAS)
-	$(PYTEST) -n auto -m "not slow"
+	$(PYTEST) -n auto --dist worksteal -m "not slow"
 
 bench: $(STAMP)
 	$(VENV)/bin/harness bench
