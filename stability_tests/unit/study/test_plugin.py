@@ -300,3 +300,24 @@ def test_the_study_tests_carry_the_markers_the_selection_reads():
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert sorted(mark.name for mark in module.pytestmark) == sorted(STUDY_TEST_MARKERS[marker])
+
+
+@SUBPROCESS
+def test_path_options_take_a_space_with_xdist_workers_and_a_folder_outside_the_checkout(tmp_path):
+    """The plugin is registered by its entry point, so `--runs-dir DIR` (space form, DIR an existing folder outside
+    the checkout, which pytest would otherwise take for a test path and a rootdir) parses in the controller and
+    in every xdist worker."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "runs").mkdir()
+    command = [sys.executable, "-m", "pytest", "-m", "crashhunt", "-n", "2", "--runs-dir", str(tmp_path / "runs"),
+               "--reports-dir", str(tmp_path / "reports"), "--profile", "smoke", "--depths", "4", "--max-seeds", "1",
+               "--seed-batch", "1", "-p", "no:cacheprovider", "-q"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "1 passed" in result.stdout
+    assert (tmp_path / "runs" / "crash_hunt" / "control" / "depth4_seed20260128" / "stats.json").is_file()
+    assert (tmp_path / "reports" / "crash_hunt_summary.json").is_file()
