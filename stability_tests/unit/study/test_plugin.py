@@ -321,3 +321,26 @@ def test_path_options_take_a_space_with_xdist_workers_and_a_folder_outside_the_c
     assert "1 passed" in result.stdout
     assert (tmp_path / "runs" / "crash_hunt" / "control" / "depth4_seed20260128" / "stats.json").is_file()
     assert (tmp_path / "reports" / "crash_hunt_summary.json").is_file()
+
+
+def test_the_session_eta_reads_only_the_durations_of_runs_trained_in_the_session():
+    """An adopted or reused run finishes in no time: counting it would make the ETA of every run still to train
+    near zero."""
+    from types import SimpleNamespace
+
+    from harness.run.record import RunRecord
+    from harness.study.plugin import StudyRecorder
+
+    lines = []
+    reporter = SimpleNamespace(write_line=lines.append)
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter))
+    recorder = StudyRecorder(config)
+    trained = RunRecord(study="shootout", arm="agc", architecture="hybrid", depth=4, seed=1, outcome="ok")
+    adopted = RunRecord(study="shootout", arm="control", architecture="hybrid", depth=4, seed=1, outcome="ok",
+                        reused=True)
+    infeasible = RunRecord(study="crash_hunt", arm="control", architecture="hybrid", depth=8, seed=1,
+                           outcome="infeasible")
+    for record, seconds in ((adopted, 0.3), (trained, 96.0), (infeasible, 0.1)):
+        recorder.records.append(record)
+        recorder._announce(f"x::test[{record.arm}]", record, seconds)
+    assert recorder.run_seconds == [96.0] and len(lines) == 3
