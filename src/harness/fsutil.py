@@ -74,19 +74,7 @@ def exclusive_lock(path: Path, waiting=None):
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, FILE_MODE)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        Path(temporary).unlink(missing_ok=True)
-        if _full_disk(path, exc):
-            raise DiskFull(path) from exc
-        raise
+    atomic_save(path, lambda temporary: Path(temporary).write_bytes(data))
 
 
 def atomic_write_json(path: str | Path, payload) -> None:

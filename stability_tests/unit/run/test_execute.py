@@ -160,7 +160,8 @@ def test_a_run_killed_half_way_leaves_no_stats_and_is_trained_next_time(tmp_path
             break
     process.wait(60)
     assert (out / "config.json").exists() and not (out / "stats.json").exists()
-    assert not [name for name in os.listdir(out) if name.endswith(".tmp")]
+    # no half-written file: atomic writes stage under ".<name>.<random><suffix>" beside the lock
+    assert not [name for name in os.listdir(out) if name.startswith(".") and name != ".lock"]
     result = subprocess.run([*command[:-4], "--torch-epochs", "1", "--cache-dir", str(cache_dir), "--output-dir", str(out)],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "(reused)" not in result.stdout
