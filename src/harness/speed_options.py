@@ -17,12 +17,10 @@ from multiprocessing import get_context
 
 import torch
 
-from .bench import BATCH, _timed
+from .bench import BATCH, BenchSettings, _plain_step_seconds
 from .models import GeneratorPlan, build_generator
 from .models.memory_format import convolutions_to_channels_last
-from .train.clipping import mark_unit_axes
 from .train.seeding import seeded
-from .train.step import plain_training_step
 
 
 @dataclass(frozen=True)
@@ -38,8 +36,8 @@ class StepSetup:
 
 
 def step_seconds(setup: StepSetup) -> tuple[float, float]:
-    """(median seconds per timed step, seconds of the warm-up steps) of the plain training step under `setup`,
-    in this process. The warm-up holds `torch.compile`'s compilation when asked."""
+    """(median seconds per timed step, seconds of the warm-up steps) of the bench's plain training step under
+    `setup`, in this process. The warm-up holds `torch.compile`'s compilation when asked."""
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(setup.threads)
     try:
@@ -48,19 +46,13 @@ def step_seconds(setup: StepSetup) -> tuple[float, float]:
             patches = torch.rand(BATCH * (setup.steps + setup.warmup), 1, setup.plan.n, setup.plan.n)
         if setup.channels_last:
             convolutions_to_channels_last(model)
-        mark_unit_axes(model)
-        parameters = [p for p in model.parameters() if p.requires_grad]
-        runnable = torch.compile(model) if setup.compiled else model
-        optimizer = torch.optim.Adam(parameters, lr=1e-3)
         probe = torch.ones(setup.plan.n, setup.plan.n, dtype=torch.complex64)
-        batches = iter(patches.split(BATCH))
+        timing = BenchSettings(steps=setup.steps, warmup=setup.warmup, n=setup.plan.n)
         start = time.perf_counter()
-        for _ in range(setup.warmup):
-            plain_training_step(runnable, optimizer, parameters, next(batches), probe, bf16=setup.bf16)
-        warmup_s = time.perf_counter() - start
-        step = _timed(lambda: plain_training_step(runnable, optimizer, parameters, next(batches), probe,
-                                                  bf16=setup.bf16), setup.steps, "cpu")
-        return step, warmup_s
+        step = _plain_step_seconds(torch.compile(model) if setup.compiled else model, list(patches.split(BATCH)),
+                                   probe, timing, bf16=setup.bf16)
+        # the timed steps took about steps × their median; the rest of the call was the warm-up
+        return step, max(time.perf_counter() - start - setup.steps * step, 0.0)
     finally:
         torch.set_num_threads(previous_threads)
 

@@ -91,8 +91,8 @@ def speed_options(settings) -> dict:
     from ..speed_options import measure_options
 
     cores = len(os.sched_getaffinity(0))
-    plan = settings.plan("hybrid", 4, None)
-    print(f"speed options, {settings.model_name('hybrid', 4, None)} at N={plan.n}, width {plan.width}, {cores} cores:")
+    plan, model = settings.plan("hybrid", 4, None), settings.model_name("hybrid", 4, None)
+    print(f"speed options, {model} at N={plan.n}, width {plan.width}, {cores} cores:")
     rows = measure_options(plan, cores, steps=max(settings.steps, 8), native_bf16=native_bf16_cpu() is not None)
-    return {"model": settings.model_name("hybrid", 4, None), "cores": cores,
+    return {"model": model, "cores": cores,
             "rows": [dataclasses.asdict(row) for row in rows]}

@@ -22,7 +22,6 @@ from .plot import save_reconstruction_png
 from .record import CLASSIFIED, RECORDED_METRICS, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
 
 
-
 def start_folder(config: RunConfig, folder: RunFolder) -> None:
     """An empty run folder holding this run's config.json (a previous attempt's artifacts removed)."""
     folder.path.mkdir(parents=True, exist_ok=True)

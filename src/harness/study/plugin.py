@@ -128,9 +128,9 @@ def pytest_configure(config):
     config.stash[SESSION_KEY] = session
     if not is_xdist_worker(config):  # aggregate once, in the controlling process only
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
-    if _selects_studies(config):
+    if studies := selected_studies(config.getoption("markexpr") or ""):
         try:
-            if "shootout" in selected_studies(config.getoption("markexpr") or "") and len(session.options.probes or []) > 1:
+            if "shootout" in studies and len(session.options.probes or []) > 1:
                 raise UsageError("--probe-source", ",".join(session.options.probes),
                                  "the shootout compares arms under one probe: run it once per probe")
             session.check_configurations()
