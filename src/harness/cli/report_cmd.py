@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).is_file():
             raise UsageError("--json-report", path, "file not found")
         try:
-            records += records_from_json_report(path, load_studies().crash_hunt_arm)
-        except (ValueError, KeyError) as exc:
+            records += records_from_json_report(path)
+        except (ValueError, KeyError, TypeError) as exc:
             raise UsageError("--json-report", path, f"not a pytest-json-report file ({exc})") from None
     for folder in args.runs_dir:
         if not Path(folder).is_dir():

@@ -7,8 +7,12 @@ import sys
 
 from ..errors import UsageError
 from ..fsutil import ensure_writable_dirs
+from ..models import InfeasibleModel, architecture, check_plan
 from ..progress import Progress
+from ..run.grouping import make_groups
+from ..run.launch import Launch, launch_group
 from ..settings import add_run_flags, checkpoint_policy, run_configs
+from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .run_args import run_folders
 
 
@@ -41,8 +45,6 @@ def _check_user_generators(configs) -> None:
     """A generator named by import path that cannot be built at these settings, or maps to the wrong shape or
     dtype, is bad input here (one line naming the flag, exit 2), before any folder is written; a study records
     such a run `infeasible` instead."""
-    from ..models import InfeasibleModel, architecture, check_plan
-
     for config in configs:
         if architecture(config.model.architecture).user:
             try:
@@ -52,32 +54,25 @@ def _check_user_generators(configs) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run.execute import execute_group
-    from ..run.grouping import make_groups
-    from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
-
     configs = run_configs(args)
     _check_user_generators(configs)
-    policy = checkpoint_policy(args)
     folders = dict(zip(configs, run_folders(args, configs)))
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"
     ensure_writable_dirs([*([(args.cache_dir, "--cache-dir")] if args.cache_dir is not None else []),
                           *[(folder, flag) for folder in folders.values()]])
+    launch = Launch(rerun=args.rerun, cache_dir=args.cache_dir, checkpoints=checkpoint_policy(args))
     progress = Progress.for_terminal(sys.stderr)  # a step bar on a terminal; flushed lines in a log
     # SIGTERM (a scheduler's preemption) and SIGINT end the run after its current step, with a checkpoint.
     with stop_request.signals_caught():
         for group in make_groups(configs, args.group_size):
             for config in group:
                 progress(profile_line(config))
+            say = [progress.labelled(f"seed {c.seed}") if len(group) > 1 else progress for c in group]
             try:
-                results = execute_group(group, [folders[config] for config in group], rerun=args.rerun,
-                                        cache_dir=args.cache_dir,
-                                        progress=[progress.labelled(f"seed {c.seed}") if len(group) > 1 else progress
-                                                  for c in group],
-                                        checkpoints=policy, step_progress=progress.step)
+                records = launch_group(group, [folders[config] for config in group], launch, say, step=progress.step)
             except RunInterrupted as exc:
                 progress(f"harness run: {exc}")
                 return REQUEUE_EXIT_STATUS
-            for record in results:
+            for record in records:
                 print(verdict_line(record), flush=True)
     return 0

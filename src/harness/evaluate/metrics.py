@@ -23,6 +23,9 @@ def ssim(prediction: np.ndarray, truth: np.ndarray, data_range: float) -> float:
     return float(value)
 
 
+COLLAPSE_CV = 1e-3   # an amplitude std/mean below this: the output is constant, a collapse
+
+
 def amplitude_cv(amplitude: np.ndarray) -> float:
     """std/mean of an amplitude image; 0 for an all-zero image (constant), nan if non-finite."""
     amplitude = np.asarray(amplitude, dtype=np.float64)

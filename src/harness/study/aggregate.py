@@ -8,7 +8,7 @@ from dataclasses import asdict
 from ..run.record import ERROR, RunRecord
 from .decisions import (comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan,
                         shootout_decisions)
-from .definitions import CRASH_HUNT, SHOOTOUT, split_variant
+from .definitions import CONTROL_ARM, CRASH_HUNT, SHOOTOUT, split_variant
 from .design import Design
 from .quality import paired_quality, performance_profile
 from .statistics import clopper_pearson
@@ -18,7 +18,6 @@ UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash; inside it 
 CRASH_DEPTH_RULE = "crash depth = the shallowest depth decided crashy"
 ANY_CRASH_RULE = ("the smallest depth where at least one seed crashed (nonfinite, collapsed, wrong_solution/"
                   "twin_image or degraded): depends on the number of seeds, shown for reference only")
-CONTROL_ARM = "control"
 
 
 def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -> dict:

@@ -11,6 +11,7 @@ from ..settings import configs_from_settings
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"
 STUDIES = (CRASH_HUNT, SHOOTOUT)
+CONTROL_ARM = "control"   # the shootout's reference: every other arm is compared with it
 VARIANT = "@"   # `control@fzp`: the arm `control` with the probe preset `fzp` (the probe as a study factor)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -10,11 +11,24 @@ import time
 from pathlib import Path
 
 import pytest
+from _pytest.mark.expression import Expression
 
 from ..errors import UsageError
+from ..fsutil import ensure_writable_dirs
+from ..profiles import load_profile
+from ..run.record import CLASSIFIED, RunRecord
 from ..settings import STUDY_PROFILE
+from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
+from .aggregate import aggregate
+from .definitions import SHOOTOUT, STUDIES
 from .design import add_design_options
-from .records import RECORD_PROPERTY, StudyCase, error_record
+from .gate import gate_failures
+from .options import StudyOptions
+from .plan import StudyPlan
+from .records import CASE_PROPERTY, StudyCase, error_record
+from .report import terminal_table, write_reports
+from .session import StudySession
+from .status import StatusPrinter, read_running, runs_to_decide, runs_to_finish_look, status_line
 
 # The markers each study's tests carry (stability_tests/studies/): `-m EXPR` selects a study when EXPR is true of them.
 STUDY_TEST_MARKERS = {"crashhunt": ("slow", "crashhunt"), "shootout": ("slow", "shootout")}
@@ -66,8 +80,6 @@ def _workers(config) -> int:
 def selected_studies(markexpr: str) -> list[str]:
     """The study markers whose tests `-m markexpr` selects, read with pytest's own expression grammar (so that
     `not crashhunt` selects none, and `crashhunt or shootout` both)."""
-    from _pytest.mark.expression import Expression
-
     if not markexpr.strip():
         return []
     expression = Expression.compile(markexpr)
@@ -79,15 +91,15 @@ def _selects_studies(config) -> bool:
     return bool(selected_studies(config.getoption("markexpr") or ""))
 
 
-def _schedule_for_the_design(config, session) -> None:
+def _schedule_for_the_design(config, plan: StudyPlan) -> None:
     """Seeds trained together must run on one pytest-xdist worker: schedule by xdist_group. A sequential design
     wants its tests started in order, so that a decision can skip the seeds after it: one test at a time to
     each worker (pytest-xdist otherwise hands out large chunks of the matrix at the start)."""
     if config.getoption("dist", "no") != "load":
         return
-    if session.group_size() > 1:
+    if plan.group_size() > 1:
         config.option.dist = "loadgroup"
-    elif session.design.sequential and getattr(config.option, "maxschedchunk", 0) is None:
+    elif plan.design.sequential and getattr(config.option, "maxschedchunk", 0) is None:
         config.option.maxschedchunk = 1
 
 
@@ -117,12 +129,15 @@ def finish_json_report(partial: Path, final: Path) -> bool:
     return True
 
 
+def xdist_worker(config) -> int | None:
+    """This process's pytest-xdist worker number (gw3 → 3), None in the controller or without xdist."""
+    return int(config.workerinput["workerid"].removeprefix("gw") or 0) if is_xdist_worker(config) else None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
-    from .session import StudyOptions, StudySession
-
     try:
-        session = StudySession(StudyOptions.from_pytest(config))
+        session = StudySession(StudyOptions.from_pytest(config), worker=xdist_worker(config))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
@@ -133,26 +148,25 @@ def pytest_configure(config):
             if "shootout" in studies and len(session.options.probes or []) > 1:
                 raise UsageError("--probe-source", ",".join(session.options.probes),
                                  "the shootout compares arms under one probe: run it once per probe")
-            session.check_configurations()
+            session.plan.check_configurations()
+            ensure_writable_dirs(session.options.folders)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
-        _schedule_for_the_design(config, session)
+        _schedule_for_the_design(config, session.plan)
         _keep_json_report(config, session.options.reports_dir)
 
 
 def pytest_generate_tests(metafunc):
-    from .definitions import CRASH_HUNT, SHOOTOUT
-
-    session = metafunc.config.stash[SESSION_KEY]
+    plan = metafunc.config.stash[SESSION_KEY].plan
 
     def grouped(case, name):  # the seeds of one configuration trained together share an xdist group
         return pytest.param(case, marks=[pytest.mark.xdist_group(name)] if name else [])
 
-    for study in (CRASH_HUNT, SHOOTOUT):
+    for study in STUDIES:
         if f"{study}_case" in metafunc.fixturenames:
-            cases = session.cases(study)
-            metafunc.parametrize(f"{study}_case", [grouped(case, session.group_name(case)) for case in cases],
+            cases = plan.cases(study)
+            metafunc.parametrize(f"{study}_case", [grouped(case, plan.group_name(case)) for case in cases],
                                  ids=[case.test_id for case in cases])
 
 
@@ -168,8 +182,6 @@ class StopOnSignal:
     command afterwards resumes the interrupted runs and completes the study."""
 
     def __init__(self, config):
-        from ..train.interrupt import stop_request
-
         self.stop = stop_request
         controller_with_workers = (not is_xdist_worker(config) and config.getoption("dist", "no") != "no"
                                    and bool(config.getoption("tx", None)))
@@ -181,15 +193,11 @@ class StopOnSignal:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
-        from ..train.interrupt import RunInterrupted
-
         if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):
             item.session.shouldstop = str(call.excinfo.value)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
-        from ..train.interrupt import REQUEUE_EXIT_STATUS
-
         if self.stop.requested:
             session.exitstatus = REQUEUE_EXIT_STATUS
 
@@ -219,48 +227,67 @@ class StudyRecorder:
 
     def pytest_sessionstart(self, session):
         """A status line every 30 s while a study trains (the controller only)."""
-        from .status import StatusPrinter
-
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None and _selects_studies(self.config):
             self.status = StatusPrinter(lambda line: reporter.write_line(f"status {line}"), self.status_text)
             self.status.start()
 
     def status_text(self) -> str:
-        from .status import read_running, runs_to_decide, runs_to_finish_look, status_line
-
         session = self.config.stash[SESSION_KEY]
         finished: dict[str, dict[str, int]] = {}
         for record in list(self.records):
             cell = f"depth {record.depth}" if record.study == "crash_hunt" else record.arm
             finished.setdefault(cell, {}).setdefault(record.outcome, 0)
             finished[cell][record.outcome] += 1
-        design = session.design
+        design = session.plan.design
         hunt = {cell: counts for cell, counts in finished.items() if cell.startswith("depth ")}
         remaining = None
         if design.sequential and (hunt or not finished):
             remaining = runs_to_decide(hunt, design.p0, design.p1, design.alpha, design.beta)
         elif design.sequential:
-            remaining = runs_to_finish_look(finished, session.shootout_arms(), design.batch)
+            remaining = runs_to_finish_look(finished, session.plan.shootout_arms(), design.batch)
         run_s = sum(self.run_seconds) / len(self.run_seconds) if self.run_seconds else None
         decisions = [reason.split(":", 1)[0] for reason in sorted(self.decided)]
         return status_line(time.time() - self.started, read_running(session.options.runs_dir, self.started),
                            finished, decisions, remaining, run_s, _workers(self.config))
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report):
-        from ..run.record import RunRecord
-
-        records = [value for name, value in report.user_properties if name == RECORD_PROPERTY]
+        plan = self.config.stash[SESSION_KEY].plan
+        if (case := plan.case_of(report.nodeid)) is None:
+            return
+        # the case named in pytest-json-report's file (its hook runs after this one), so that the file counts a
+        # test that failed or whose worker died as an error record of its case
+        report.user_properties.append((CASE_PROPERTY, case.as_json()))
         if report.failed:  # a harness error (even after recording), or a worker that died: never a crash
             last_line = str(report.longrepr).strip().splitlines()[-1] if report.longrepr else "failed"
-            arm = self.config.stash[SESSION_KEY].hunt_arm
-            if (case := StudyCase.from_nodeid(report.nodeid, arm)) is not None:
-                self.records.append(error_record(case, last_line))
-        elif records and report.when == "call":
-            self.records.append(RunRecord.from_json(records[-1]))
-            self._announce(report.nodeid, self.records[-1], report.duration)
-        elif report.skipped and isinstance(report.longrepr, tuple) and StudyCase.from_nodeid(report.nodeid, "") is not None:
+            self.records.append(error_record(case, last_line))
+        elif report.passed and report.when == "call":
+            record, trained_here = self._record_of(case)
+            self.records.append(record)
+            self._announce(report.nodeid, record, report.duration)
+            if trained_here:   # its test's time is a run's time
+                self.run_seconds.append(report.duration)
+        elif report.skipped and isinstance(report.longrepr, tuple):
             self._announce_decision(report.longrepr[-1].removeprefix("Skipped: "))
+
+    def _record_of(self, case: StudyCase) -> tuple[RunRecord, bool]:
+        """A passed test's record, read from its run folder, and whether this session trained it."""
+        ledger = self.config.stash[SESSION_KEY].ledger
+        try:
+            if case.study == SHOOTOUT:
+                case = dataclasses.replace(case, depth=ledger.shootout_depth().depth)
+            record = ledger.record(case)
+        except LookupError as exc:
+            record = None
+            missing = str(exc)
+        else:
+            missing = f"its test passed, but {ledger.folder(case).path} holds no finished record of its configuration"
+        if record is None:
+            return error_record(case, missing), False
+        trained_here = (record.outcome in CLASSIFIED and record.reused_from is None
+                        and ledger.written_in_session(ledger.folder(case)))
+        return record, trained_here
 
     def _announce_decision(self, reason: str) -> None:
         """A decision that skips tests, said once when it first does."""
@@ -278,26 +305,18 @@ class StudyRecorder:
         resumed = "  resumed from its checkpoint" if record.resumed else ""
         reporter.write_line(f"[{len(self.records)}] {nodeid.split('::')[-1]}: {record.label}{ssim}{resumed}  "
                             f"({seconds:.0f} s)")
-        if record.outcome in ("ok", "crashed", "inconclusive") and not record.reused:   # a run trained here, so
-            self.run_seconds.append(seconds)                                              # its time is a run's
 
     def pytest_sessionfinish(self, session):
         if self.status is not None:
             self.status.stop()
         if not self.records:
             return
-        from .aggregate import aggregate
-        from .definitions import STUDIES
-        from .report import write_reports
-
-        from ..profiles import load_profile
-
         study_session = self.config.stash[SESSION_KEY]
         options = study_session.options
         # the records name their profile; a session of errors only (e.g. interrupted at once) names the asked one
         profile = None if any(r.profile for r in self.records) else load_profile(options.profile).name
-        self.summaries = aggregate(self.records, profile=profile, design=study_session.design,
-                                   seeds={study: study_session.seeds(study) for study in STUDIES},
+        self.summaries = aggregate(self.records, profile=profile, design=study_session.plan.design,
+                                   seeds={study: study_session.plan.seeds(study) for study in STUDIES},
                                    count_unfinished_as_crash=options.count_unfinished_as_crash)
         if self.summaries.get("shootout"):
             try:
@@ -306,8 +325,6 @@ class StudyRecorder:
                 pass
         self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
                                      records=self.records)
-        from .gate import gate_failures
-
         self.gate_failures = gate_failures(self.summaries, options.fail_on)
         if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -315,8 +332,6 @@ class StudyRecorder:
     def pytest_terminal_summary(self, terminalreporter):
         if not self.summaries:
             return
-        from .report import terminal_table
-
         terminalreporter.write_sep("=", "stability: decisions and P_crash")
         terminalreporter.write_line(terminal_table(self.summaries))
         terminalreporter.write_line("")

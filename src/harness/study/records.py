@@ -1,22 +1,22 @@
-"""Run records of a study: from a test's user property, a pytest-json-report file, or run folders on disk.
+"""Run records of a study: from run folders on disk, or a pytest-json-report file.
 
-Each study test is one StudyCase; its id (`depth6-seed20260129` in the crash hunt, `layerscale-seed20260128`
-in the shootout) is written and read here only. A test that ended without a record (a harness error, a
-worker that died) becomes an `error` record of its case: an infrastructure error, never a crash.
+Each study test is one StudyCase; its id is `depth6-seed20260129` in the crash hunt, `layerscale-seed20260128`
+in the shootout. A test that ended without a record (a harness error, a worker that died) becomes an `error`
+record of its case: an infrastructure error, never a crash.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..run.record import ERROR, Identity, RunRecord
-from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES, VARIANT, split_variant, variant
+from .definitions import CRASH_HUNT, STUDIES, VARIANT, split_variant
 
+# The user properties of a study test in a pytest-json-report file: its case, and the record of its run.
+CASE_PROPERTY = "stability_case"
 RECORD_PROPERTY = "stability_record"
-_CASE_ID = re.compile(r"test_(?P<study>crash_hunt|shootout)\[(?P<cell>.+)-seed(?P<seed>\d+)\]")
 
 
 @dataclass(frozen=True)
@@ -38,31 +38,24 @@ class StudyCase:
         probe = split_variant(self.arm)[1]
         return f"depth{self.depth}{'' if probe is None else VARIANT + probe}-seed{self.seed}"
 
-    @classmethod
-    def from_nodeid(cls, nodeid: str, crash_hunt_arm: str) -> "StudyCase | None":
-        if (match := _CASE_ID.search(nodeid)) is None:
-            return None
-        seed = int(match["seed"])
-        if match["study"] == CRASH_HUNT:
-            depth, probe = split_variant(match["cell"].removeprefix("depth"))
-            arm = variant(split_variant(crash_hunt_arm)[0], probe)
-            return cls(CRASH_HUNT, arm, int(depth), seed) if depth.isdigit() else None
-        return cls(SHOOTOUT, match["cell"], None, seed)
+    def as_json(self) -> dict:
+        return asdict(self)
 
 
 def error_record(case: StudyCase, message: str) -> RunRecord:
     return RunRecord.untrained(Identity(case.study, case.arm, None, case.depth, case.seed), ERROR, message[:500])
 
 
-def records_from_json_report(path: str | Path, crash_hunt_arm: str) -> list[RunRecord]:
-    """Records from a pytest-json-report file: each study test's record, or an error record."""
+def records_from_json_report(path: str | Path) -> list[RunRecord]:
+    """Records from a pytest-json-report file: each study test's record, or an error record of its case."""
     report = json.loads(Path(path).read_text())
     records = []
     for test in report.get("tests", []):
-        found = [prop[RECORD_PROPERTY] for prop in test.get("user_properties", []) if RECORD_PROPERTY in prop]
+        properties = {name: value for prop in test.get("user_properties", []) for name, value in prop.items()}
+        found = [properties[RECORD_PROPERTY]] if RECORD_PROPERTY in properties else []
         if test.get("outcome") in ("failed", "error"):
-            if (case := StudyCase.from_nodeid(test["nodeid"], crash_hunt_arm)) is not None:
-                records.append(error_record(case, _failure_text(test)))
+            if CASE_PROPERTY in properties:
+                records.append(error_record(StudyCase(**properties[CASE_PROPERTY]), _failure_text(test)))
         elif found:
             records.append(RunRecord.from_json(found[-1]))
     return records

@@ -1,6 +1,6 @@
 """What happens between training steps and at epoch ends, as Lightning callbacks around the module's
-step: the validation pass and each member's epoch record, progress lines, stop requests (a checkpoint,
-then RunInterrupted) and periodic checkpoints. Lightning calls them in this list's order."""
+step: the validation pass and each member's epoch record, the collapse stop, progress lines, stop requests
+(a checkpoint, then RunInterrupted) and periodic checkpoints. Lightning calls them in training_callbacks' order."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import lightning as L
 import torch
 
 from ..models.members import member_view
-from ..verdict import COLLAPSE_CV
+from .checkpoint import write_checkpoints
+from ..evaluate.metrics import COLLAPSE_CV
 from .interrupt import StopRequest
 from .schedulers import step_scheduler
 from .step import autocast
@@ -27,7 +28,7 @@ def epoch_line(record: dict, epochs: int, evaluated: dict) -> str:
 
 class EpochRecords(L.Callback):
     """At each epoch's end: validate every member, append its epoch record (and progress line), stop a
-    member that turned non-finite or stayed collapsed, and step the schedule."""
+    member whose weights turned non-finite, and step the schedule."""
 
     def on_train_epoch_end(self, trainer, module) -> None:
         config, members = module.config, module.members
@@ -39,7 +40,6 @@ class EpochRecords(L.Callback):
         recorded = [member for member in range(members) if module.recording[member]]
         for member in recorded:
             self._record_epoch(module, member, epoch, validations[member], train_s)
-            module.recording[member] = module.active[member]
         step_scheduler(module.scheduler, validations[0]["val_loss"])  # ReduceLROnPlateau runs singly (members=1)
         for member in recorded:
             module.runs[member].history.final_lr = module.optimizers().param_groups[0]["lr"]
@@ -59,7 +59,6 @@ class EpochRecords(L.Callback):
         collapsed = validation["amp_cv"] < COLLAPSE_CV
         if collapsed and history.collapse_onset_epoch is None:
             history.collapse_onset_epoch = epoch
-        module.collapsed_streaks[member] = module.collapsed_streaks[member] + 1 if collapsed else 0
         logged = [s for s in history.steps if s["epoch"] == epoch]
         steps = module.epoch_steps[member]
         record = {
@@ -81,9 +80,30 @@ class EpochRecords(L.Callback):
         history.epochs.append(record)
         if run.progress is not None:
             run.progress(epoch_line(record, config.epochs, evaluated))
-        if config.collapse_patience and module.collapsed_streaks[member] >= config.collapse_patience \
-                and history.stop_reason is None:
-            module.stop_member(member, "collapsed")
+
+
+class CollapseStop(L.Callback):
+    """Stops a member after `patience` collapsed epochs in a row (0: never). It owns the streaks, which each
+    member's checkpoint saves (`collapsed_streak`), so that a resumed run stops where the whole one would."""
+
+    def __init__(self, patience: int, streaks: list[int]):
+        self.patience = patience
+        self.streaks = list(streaks)
+
+    def state_dict(self) -> dict:
+        return {"streaks": list(self.streaks)}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.streaks = list(state_dict["streaks"])
+
+    def on_train_epoch_end(self, trainer, module) -> None:
+        for member, run in enumerate(module.runs):
+            epochs = run.history.epochs
+            if not module.recording[member] or not epochs or epochs[-1]["epoch"] != module.epoch:
+                continue   # no record this epoch: the member stopped before it
+            self.streaks[member] = self.streaks[member] + 1 if epochs[-1]["collapsed"] else 0
+            if self.patience and self.streaks[member] >= self.patience and run.history.stop_reason is None:
+                module.stop_member(member, "collapsed")
 
 
 class StepProgress(L.Callback):
@@ -123,9 +143,11 @@ class EpochCheckpoints(L.Callback):
     def on_train_epoch_end(self, trainer, module) -> None:
         lead = module.runs[0].checkpointer
         if lead is not None and any(module.active) and module.position[0] < module.config.epochs and lead.due():
-            module.write_checkpoints()
+            write_checkpoints(module)
 
 
-def training_callbacks(stop: StopRequest | None, on_step: Callable | None) -> list[L.Callback]:
-    return [EpochRecords(), *([StepProgress(on_step)] if on_step is not None else []), StopOnRequest(stop),
-            EpochCheckpoints()]
+def training_callbacks(stop: StopRequest | None, on_step: Callable | None, collapse_stop: CollapseStop) -> list[L.Callback]:
+    """In the order Lightning calls them: an epoch is recorded before the collapse stop reads it, and both come
+    before a checkpoint of the epoch's end."""
+    return [EpochRecords(), collapse_stop, *([StepProgress(on_step)] if on_step is not None else []),
+            StopOnRequest(stop), EpochCheckpoints()]

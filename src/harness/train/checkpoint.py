@@ -18,6 +18,8 @@ import numpy as np
 import torch
 
 from ..fsutil import atomic_save, atomic_write_bytes
+from ..models.members import load_members, member_optimizer_state, member_state_dict
+from .history import History
 
 CHECKPOINT_NAME = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -123,6 +125,58 @@ def restore_random_states(states: dict) -> None:
     np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
     python = states["python"]
     random.setstate((python[0], tuple(python[1]), python[2]))
+
+
+def member_checkpoint(module, member: int = 0) -> dict:
+    """Everything the rest of member k's run depends on, at the module's current position, in a single run's
+    form: a member's checkpoint is the one its single run would write."""
+    epoch, batches_done = module.position
+    members, optimizer = module.members, module.optimizers().optimizer
+    single = members == 1
+    batches = module.batches.members[member]
+    state = {
+        "position": [epoch, batches_done],
+        "generator": module.generator.state_dict() if single else member_state_dict(module.generator, member, members),
+        "optimizer": optimizer.state_dict() if single else
+        member_optimizer_state(optimizer.state_dict(), module.trained_parameters, member, members),
+        "scheduler": module.scheduler.state_dict() if module.scheduler is not None else None,
+        # mid-epoch: the state the epoch's order was drawn from; at an epoch boundary: the next draw's
+        "batches_state": batches.epoch_start_state if batches_done else batches.generator.get_state(),
+        "random": random_states(),
+        "history": module.runs[member].history.as_dict(),
+        "collapsed_streak": module.collapse_stop.streaks[member],
+        "epoch_partial": None,
+    }
+    if batches_done:
+        state["epoch_partial"] = {"lr": module.epoch_lr, "loss": module.epoch_loss[member].detach().cpu(),
+                                  "steps": module.epoch_steps[member],
+                                  "train_s": time.perf_counter() - module.epoch_started}
+    return state
+
+
+def write_checkpoints(module) -> list[Path | None]:
+    """Every member's checkpoint at the module's current position (None for a member without a checkpointer)."""
+    return [run.checkpointer.write(member_checkpoint(module, member)) if run.checkpointer is not None else None
+            for member, run in enumerate(module.runs)]
+
+
+def restore_members(generator: torch.nn.Module, members: list, batches) -> bool:
+    """Load every member's checkpoint (its `resume`) into the generator, its history and its data order, and the
+    random generators from the first; False when none resumes. The members of a group resume together."""
+    resumes = [member.resume for member in members]
+    if all(resume is None for resume in resumes):
+        return False
+    if any(resume is None for resume in resumes):
+        raise ValueError("the members of a group resume together, from checkpoints at one position")
+    if len(members) == 1:
+        generator.load_state_dict(resumes[0]["generator"])
+    else:
+        load_members(generator, [resume["generator"] for resume in resumes])
+    for member, member_batches in zip(members, batches.members):
+        member.history = History(**member.resume["history"])
+        member_batches.resume_at(member.resume["batches_state"], member.resume["position"][1])
+    restore_random_states(resumes[0]["random"])
+    return True
 
 
 class Checkpointer:

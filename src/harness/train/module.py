@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import math
 import time
+
 import lightning as L
 import numpy as np
 import torch
 
-from ..models.members import member_optimizer_state, member_state_dict, member_view, stacked_optimizer_state
+from ..models.members import member_view, stacked_optimizer_state
 from .batches import GroupBatches, TrainingData
-from .checkpoint import random_states
+from .callbacks import CollapseStop
+from .checkpoint import write_checkpoints
 from .clipping import mark_unit_axes
 from .config import TrainConfig
 from .interrupt import RunInterrupted
@@ -35,7 +37,7 @@ class PtychoTrainingModule(L.LightningModule):
     """
 
     def __init__(self, generator: torch.nn.Module, data: TrainingData, config: TrainConfig, runs: list[Member],
-                 batches: GroupBatches, resumed: bool = False):
+                 batches: GroupBatches, collapse_stop: CollapseStop, resumed: bool = False):
         super().__init__()
         self.generator = generator
         self.data = data
@@ -50,7 +52,7 @@ class PtychoTrainingModule(L.LightningModule):
         mark_unit_axes(generator)
         self.trained_parameters = [p for p in generator.parameters() if p.requires_grad]
         resume = [run.resume for run in runs] if resumed else None
-        self.collapsed_streaks = [0] * self.members if resume is None else [s["collapsed_streak"] for s in resume]
+        self.collapse_stop = collapse_stop   # its streaks go into the checkpoints
         # a member trains until it stops (non-finite, collapsed); one that stopped before keeps its weights
         self.active = [run.history.stop_reason is None for run in runs]
         self.recording = list(self.active)
@@ -85,6 +87,7 @@ class PtychoTrainingModule(L.LightningModule):
         return optimizer
 
     def on_train_epoch_start(self) -> None:
+        self.recording = list(self.active)   # a member records the epoch in which it stops, then no more
         partials = [state.get("epoch_partial") for state in self._resume] if self._resume is not None else None
         self._resume = None
         if partials is not None and partials[0] is not None:  # the interrupted epoch goes on with what it had
@@ -101,41 +104,11 @@ class PtychoTrainingModule(L.LightningModule):
 
     # --- checkpoints --------------------------------------------------------------------------------
 
-    def training_state(self, member: int = 0) -> dict:
-        """Everything the rest of member k's run depends on, at the current position, in a single run's
-        form (see checkpoint.py): a member's checkpoint is the one its single run would write."""
-        epoch, batches_done = self.position
-        members, optimizer = self.members, self.optimizers().optimizer
-        single = members == 1
-        batches = self.batches.members[member]
-        state = {
-            "position": [epoch, batches_done],
-            "generator": self.generator.state_dict() if single else member_state_dict(self.generator, member, members),
-            "optimizer": optimizer.state_dict() if single else
-            member_optimizer_state(optimizer.state_dict(), self.trained_parameters, member, members),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            # mid-epoch: the state the epoch's order was drawn from; at an epoch boundary: the next draw's
-            "batches_state": batches.epoch_start_state if batches_done else batches.generator.get_state(),
-            "random": random_states(),
-            "history": self.runs[member].history.as_dict(),
-            "collapsed_streak": self.collapsed_streaks[member],
-            "epoch_partial": None,
-        }
-        if batches_done:
-            state["epoch_partial"] = {"lr": self.epoch_lr, "loss": self.epoch_loss[member].detach().cpu(),
-                                      "steps": self.epoch_steps[member],
-                                      "train_s": time.perf_counter() - self.epoch_started}
-        return state
-
-    def write_checkpoints(self) -> list:
-        return [run.checkpointer.write(self.training_state(member)) if run.checkpointer is not None else None
-                for member, run in enumerate(self.runs)]
-
     def interrupt(self, reason: str) -> RunInterrupted:
         """Write every member's checkpoint at the current position and say so (a checkpoint that cannot be
         written, e.g. on a full disk, is said too: the stop stays a stop, exit status 75)."""
         try:
-            paths = self.write_checkpoints()
+            paths = write_checkpoints(self)
         except OSError as exc:
             return RunInterrupted(reason, None, self.position, unsaved=f"no checkpoint ({exc})")
         return RunInterrupted(reason, paths[0], self.position)

@@ -12,13 +12,13 @@ import numpy as np
 import torch
 
 from ..models.memory_format import convolutions_to_channels_last
-from ..models.members import load_members, mark_members
+from ..models.members import mark_members
 from .batches import GroupBatches, TrainingData
-from .checkpoint import Checkpointer, restore_random_states
+from .callbacks import CollapseStop, training_callbacks
+from .checkpoint import Checkpointer, restore_members
 from .config import TrainConfig
 from .history import History
 from .interrupt import StopRequest, stop_request
-from .callbacks import training_callbacks
 from .member import Member
 from .module import PtychoTrainingModule
 from .seeding import torch_state
@@ -97,19 +97,10 @@ def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfi
     if count > 1:
         mark_members(generator, count)  # clipping and the guard then work per member
     batches = GroupBatches(data.train_x, config.batch_size, [member.seed for member in members])
-    resumed = all(member.resume is not None for member in members)
-    if resumed:
-        if count == 1:
-            generator.load_state_dict(members[0].resume["generator"])
-        else:
-            load_members(generator, [member.resume["generator"] for member in members])
-        for member, member_batches in zip(members, batches.members):
-            member.history = History(**member.resume["history"])
-            member_batches.resume_at(member.resume["batches_state"], member.resume["position"][1])
-        restore_random_states(members[0].resume["random"])
-    elif any(member.resume is not None for member in members):
-        raise ValueError("the members of a group resume together, from checkpoints at one position")
-    module = PtychoTrainingModule(generator, data, config, members, batches, resumed=resumed)
+    resumed = restore_members(generator, members, batches)
+    collapse_stop = CollapseStop(config.collapse_patience, [m.resume["collapsed_streak"] for m in members] if resumed
+                                 else [0] * count)
+    module = PtychoTrainingModule(generator, data, config, members, batches, collapse_stop, resumed=resumed)
     epochs_left = config.epochs - module.position[0]
     histories = [member.history for member in members]
     if epochs_left <= 0 or not any(module.active):
@@ -121,7 +112,7 @@ def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfi
             accelerator=accelerator, devices=devices, max_epochs=epochs_left, logger=False,
             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
             num_sanity_val_steps=0, limit_val_batches=0, default_root_dir=str(root_dir) if root_dir else None,
-            plugins=[LightningEnvironment()], callbacks=training_callbacks(stop, on_step),
+            plugins=[LightningEnvironment()], callbacks=training_callbacks(stop, on_step, collapse_stop),
         )
         try:
             trainer.fit(module, train_dataloaders=batches)

@@ -8,7 +8,8 @@ follows the photon count; where they were not recorded (older run folders, the r
 trajectories) the paper-data value FIT_ERROR applies.
 """
 
-COLLAPSE_CV = 1e-3             # predicted amplitude std/mean below this: the output is constant (SPEC §6)
+# predicted amplitude std/mean below which the output is constant (training's collapse stop decides by it too)
+from ..evaluate.metrics import COLLAPSE_CV as COLLAPSE_CV
 FLOOR_MARGIN = 0.02            # amp_ssim ≤ floor + this: no better than a constant image (below the floor included)
 RECONSTRUCTED_MARGIN = 0.20    # amp_ssim ≥ floor + this: the object is reconstructed (paper runs pass it by epoch 2–3,
                                # the quick profile's best runs stay below floor + 0.09)

@@ -94,19 +94,21 @@ def test_json_report_records_and_failures(tmp_path):
     from harness.study import records_from_json_report
 
     ok = record(depth=4, seed=1)
+    case = lambda depth, seed: {"stability_case": {"study": "crash_hunt", "arm": "baseline", "depth": depth,  # noqa: E731
+                                                   "seed": seed}}
     report = {"tests": [
         {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth4-seed1]", "outcome": "passed",
-         "user_properties": [{"stability_record": ok.to_json(transient=True)}]},
+         "user_properties": [case(4, 1), {"stability_record": ok.to_json(transient=True)}]},
         {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth4-seed2]", "outcome": "failed",
-         "user_properties": [{"stability_record": record(depth=4, seed=2).to_json(transient=True)}],
+         "user_properties": [case(4, 2), {"stability_record": record(depth=4, seed=2).to_json(transient=True)}],
          "call": {"longrepr": "AssertionError: harness broke"}},
         {"nodeid": "s/test_crash_hunt.py::test_crash_hunt[depth6-seed3]", "outcome": "failed",
-         "call": {"longrepr": "worker 'gw0' crashed while running"}},
+         "user_properties": [case(6, 3)], "call": {"longrepr": "worker 'gw0' crashed while running"}},
         {"nodeid": "s/test_other.py::test_unrelated", "outcome": "failed"},
     ]}
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
-    records = records_from_json_report(path, crash_hunt_arm="baseline")
+    records = records_from_json_report(path)
     assert records[0] == ok
     assert [(r.arm, r.depth, r.seed, r.outcome) for r in records[1:]] == [("baseline", 4, 2, "error"),
                                                                           ("baseline", 6, 3, "error")]

@@ -323,24 +323,60 @@ def test_path_options_take_a_space_with_xdist_workers_and_a_folder_outside_the_c
     assert (tmp_path / "reports" / "crash_hunt_summary.json").is_file()
 
 
-def test_the_session_eta_reads_only_the_durations_of_runs_trained_in_the_session():
+def test_the_session_eta_reads_only_the_durations_of_runs_trained_in_the_session(tmp_path, study_options):
     """An adopted or reused run finishes in no time: counting it would make the ETA of every run still to train
-    near zero."""
+    near zero. The records come from the run folders, whatever the tests' reports carry."""
+    import os
+    import time
     from types import SimpleNamespace
 
+    from harness.run import RunFolder
     from harness.run.record import RunRecord
-    from harness.study.plugin import StudyRecorder
+    from harness.study.plugin import SESSION_KEY, StudyRecorder
+    from harness.study.session import StudySession
 
+    session = StudySession(study_options(**{"--runs-dir": str(tmp_path), "--design": "fixed", "--depths": "4,6,8",
+                                            "--seeds": "1,2", "--crash-depth": 4}))
     lines = []
     reporter = SimpleNamespace(write_line=lines.append)
-    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter))
+    config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter), stash={SESSION_KEY: session})
     recorder = StudyRecorder(config)
-    trained = RunRecord(study="shootout", arm="agc", architecture="hybrid", depth=4, seed=1, outcome="ok")
-    adopted = RunRecord(study="shootout", arm="control", architecture="hybrid", depth=4, seed=1, outcome="ok",
-                        reused=True)
-    infeasible = RunRecord(study="crash_hunt", arm="control", architecture="hybrid", depth=8, seed=1,
-                           outcome="infeasible")
-    for record, seconds in ((adopted, 0.3), (trained, 96.0), (infeasible, 0.1)):
-        recorder.records.append(record)
-        recorder._announce(f"x::test[{record.arm}]", record, seconds)
-    assert recorder.run_seconds == [96.0] and len(lines) == 3
+    runs = {("shootout", "agc", 4, 1): ("ok", None, 96.0),                       # trained in this session
+            ("shootout", "control", 4, 1): ("ok", "runs/crash_hunt/control/x", 0.3),  # adopted
+            ("crash_hunt", "control", 8, 1): ("infeasible", None, 0.1),          # refused before training
+            ("crash_hunt", "control", 4, 2): ("ok", None, 0.2)}                  # finished before the session
+    for (study, arm, depth, seed), (outcome, reused_from, seconds) in runs.items():
+        case = session.plan.cases(study)[0].__class__(study, arm, depth, seed)
+        config_hash = session.plan.config(case).config_hash
+        folder = session.ledger.folder(case)
+        folder.path.mkdir(parents=True)
+        folder.write_record(RunRecord(study=study, arm=arm, architecture="hybrid", depth=depth, seed=seed,
+                                      outcome=outcome, config_hash=config_hash, reused_from=reused_from))
+        if (study, seed) == ("crash_hunt", 2):
+            os.utime(folder / "stats.json", (time.time() - 3600,) * 2)
+        nodeid = f"s.py::test_{study}[{case.test_id if study == 'crash_hunt' else f'{arm}-seed{seed}'}]"
+        report = SimpleNamespace(nodeid=nodeid, failed=False, passed=True, skipped=False, when="call",
+                                 duration=seconds, user_properties=[])
+        recorder.pytest_runtest_logreport(report)
+        assert report.user_properties[0][0] == "stability_case"     # the case, for pytest-json-report's file
+    assert recorder.run_seconds == [96.0] and len(lines) == 4
+    assert [r.outcome for r in recorder.records] == ["ok", "ok", "infeasible", "ok"]
+    assert isinstance(RunFolder(recorder.records[0].run_dir).finished_record(), RunRecord)
+
+
+def test_a_sequential_session_hands_tests_to_xdist_workers_one_at_a_time(study_options):
+    from types import SimpleNamespace
+
+    from harness.study.definitions import load_studies
+    from harness.study.plan import StudyPlan
+    from harness.study.plugin import _schedule_for_the_design
+
+    def configured(design, **given):
+        config = SimpleNamespace(option=SimpleNamespace(dist="load", maxschedchunk=None))
+        config.getoption = lambda name, default=None: getattr(config.option, name, default)
+        _schedule_for_the_design(config, StudyPlan.of(study_options(**{"--design": design, **given}), load_studies()))
+        return config.option
+
+    assert configured("sequential").maxschedchunk == 1
+    assert configured("fixed").maxschedchunk is None   # a fixed matrix keeps xdist's chunks
+    assert configured("fixed", **{"--group-size": 2}).dist == "loadgroup"   # a group's seeds stay on one worker
