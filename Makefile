@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := $(VENV)/.installed-extras
 PYTEST := $(VENV)/bin/pytest
 
-.PHONY: install crashhunt shootout test bench gpu-check gpu-reference clean
+.PHONY: install crashhunt shootout test lint bench gpu-check gpu-reference clean
 
 install: $(STAMP)
 
@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e .
 	touch $(STAMP)
 
-# The optional libraries the tests also cover (neuraloperator's models as arms); the studies need none.
+# The optional libraries the tests also cover (neuraloperator's models as arms), and the linter and type checker;
+# the studies need none.
 $(EXTRAS): $(STAMP)
-	$(PY) -m pip install -e ".[neuralop]"
+	$(PY) -m pip install -e ".[neuralop,dev]"
 	touch $(EXTRAS)
 
 crashhunt: $(STAMP)
@@ -29,10 +30,15 @@ crashhunt: $(STAMP)
 shootout: $(STAMP)
 	$(PYTEST) -m shootout --profile quick -n 2 $(if $(DEPTH),--crash-depth $(DEPTH))
 
-# The fast units and the integration tests (plain `pytest` runs the fast units alone), over the machine's cores;
-# work stealing, because a few integration tests take a minute each and the rest seconds.
-test: $(EXTRAS)
+# The linter (ruff: errors, import order, bugbear) and the type checker (mypy, on src/) first, then the fast units
+# and the integration tests (plain `pytest` runs the fast units alone) over the machine's cores; work stealing,
+# because a few integration tests take a minute each and the rest seconds.
+test: $(EXTRAS) lint
 	$(PYTEST) -n auto --dist worksteal -m "not slow"
+
+lint: $(EXTRAS)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: $(STAMP)
 	$(VENV)/bin/harness bench

@@ -128,7 +128,9 @@ def summarise(steps: list[dict], out: Path, device: str) -> dict:
 
 
 def table(summary: dict) -> str:
-    gib = lambda value: "–" if value is None else f"{value / 2**30:.2f} GiB"
+    def gib(value):
+        return "–" if value is None else f"{value / 2**30:.2f} GiB"
+
     rows = [
         ("device", summary["device"]),
         ("versions", ", ".join(f"{k} {v}" for k, v in summary["versions"].items())),

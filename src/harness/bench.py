@@ -19,16 +19,16 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .environment import kernel_info
 from .models import GeneratorPlan, SpectralConv2d, build_generator
-from .models.spectral_conv import definition_forward
-from .models.memory_format import convolutions_to_channels_last
-from .physics import predicted_amplitude
 from .models.members import stack_members
+from .models.memory_format import convolutions_to_channels_last
+from .models.spectral_conv import definition_forward
+from .physics import predicted_amplitude
 from .train import TrainConfig, TrainingData, fit, seeded
-from .train.member import Member
-from .train.trainer import fit_group
 from .train.clipping import global_grad_norm, mark_unit_axes
 from .train.losses import amplitude_loss
+from .train.member import Member
 from .train.step import plain_training_step
+from .train.trainer import fit_group
 
 BATCH = 16
 MODELS = (("hybrid", 4, None), ("hybrid", 6, 512), ("stable_hybrid", 4, None))
@@ -83,7 +83,7 @@ def reference_rates(device: str) -> dict:
         conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(device)
         with torch.no_grad():
             conv(x)
-            seconds = _timed(lambda: conv(x), 5, device)
+            seconds = _timed(lambda conv=conv, x=x: conv(x), 5, device)
         conv_rates[f"conv3x3_{channels}ch_{pixels}px"] = 2 * 9 * channels * channels * pixels * pixels * BATCH / seconds
     return {"matmul_1024": matmul, **conv_rates, "peak": max(matmul, *conv_rates.values())}
 
@@ -113,7 +113,7 @@ def verbatim_generator(plan: GeneratorPlan, device) -> torch.nn.Module:
         model = build_generator(plan, prune_unreachable_modes=False).to(device)
     for module in model.modules():
         if isinstance(module, SpectralConv2d):
-            module.forward = types.MethodType(definition_forward, module)
+            module.forward = types.MethodType(definition_forward, module)  # type: ignore[method-assign]
     return model
 
 
@@ -233,7 +233,7 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
         results = []
         for architecture, depth, cap in models:
             result = bench_model(architecture, depth, cap, settings)
-            result["fraction_of_peak"] = result["achieved_flops_per_s"] / reference["peak"]
+            result["fraction_of_peak"] = result["achieved_flops_per_s"] / reference["peak"] if reference else None
             results.append(result)
             progress(format_row(result))
         group_rows = []

@@ -30,7 +30,8 @@ class Progress:
         self._bar_width = 0
         self._last_draw = 0.0
         self._epoch_started: float | None = None
-        self._epoch_key = None
+        self._epoch_key: tuple[int, int] | None = None
+        self._first_done = 0
 
     @classmethod
     def for_terminal(cls, stream: TextIO = sys.stderr) -> "Progress":
@@ -69,6 +70,7 @@ class Progress:
             self.write(self.prefix + text)
 
     def _draw_bar(self, done: int, total: int, text: str) -> None:
+        assert self.bar_stream is not None
         filled = int(20 * done / max(total, 1))
         bar = f"\r{self.prefix}[{'#' * filled}{'.' * (20 - filled)}] {text}"
         self._bar_width = max(self._bar_width, len(bar))

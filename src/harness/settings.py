@@ -49,7 +49,8 @@ def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--probe-defocus", type=float, default=DATA.probe_defocus, metavar="RADIANS",
                        help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
                             "point-symmetric disk under which a patch and its twin image fit the same pattern)")
-    group.add_argument("--cache-dir", default=None, help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
+    group.add_argument("--cache-dir", default=None,
+                       help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
     group.add_argument("--profile", default=RUN_PROFILE,
                        help=f"{RUN_PROFILE} (default: the data and epochs the flags mean) | quick | smoke | auto "
                             "(paper on a GPU, else quick)")
@@ -84,15 +85,18 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
     group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
     group.add_argument("--torch-batch-size", type=int, default=TRAIN.batch_size)
-    group.add_argument("--torch-infer-batch-size", type=int, default=TRAIN.infer_batch_size, help="batch size for validation and prediction")
+    group.add_argument("--torch-infer-batch-size", type=int, default=TRAIN.infer_batch_size,
+                       help="batch size for validation and prediction")
     group.add_argument("--torch-optimizer", default=TRAIN.optimizer, help="adam | adamw | sgd")
     group.add_argument("--torch-learning-rate", type=float, default=TRAIN.learning_rate)
     group.add_argument("--torch-weight-decay", type=float, default=TRAIN.weight_decay)
     group.add_argument("--torch-betas", type=float, nargs=2, default=TRAIN.betas, metavar=("BETA1", "BETA2"))
     group.add_argument("--torch-grad-clip", type=float, default=TRAIN.grad_clip, help="clip value; ≤ 0 means no clipping")
-    group.add_argument("--torch-grad-clip-algorithm", default=TRAIN.grad_clip_algorithm, help="norm | value | agc | agc-per-tensor")
+    group.add_argument("--torch-grad-clip-algorithm", default=TRAIN.grad_clip_algorithm,
+                       help="norm | value | agc | agc-per-tensor")
     group.add_argument("--torch-loss-mode", default=TRAIN.loss_mode, help="mae | poisson")
-    group.add_argument("--torch-scheduler", default=TRAIN.scheduler, help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
+    group.add_argument("--torch-scheduler", default=TRAIN.scheduler,
+                       help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
     group.add_argument("--torch-lr-warmup-epochs", type=int, default=TRAIN.warmup_epochs)
     group.add_argument("--torch-lr-min-ratio", type=float, default=TRAIN.min_lr_ratio)
     group.add_argument("--torch-log-grad-norm", action="store_true", help="keep global grad norms in the history")
@@ -192,7 +196,7 @@ def name_list(text: str | None, option: str, leave_out: str = "the fixture's") -
     return _distinct(text.replace(",", " ").split(), text, option, leave_out)
 
 
-def int_list(text: str | None, option: str, low: int, high: int) -> list[int] | None:
+def int_list(text: str | None, option: str, low: float, high: float) -> list[int] | None:
     """'4,6' → [4, 6]; None when the option is not given; UsageError for anything else."""
     if text is None:
         return None

@@ -18,7 +18,6 @@ from harness.physics import make_synthetic_probe, normalize_probe, predicted_amp
 from harness.train import TrainConfig, TrainingData, fit, seeded
 from harness.train.clipping import adaptive_clip_grad_, clip_gradients_, global_grad_norm, mark_unit_axes
 from harness.train.losses import amplitude_loss
-
 from stability_tests.tiny import TINY_MODEL
 
 TOLERANCE = dict(rtol=1e-4, atol=1e-5)

@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from harness.cli.main import build_parser
 from harness.errors import UsageError
-from harness.settings import DEFAULT_SEED, configs_from_settings, run_configs
+from harness.settings import DEFAULT_SEED, NUMBERS, configs_from_settings, run_configs
 from harness.train import TrainConfig
 
 PAPER_RUN = ["run", "--N", "64", "--set-phi", "--torch-epochs", "30", "--device", "cpu", "--seed", "1", "2"]
@@ -84,8 +87,8 @@ def test_every_default_is_the_documented_one():
 
 
 def test_the_probe_is_the_zone_plate_unless_a_disk_setting_or_a_file_is_given(tmp_path):
-    from harness.physics.probe import make_synthetic_probe, probe_symmetry
     from harness.data.simulation import resolve_probe
+    from harness.physics.probe import make_synthetic_probe, probe_symmetry
 
     default = configs("--profile", "smoke", "--device", "cpu")[0].data
     assert not probe_symmetry(resolve_probe(default)[0])["exact_twin"]  # the preset without an exact twin
@@ -114,11 +117,6 @@ def test_a_setting_that_is_no_flag_names_it():
 
 
 # --- bad numbers ----------------------------------------------------------------------------------------
-
-from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from harness.settings import NUMBERS  # noqa: E402
 
 BAD = ["nan", "inf", "-inf", "1e300", "-1e300", str(10**21), "-3"]
 

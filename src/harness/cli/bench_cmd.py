@@ -35,9 +35,8 @@ def add_parser(subparsers, name: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..bench import MODELS, BenchSettings, compare, run_bench
-    from ..fsutil import atomic_write_json
     from ..environment import resolve_device
-
+    from ..fsutil import atomic_write_json
     from ..settings import NUMBERS, check_number
 
     check_number("--steps", args.steps, 1, 100_000, int)
@@ -63,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     n, width = args.patch_size or profile.patch_size or 64, profile.width or 32
     cap = profile.max_hidden_channels if profile.name != "paper" else None   # the paper rows keep their own caps
     settings = BenchSettings(steps=args.steps, device=resolve_device(args.device), threads=args.threads, n=n,
-                             width=width, cap=cap, label=f"profile {profile.name}: N={n}, width {width}, cap {cap or 'per row'}")
+                             width=width, cap=cap,
+                             label=f"profile {profile.name}: N={n}, width {width}, cap {cap or 'per row'}")
     if args.speed_options and settings.device != "cpu":
         raise UsageError("--device", args.device, "--speed-options are measured on a CPU; add --device cpu")
     if args.groups_only and not groups:

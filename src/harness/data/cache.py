@@ -83,7 +83,7 @@ def _write_entry(directory: Path, splits: dict[str, dict[str, np.ndarray]]) -> N
     staging.mkdir(parents=True)
     try:
         for split, arrays in splits.items():
-            np.savez(staging / f"{split}.npz", **arrays)
+            np.savez(staging / f"{split}.npz", **arrays)  # type: ignore[arg-type]  # the stubs misread **arrays
         if directory.exists():
             trash = directory.parent / f".trash-{directory.name}-{uuid.uuid4().hex[:8]}"
             os.rename(directory, trash)

@@ -76,7 +76,8 @@ class DatasetParams:
             raise UsageError("--probe-source", self.probe_source, "and --probe-npz both name a probe: give one")
         if self.probe_defocus and kind != DISK:
             raise UsageError("--probe-defocus", self.probe_defocus,
-                             f"applies to the disk probe (--probe-source disk); the {self.probe_source} preset sets its own defocus")
+                             f"applies to the disk probe (--probe-source disk); the {self.probe_source} preset sets its "
+                             "own defocus")
 
     @property
     def probe_label(self) -> str:

@@ -15,11 +15,14 @@ TRIM = 2  # pixels dropped per side before any metric
 
 def ssim(prediction: np.ndarray, truth: np.ndarray, data_range: float) -> float:
     """SSIM with a 7×7 uniform window, K1 0.01, K2 0.03 and the given data range."""
-    as_image = lambda image: torch.from_numpy(np.ascontiguousarray(image, dtype=np.float64))[None, None]
+    def as_image(image):
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float64))[None, None]
+
     value = structural_similarity_index_measure(
         as_image(prediction), as_image(truth), gaussian_kernel=False, kernel_size=SSIM_WINDOW,
         data_range=float(data_range), k1=SSIM_K1, k2=SSIM_K2,
     )
+    assert isinstance(value, torch.Tensor)   # one image pair: one value
     return float(value)
 
 
@@ -70,7 +73,9 @@ def reconstruction_metrics(prediction: np.ndarray, truth: np.ndarray) -> dict:
         pred_amp = pred_amp * (truth_amp.mean() / pred_mean)
     truth_phase = remove_plane(np.angle(truth))
     pred_phase = remove_plane(np.angle(prediction)) if np.all(np.isfinite(prediction)) else np.full(truth.shape, np.nan)
-    to_unit = lambda phase: (phase + np.pi) / (2 * np.pi)
+    def to_unit(phase):
+        return (phase + np.pi) / (2 * np.pi)
+
     return {
         "amp_mae": float(np.mean(np.abs(pred_amp - truth_amp))),
         "amp_ssim": ssim(pred_amp, truth_amp, amplitude_data_range(truth_amp)),

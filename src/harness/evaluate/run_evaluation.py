@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data import get_dataset
+from ..data import Dataset, DatasetParams, get_dataset
 from ..physics import normalize_probe
 from ..train.batches import TrainingData
 from .metrics import mean_reconstruction_metrics
@@ -17,8 +17,8 @@ from .reconstruct import stitch_reconstructions
 class RunEvaluation:
     """The dataset of a run (or a group: they share it), its tensors on the device, and its evaluation."""
 
-    data_params: object      # DatasetParams
-    dataset: object          # data.Dataset
+    data_params: DatasetParams
+    dataset: Dataset
     data: TrainingData
     probe: np.ndarray        # the normalised probe
 

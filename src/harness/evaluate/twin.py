@@ -21,7 +21,7 @@ DIM_FRACTION = 1e-3     # pixels where |P| or its reflection is below this share
 
 def point_reflect(patches: np.ndarray, shift: tuple[int, int] = (0, 0)) -> np.ndarray:
     """Reflect each N×N patch through (N−1)/2 + shift/2 (shift in half-pixels; (0, 0): the array centre)."""
-    return reflect_about(patches, tuple(shift))
+    return reflect_about(patches, (shift[0], shift[1]))
 
 
 def twin_region(probe: np.ndarray, shift: tuple[int, int]) -> np.ndarray:

@@ -33,13 +33,13 @@ def amplitude_twin_misfit(diffraction: np.ndarray, amplitude: np.ndarray, phase:
     generator = torch.Generator().manual_seed(seed)
     best = np.inf
     for start in range(starts):
-        phase = (torch.from_numpy(exact_twin.copy()) if start == 0 else
+        guess = (torch.from_numpy(exact_twin.copy()) if start == 0 else
                  (torch.rand(reflected.shape, generator=generator, dtype=torch.float64) * 2 - 1) * np.pi)
-        phase.requires_grad_(True)
-        optimizer = torch.optim.Adam([phase], lr=learning_rate)
+        guess.requires_grad_(True)
+        optimizer = torch.optim.Adam([guess], lr=learning_rate)
         for _ in range(steps + 1):  # the best of every step, the starting phase included
             optimizer.zero_grad()
-            loss = _relative_mae(far_field_amplitude(torch.polar(reflected, phase) * probe_t), measured)
+            loss = _relative_mae(far_field_amplitude(torch.polar(reflected, guess) * probe_t), measured)
             best = min(best, float(loss.detach()))
             loss.backward()
             optimizer.step()

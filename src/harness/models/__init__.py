@@ -41,7 +41,8 @@ def build_generator(plan: GeneratorPlan, *, members: int = 1, prune_unreachable_
 
 
 __all__ = [
-    "ARCHITECTURES", "Architecture", "GeneratorPlan", "architecture", "InfeasibleModel", "LayerScale", "PtychoBlock", "PtychoGenerator",
+    "ARCHITECTURES", "Architecture", "GeneratorPlan", "architecture", "InfeasibleModel", "LayerScale", "PtychoBlock",
+    "PtychoGenerator",
     "SpectralConv2d", "StablePtychoBlock", "UnknownArchitecture", "build_generator", "check_plan", "live_modes",
     "max_feasible_depth",
 ]

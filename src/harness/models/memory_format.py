@@ -16,5 +16,5 @@ def convolutions_to_channels_last(model: nn.Module) -> nn.Module:
     """
     for module in model.modules():
         if isinstance(module, CONVOLUTIONS):
-            module.to(memory_format=torch.channels_last)
+            module.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # the stubs omit it
     return model

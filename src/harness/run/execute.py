@@ -18,7 +18,7 @@ from ..evaluate.run_evaluation import RunEvaluation
 from ..models import InfeasibleModel, build_generator, check_plan
 from ..models.members import member_state_dict, stack_members
 from ..train import seeded
-from ..train.checkpoint import CHECKPOINT_NAME, CheckpointPolicy, Checkpointer
+from ..train.checkpoint import CHECKPOINT_NAME, Checkpointer, CheckpointPolicy
 from ..train.member import Member
 from ..train.trainer import fit_group
 from .config import RunConfig
@@ -117,13 +117,13 @@ def execute_group(configs: list[RunConfig], folders: list[str | Path], *, rerun:
         raise ValueError("a group holds runs that differ only in their seed")
     if count > 1 and not shareable(configs[0]):
         raise ValueError(f"{configs[0].train.scheduler} follows each run's own loss: such runs train singly")
-    folders = [RunFolder(folder) for folder in folders]
+    run_folders = [RunFolder(folder) for folder in folders]
     progress = progress or [None] * count
     reuse_candidates = reuse_candidates or [()] * count
     with ExitStack() as held:  # one process per run folder: a second waits, then finds the run finished
-        for index in sorted(range(count), key=lambda i: str(folders[i].path)):
-            held.enter_context(folders[index].lock(progress[index]))
-        return _reuse_or_train(configs, folders, rerun=rerun, cache_dir=cache_dir, progress=progress,
+        for index in sorted(range(count), key=lambda i: str(run_folders[i].path)):
+            held.enter_context(run_folders[index].lock(progress[index]))
+        return _reuse_or_train(configs, run_folders, rerun=rerun, cache_dir=cache_dir, progress=progress,
                                reuse_candidates=reuse_candidates, checkpoints=checkpoints, step_progress=step_progress)
 
 
@@ -139,15 +139,15 @@ def _reuse_or_train(configs: list[RunConfig], folders: list[RunFolder], *, rerun
     # members at the same checkpoint position train together; those without a checkpoint form one more group
     positions: dict = {}
     for index in pending:
-        position = None if resumes[index] is None else tuple(resumes[index]["position"])
-        positions.setdefault(position, []).append(index)
+        resume = resumes[index]
+        positions.setdefault(None if resume is None else tuple(resume["position"]), []).append(index)
     for indices in positions.values():
         for index, record in zip(indices, _train_group([configs[i] for i in indices], [folders[i] for i in indices],
                                                         cache_dir=cache_dir, progress=[progress[i] for i in indices],
                                                         resumes=[resumes[i] for i in indices], checkpoints=checkpoints,
                                                         step_progress=step_progress)):
             results[index] = record
-    return results
+    return [record for record in results if record is not None]   # every run reused or trained
 
 
 def _train_group(configs: list[RunConfig], folders: list[RunFolder], *, cache_dir, progress, resumes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -83,7 +84,7 @@ class RunFolder:
             payload = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             raise NotARunFolder(f"{path} is not readable JSON ({type(exc).__name__}: {exc})") from None
-        if not isinstance(payload, kind) or any(key not in payload for key in needs):
+        if not isinstance(payload, kind) or any(key not in cast(dict, payload) for key in needs):
             raise NotARunFolder(f"{path} does not hold a run's {name.removesuffix('.json')}"
                                 + (f" (it needs {', '.join(needs)})" if needs else ""))
         return payload
@@ -97,7 +98,8 @@ class RunFolder:
         (direct, reflected) that the stitched image cannot show."""
         extra = {} if patch_correlations is None else dict(zip(CORRELATION_KEYS, patch_correlations))
         atomic_save(self / "recon.npz",
-                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth, **extra))
+                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth,
+                                                       **extra))  # type: ignore[arg-type]  # the stubs misread **
 
     def load_reconstruction(self) -> tuple[np.ndarray, np.ndarray]:
         path = self / "recon.npz"

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..run.record import ERROR, RunRecord
-from .decisions import (comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan,
-                        shootout_decisions)
+from .decisions import comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan, shootout_decisions
 from .definitions import CONTROL_ARM, CRASH_HUNT, SHOOTOUT, split_variant
 from .design import Design
 from .quality import paired_quality, performance_profile
@@ -78,7 +77,7 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
     arms = sorted({r.arm for r in records})
     depths, decisions = [], []
     for arm in arms:
-        for depth in sorted({r.depth for r in records if r.arm == arm}):
+        for depth in sorted({r.depth for r in records if r.arm == arm and r.depth is not None}):
             cell = sorted((r for r in records if r.arm == arm and r.depth == depth), key=lambda r: r.seed)
             decision = depth_decision(depth, outcomes_in_plan(_as_counted(cell, count_unfinished_as_crash), plan),
                                       design)

@@ -8,7 +8,7 @@ the same finished folders give the same decisions whichever order they finished 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..run.record import ERROR, RunRecord
 from . import power
@@ -17,6 +17,7 @@ from .group_sequential import FINAL as COMPARISON_FINAL
 from .group_sequential import PENDING, UNDECIDED, Comparison, compare_sequentially
 from .sprt import CRASHY, STABLE
 from .statistics import COMPARISON_TESTS, binomial_tail
+
 MIN_RUNS_FOR_UNCLASSIFIED = 3   # from this many finished runs, a depth mostly unclassified ends undecided
 ADVICE = {"inconclusive": "under-trained: train longer (--epochs) or use the paper profile on a GPU",
           "oom": "out of memory: a smaller group (--group-size 1), a channel cap, or a larger device",
@@ -55,7 +56,7 @@ class DepthDecision:
 
 
 def _unclassified_why(unclassified: dict, finished: int) -> str:
-    kind = max(unclassified, key=unclassified.get)
+    kind = max(unclassified, key=lambda name: unclassified[name])
     return f"{sum(unclassified.values())} of {finished} runs unclassified ({_listing(unclassified)}): {ADVICE[kind]}"
 
 
@@ -68,38 +69,39 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
     p1 once every seed finished (fixed)."""
     budget = min(len(outcomes), design.max_seeds) if design.sequential else len(outcomes)
     sprt = design.sprt
-    result = DepthDecision(depth, budget=budget, llr=0.0, lower=sprt.lower, upper=sprt.upper,
-                           unclassified={name: 0 for name in ADVICE})
+    unclassified = {name: 0 for name in ADVICE}
+    llr = 0.0
+    result = DepthDecision(depth, budget=budget, llr=llr, lower=sprt.lower, upper=sprt.upper, unclassified=unclassified)
     for index, outcome in enumerate(outcomes[:budget]):
         if outcome is None:
             result.why = f"waiting for seed {index + 1} of {budget}"
             return result
         result.seeds_used = index + 1
         if outcome in ADVICE:
-            result.unclassified[outcome] += 1
+            unclassified[outcome] += 1
         else:
             result.runs += 1
             result.crashes += outcome == "crashed"
-            result.llr += sprt.step(outcome == "crashed")
+            llr = result.llr = llr + sprt.step(outcome == "crashed")
         if not design.sequential:
             continue
-        if (decision := sprt.decide(result.llr)) is not None:
+        if (decision := sprt.decide(llr)) is not None:
             result.decision = decision
-            result.why = f"SPRT after {result.seeds_used} runs: log-LR {result.llr:+.2f} crossed " + (
+            result.why = f"SPRT after {result.seeds_used} runs: log-LR {llr:+.2f} crossed " + (
                 f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
             return result
-        other = sum(result.unclassified.values())
+        other = sum(unclassified.values())
         if result.seeds_used >= MIN_RUNS_FOR_UNCLASSIFIED and other > result.seeds_used / 2:
-            result.decision, result.why = UNDECIDED, _unclassified_why(result.unclassified, result.seeds_used)
+            result.decision, result.why = UNDECIDED, _unclassified_why(unclassified, result.seeds_used)
             return result
     if result.seeds_used < budget or budget == 0:
         result.why = "no seeds planned" if budget == 0 else f"waiting for seed {result.seeds_used + 1} of {budget}"
         return result
     result.decision = UNDECIDED
-    if sum(result.unclassified.values()) > result.seeds_used / 2:
-        result.why = _unclassified_why(result.unclassified, result.seeds_used)
+    if sum(unclassified.values()) > result.seeds_used / 2:
+        result.why = _unclassified_why(unclassified, result.seeds_used)
     elif design.sequential:
-        result.why = (f"budget of {budget} seeds spent: log-LR {result.llr:+.2f} between {sprt.lower:+.2f} and "
+        result.why = (f"budget of {budget} seeds spent: log-LR {llr:+.2f} between {sprt.lower:+.2f} and "
                       f"{sprt.upper:+.2f}")
     else:
         _fixed_depth(result, design)
@@ -137,7 +139,7 @@ def _seeds(count: int | None, most: int) -> str:
     return f"{count} seeds" if count is not None else f"more than {most} seeds"
 
 
-def shootout_decisions(by_arm: dict[str, Sequence[RunRecord]], seeds: Sequence[int], design: Design,
+def shootout_decisions(by_arm: Mapping[str, Sequence[RunRecord]], seeds: Sequence[int], design: Design,
                        control: str) -> dict[str, Comparison]:
     """Each arm against the control on the planned seeds (the sequential looks, or one look at the end)."""
     budget = list(seeds[:design.max_seeds] if design.sequential else seeds)
@@ -147,8 +149,8 @@ def shootout_decisions(by_arm: dict[str, Sequence[RunRecord]], seeds: Sequence[i
         return {}
     results = compare_sequentially(outcomes[control], arms, design.look_plan(len(budget)))
     for result in results.values():
-        if result.unclassified:
-            result.why += f": {ADVICE[max(result.unclassified, key=result.unclassified.get)]}"
+        if kinds := result.unclassified:
+            result.why += f": {ADVICE[max(kinds, key=lambda kind: kinds[kind])]}"
     if not design.sequential:
         for result in results.values():
             _fixed_comparison(result, design, len(arms))
@@ -188,6 +190,7 @@ def comparison_line(result: Comparison, control: str) -> str:
     head = f"{result.arm} vs {control}: {result.decision}"
     if result.risk_difference is None:
         return f"{head}: {result.why}"
+    assert result.ci95 is not None   # measured with the risk difference
     low, high = result.ci95
     numbers = (f"risk difference {result.risk_difference:+.2f} [{low:+.2f}, {high:+.2f}] "
                f"({result.crashes}/{result.runs} vs {result.control_crashes}/{result.control_runs})")

@@ -46,6 +46,8 @@ class Design:
     def look_plan(self, seeds: int | None = None) -> LookPlan:
         """The shootout's looks; a fixed design has one, at its seeds, and no futility stop."""
         if not self.sequential:
+            if seeds is None:
+                raise ValueError("a fixed design looks once, at its seeds: give their number")
             return LookPlan(looks=(seeds,), alpha=self.alpha, futility=0.0, test=COMPARISON_TESTS[self.test])
         return LookPlan(looks=self.looks, alpha=self.alpha, futility=self.futility, test=COMPARISON_TESTS[self.test])
 
@@ -70,7 +72,7 @@ CHOICES = {"design": DESIGNS, "test": tuple(COMPARISON_TESTS)}
 
 def add_design_options(add) -> None:
     """Register the design's options with an argparse parser's or a pytest group's add function."""
-    for option, (name, kind, _, _, help_text) in DESIGN_OPTIONS.items():
+    for option, (_, kind, _, _, help_text) in DESIGN_OPTIONS.items():
         add(option, type=kind if kind is not str else None, default=None, help=help_text)
 
 

@@ -9,14 +9,15 @@ decisions out.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import optimize, stats
 
-from .statistics import newcombe_interval
+from .statistics import boschloo_exact, newcombe_interval
 
 CRASHED, OK = "crashed", "ok"   # a seed's outcome (any other: unclassified); None: not finished yet
 FEWER, MORE, FUTILE, NO_DIFFERENCE, UNDECIDED, PENDING = (
@@ -38,17 +39,17 @@ def spending_boundaries(fractions: tuple[float, ...], alpha: float) -> tuple[flo
     for t, increment in zip(fractions, increments):
         spread = np.sqrt(t - previous_t)
         if density is None:
-            def crossing(b):
+            def crossing(b, density=None, t=t, spread=spread):
                 return 2 * stats.norm.sf(b)
         else:
-            def crossing(b, density=density):
+            def crossing(b, density=density, t=t, spread=spread):
                 edge = b * np.sqrt(t)
                 beyond = stats.norm.sf((edge - grid) / spread) + stats.norm.cdf((-edge - grid) / spread)
                 return float(np.sum(density * beyond) * step)
         if increment <= 1e-15:
             bound = np.inf
         else:
-            bound = optimize.brentq(lambda b: crossing(b) - increment, 0.0, 40.0, xtol=1e-10)
+            bound = optimize.brentq(lambda b, increment=increment: crossing(b) - increment, 0.0, 40.0, xtol=1e-10)
         boundaries.append(float(bound))
         kernel = stats.norm.pdf((grid[:, None] - (grid[None, :] if density is not None else 0.0)) / spread) / spread
         new = kernel @ (density * step) if density is not None else kernel[:, 0]
@@ -119,17 +120,14 @@ def conditional_power(crashes_a: int, runs_a: int, crashes_b: int, runs_b: int, 
     return float(total)
 
 
-def compare_sequentially(control: Sequence[str | None], arms: dict[str, Sequence[str | None]],
+def compare_sequentially(control: Sequence[str | None], arms: Mapping[str, Sequence[str | None]],
                          plan: LookPlan) -> dict[str, Comparison]:
     """Every arm's decision against the control, look by look. Outcomes are per seed in plan order (None:
     not finished). A look is taken when all runs of its seeds are finished, for every arm still undecided;
     unclassified runs are left out of the test and counted beside it."""
-    from .statistics import boschloo_exact
-
     test = plan.test or boschloo_exact
     results = {arm: Comparison(arm) for arm in arms}
-    family = len(arms)
-    rejected = 0
+    family, rejected = len(arms), 0
     for index, seeds in enumerate(plan.looks):
         active = [arm for arm in arms if not results[arm].final]
         if not active:
@@ -137,59 +135,84 @@ def compare_sequentially(control: Sequence[str | None], arms: dict[str, Sequence
         if any(None in control[:seeds] or len(control) < seeds or None in arms[arm][:seeds]
                or len(arms[arm]) < seeds for arm in active):
             break  # this look's runs are not all finished: the undecided arms stay pending
-        last = index == len(plan.looks) - 1
-        c_crashes, c_runs, c_other = _counts(control, seeds)
-        testable = []
-        for arm in active:
-            result = results[arm]
-            crashes, runs, other = _counts(arms[arm], seeds)
-            result.look, result.seeds, result.crashes, result.runs = index + 1, seeds, crashes, runs
-            result.control_crashes, result.control_runs = c_crashes, c_runs
-            result.risk_difference = crashes / runs - c_crashes / c_runs if runs and c_runs else None
-            result.ci95 = newcombe_interval(crashes, runs, c_crashes, c_runs)
-            if other > runs or c_other > c_runs:
-                name, found = (arm, arms[arm]) if other > runs else ("control", control)
-                kinds = {kind: list(found[:seeds]).count(kind) for kind in dict.fromkeys(found[:seeds])
-                         if kind not in (CRASHED, OK, None)}
-                result.decision, result.unclassified = UNDECIDED, kinds
-                listing = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
-                result.why = f"{sum(kinds.values())} of {seeds} {name} runs at look {index + 1} unclassified ({listing})"
-                continue
-            result.p_value = test(crashes, runs, c_crashes, c_runs)
-            testable.append(arm)
-        # Holm's step-down: the i-th smallest p-value faces the boundary for α / (hypotheses not yet rejected)
-        stepping = True
-        for arm in sorted(testable, key=lambda a: results[a].p_value):
-            result = results[arm]
-            result.level = nominal_levels(plan.looks, plan.alpha / (family - rejected))[index]
-            stepping = stepping and result.p_value <= result.level
-            if stepping:
-                result.decision = FEWER if result.risk_difference < 0 else MORE
-                result.why = f"p = {result.p_value:.3g} ≤ {result.level:.3g} at look {index + 1}"
-                rejected += 1
-        for arm in testable:
-            result = results[arm]
-            result.history.append({"look": index + 1, "seeds": seeds, "p_value": result.p_value,
-                                   "level": result.level})
-            if result.final:
-                continue
-            if last:
-                result.decision = NO_DIFFERENCE
-                result.why = f"p = {result.p_value:.3g} > {result.level:.3g} at the last look ({seeds} seeds)"
-                continue
-            if index == 0:
-                # one batch estimates the rates too coarsely to stop on: 0 of 5 against 0 of 5 has a conditional
-                # power of 0 at the rates seen, yet arises in 17 % of draws when the true rates are 0.3 and 0
-                continue
-            final_level = nominal_levels(plan.looks, plan.alpha / (family - rejected))[-1]
-            result.conditional_power = conditional_power(result.crashes, result.runs, c_crashes, c_runs,
-                                                         plan.looks[-1] - seeds, final_level, test)
-            result.history[-1]["conditional_power"] = result.conditional_power
-            if result.conditional_power < plan.futility:
-                result.decision = FUTILE
-                result.why = (f"a {result.conditional_power:.2f} chance of a difference by {plan.looks[-1]} seeds "
-                              f"at the rates seen after {seeds} (futility bound {plan.futility})")
+        look = Look(index, seeds, *_counts(control, seeds)[:2])
+        testable = [results[arm] for arm in active if _measured(results[arm], arms[arm], control, look, test)]
+        rejected = _holm_step_down(testable, plan, look, family, rejected)
+        for result in testable:
+            _stop_or_go_on(result, plan, look, family - rejected, test)
     for result in results.values():
         if not result.final:
             result.why = result.why or "waiting for the runs of the next look"
     return results
+
+
+@dataclass(frozen=True)
+class Look:
+    index: int              # 0-based
+    seeds: int              # seeds per arm at this look
+    control_crashes: int
+    control_runs: int
+
+
+def _measured(result: Comparison, outcomes: Sequence[str | None], control: Sequence[str | None], look: Look,
+              test: Callable) -> bool:
+    """Count the arm's runs at this look and test it against the control; False (undecided, saying why) when
+    more of either's runs are unclassified than classified."""
+    seeds, c_crashes, c_runs = look.seeds, look.control_crashes, look.control_runs
+    crashes, runs, other = _counts(outcomes, seeds)
+    c_other = _counts(control, seeds)[2]
+    result.look, result.seeds, result.crashes, result.runs = look.index + 1, seeds, crashes, runs
+    result.control_crashes, result.control_runs = c_crashes, c_runs
+    result.risk_difference = crashes / runs - c_crashes / c_runs if runs and c_runs else None
+    result.ci95 = newcombe_interval(crashes, runs, c_crashes, c_runs)
+    if other > runs or c_other > c_runs:
+        name, found = (result.arm, outcomes) if other > runs else ("control", control)
+        kinds = {kind: list(found[:seeds]).count(kind) for kind in dict.fromkeys(found[:seeds])
+                 if kind not in (CRASHED, OK, None)}
+        result.decision, result.unclassified = UNDECIDED, kinds
+        listing = ", ".join(f"{count} {kind}" for kind, count in kinds.items())
+        result.why = f"{sum(kinds.values())} of {seeds} {name} runs at look {look.index + 1} unclassified ({listing})"
+        return False
+    result.p_value = test(crashes, runs, c_crashes, c_runs)
+    return True
+
+
+def _holm_step_down(tested: list[Comparison], plan: LookPlan, look: Look, family: int, rejected: int) -> int:
+    """Holm's step-down: the i-th smallest p-value faces the boundary for α / (hypotheses not yet rejected).
+    Returns the hypotheses rejected so far."""
+    stepping = True
+    for result in sorted(tested, key=lambda r: r.p_value if r.p_value is not None else math.inf):
+        assert result.p_value is not None and result.risk_difference is not None
+        result.level = level = nominal_levels(plan.looks, plan.alpha / (family - rejected))[look.index]
+        stepping = stepping and result.p_value <= level
+        if stepping:
+            result.decision = FEWER if result.risk_difference < 0 else MORE
+            result.why = f"p = {result.p_value:.3g} ≤ {level:.3g} at look {look.index + 1}"
+            rejected += 1
+    return rejected
+
+
+def _stop_or_go_on(result: Comparison, plan: LookPlan, look: Look, hypotheses_left: int, test: Callable) -> None:
+    """After the test at a look: record it; at the last look an arm not decided shows no difference; at a later
+    look one whose chance of a difference by the last look is below the futility bound stops."""
+    assert result.p_value is not None and result.level is not None
+    result.history.append({"look": look.index + 1, "seeds": look.seeds, "p_value": result.p_value,
+                           "level": result.level})
+    if result.final:
+        return
+    if look.index == len(plan.looks) - 1:
+        result.decision = NO_DIFFERENCE
+        result.why = f"p = {result.p_value:.3g} > {result.level:.3g} at the last look ({look.seeds} seeds)"
+        return
+    if look.index == 0:
+        # one batch estimates the rates too coarsely to stop on: 0 of 5 against 0 of 5 has a conditional
+        # power of 0 at the rates seen, yet arises in 17 % of draws when the true rates are 0.3 and 0
+        return
+    final_level = nominal_levels(plan.looks, plan.alpha / hypotheses_left)[-1]
+    power = conditional_power(result.crashes, result.runs, look.control_crashes, look.control_runs,
+                              plan.looks[-1] - look.seeds, final_level, test)
+    result.conditional_power = result.history[-1]["conditional_power"] = power
+    if power < plan.futility:
+        result.decision = FUTILE
+        result.why = (f"a {power:.2f} chance of a difference by {plan.looks[-1]} seeds "
+                      f"at the rates seen after {look.seeds} (futility bound {plan.futility})")

@@ -70,6 +70,7 @@ class Ledger:
         position = seeds.index(case.seed)
         records = self.finished_records(case)
         if case.study == CRASH_HUNT:
+            assert case.depth is not None   # a crash hunt's cells are depths
             decision = depth_decision(case.depth, outcomes_in_plan(records, seeds), design)
             if decision.final and position >= decision.seeds_used:
                 verb = "ended" if decision.decision == "undecided" else "decided"
@@ -103,7 +104,7 @@ class Ledger:
         if summary["crash_depth"] is not None:
             return ShootoutDepth(summary["crash_depth"], f"the crash hunt's crash depth ({source})")
         stable = sorted((d["depth"] for d in summary["depths"] if d["decision"]["decision"] == "stable"), reverse=True)
-        passed_over = []
+        passed_over: list[str] = []
         for depth in stable:
             unbuildable = self.unbuildable_arms(depth)
             if not unbuildable:

@@ -41,7 +41,8 @@ class StudyOptions:
         """The options, every value checked (UsageError naming the pytest option): before any test runs."""
         option = config.getoption
         load_profile(option("--profile"), flag="--profile")
-        numbers = {"--n-seeds": NUMBERS["--n-seeds"][:2], "--crash-depth": (1, MAX_DEPTH), "--epochs": NUMBERS["--torch-epochs"][:2],
+        numbers = {"--n-seeds": NUMBERS["--n-seeds"][:2], "--crash-depth": (1, MAX_DEPTH),
+                   "--epochs": NUMBERS["--torch-epochs"][:2],
                    "--threads-per-run": NUMBERS["--threads"][:2], "--group-size": NUMBERS["--group-size"][:2]}
         for name, (low, high) in numbers.items():
             if option(name) is not None:

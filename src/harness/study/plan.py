@@ -56,8 +56,9 @@ class StudyPlan:
         batch = self.design.batch if self.design.sequential else len(seeds)
         batches = [seeds[start:start + batch] for start in range(0, len(seeds), batch)]
         if study == CRASH_HUNT:
-            arms = [variant(self.hunt_arm, probe) for probe in self.options.probes or [None]]
-            cells = [(arm, depth) for arm in arms for depth in sorted(self.depths, reverse=True)]
+            arms = [variant(self.hunt_arm, probe) for probe in self.probes]
+            depths = sorted(self.depths, reverse=True)
+            cells: list[tuple[str, int | None]] = [(arm, depth) for arm in arms for depth in depths]
         else:
             cells = [(arm, None) for arm in self.shootout_arms()]
         if self.design.sequential:
@@ -72,18 +73,24 @@ class StudyPlan:
             return None
         return {case.test_id: case for case in self.cases(study)}.get(test_id.removesuffix("]"))
 
+    @property
+    def probes(self) -> list[str | None]:
+        """The probe presets every arm runs under (--probe-source), or the arms' own probe (None)."""
+        return [None] if not self.options.probes else [*self.options.probes]
+
     def shootout_arms(self) -> list[str]:
         """The shootout's arms, as variants of the one probe when --probe-source names one."""
-        probe = (self.options.probes or [None])[0]
-        return [variant(arm, probe) for arm in self.arms]
+        return [variant(arm, self.probes[0]) for arm in self.arms]
 
     @property
     def control(self) -> str:
-        return variant(CONTROL_ARM, (self.options.probes or [None])[0])
+        return variant(CONTROL_ARM, self.probes[0])
 
     def config(self, case: StudyCase, seed: int | None = None, device: str = "cpu",
                threads: int | None = None) -> RunConfig:
         """The configuration of this case's run (of another seed of its cell, given one)."""
+        if case.depth is None:
+            raise ValueError(f"{case.test_id}: the shootout's depth is not known yet")
         return run_config_for(self.studies, study=case.study, arm=case.arm, depth=case.depth,
                               seed=case.seed if seed is None else seed, profile=self.options.profile,
                               epochs=self.options.epochs, device=device, threads=threads)

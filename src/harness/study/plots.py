@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from ..fsutil import atomic_save
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT
 
-VERDICT_STYLES = {"ok": "-", "crashed": "--", "inconclusive": ":"}
+VERDICT_STYLES: dict[str, Any] = {"ok": "-", "crashed": "--", "inconclusive": ":"}
 
 
 def _pyplot():

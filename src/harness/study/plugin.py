@@ -84,7 +84,7 @@ def selected_studies(markexpr: str) -> list[str]:
         return []
     expression = Expression.compile(markexpr)
     return [study for study, markers in STUDY_TEST_MARKERS.items()
-            if expression.evaluate(lambda name, /, **_: name in markers)]
+            if expression.evaluate(lambda name, /, markers=markers, **_: name in markers)]
 
 
 def _selects_studies(config) -> bool:
@@ -216,7 +216,7 @@ class StudyRecorder:
 
     def __init__(self, config):
         self.config = config
-        self.records: list[dict] = []
+        self.records: list[RunRecord] = []
         self.decided: set[str] = set()
         self.started = time.time()
         self.summaries: dict | None = None

@@ -46,7 +46,7 @@ def boschloo_pvalues(runs: int) -> np.ndarray:
     """Two-sided Boschloo p-values of every table with `runs` per arm: [crashes_a, crashes_b]."""
     crashes = np.arange(runs + 1)
     a, b = np.meshgrid(crashes, crashes, indexing="ij")
-    a, b = a.ravel(), b.ravel()
+    a, b = a.ravel(), b.ravel()  # type: ignore[assignment]  # the grid, flat
     pmf = stats.binom.pmf(crashes[None, :], runs, NUISANCE_GRID[:, None])       # [grid, crashes]
     null = pmf[:, a] * pmf[:, b]                                                # [grid, table]
     sides = []

@@ -22,14 +22,20 @@ def _scored(records: Sequence[RunRecord]) -> list[RunRecord]:
     return [r for r in records if r.classified and r.amp_ssim is not None]
 
 
+def _ssim(record: RunRecord) -> float:
+    """The amp_ssim of a scored record (which has one)."""
+    assert record.amp_ssim is not None
+    return record.amp_ssim
+
+
 def performance_profile(records: Sequence[RunRecord]) -> dict:
     """Fractions of classified runs with final amp_ssim ≥ τ over THRESHOLDS, with the collapse floor (median
     over the runs) and the "reconstructs" line above it."""
-    scores = np.array([r.amp_ssim for r in _scored(records)])
+    scores = np.array([_ssim(r) for r in _scored(records)])
     floors = [r.collapse_floor for r in _scored(records) if r.collapse_floor is not None]
     floor = median(floors) if floors else None
-    reconstructed = [r.amp_ssim >= r.collapse_floor + RECONSTRUCTED_MARGIN for r in _scored(records)
-                     if r.collapse_floor is not None]
+    reconstructed = [_ssim(r) >= floor_of + RECONSTRUCTED_MARGIN for r in _scored(records)
+                     if (floor_of := r.collapse_floor) is not None]
     return {"runs": int(scores.size), "thresholds": THRESHOLDS,
             "share_reconstructed": float(np.mean(reconstructed)) if reconstructed else None,
             "fraction": [float(np.mean(scores >= t)) for t in THRESHOLDS] if scores.size else [],
@@ -39,6 +45,6 @@ def performance_profile(records: Sequence[RunRecord]) -> dict:
 
 def paired_quality(arm: Sequence[RunRecord], control: Sequence[RunRecord]) -> dict | None:
     """Per-seed amp_ssim differences (arm − control) over the seeds classified in both, sign-flip tested."""
-    control_by_seed = {r.seed: r.amp_ssim for r in _scored(control)}
-    differences = [r.amp_ssim - control_by_seed[r.seed] for r in _scored(arm) if r.seed in control_by_seed]
+    control_by_seed = {r.seed: _ssim(r) for r in _scored(control)}
+    differences = [_ssim(r) - control_by_seed[r.seed] for r in _scored(arm) if r.seed in control_by_seed]
     return sign_flip_test(differences)

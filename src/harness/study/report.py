@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 from ..environment import gpu_name, machine, versions
+from ..fsutil import atomic_write_bytes, atomic_write_json
 from ..physics.probe import twin_phrase
 from ..run.record import outcome_label
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT, SHOOTOUT
-from ..fsutil import atomic_write_bytes, atomic_write_json
 
 VERDICT_NOTE = (
     "P_crash counts classified runs only: ok, or crashed (nonfinite; collapsed = constant output; "
@@ -167,7 +167,8 @@ def survival_table(study: str, summary: dict) -> str:
 
 def quality_table(study: str, summary: dict) -> str:
     """The performance profile in numbers: every classified run, crashed ones at their value."""
-    lines = ["| group | classified runs | median amp_ssim | share reconstructed (≥ its floor + 0.20) | collapse floor (median) |",
+    lines = ["| group | classified runs | median amp_ssim | share reconstructed (≥ its floor + 0.20) "
+             "| collapse floor (median) |",
              "|---|---|---|---|---|"]
     for name, group in summary_groups(study, summary):
         quality = group["quality"]

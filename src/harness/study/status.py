@@ -60,7 +60,8 @@ def read_running(runs_dir: Path, since: float) -> list[RunningRun]:
 
 def parse_progress(text: str, label: str) -> RunningRun | None:
     """The last training attempt in a progress.log: its finished epochs and their mean duration."""
-    durations, epochs, in_epoch = [], None, 0.0
+    durations: list[float] = []
+    epochs, in_epoch = None, 0.0
     for line in text.splitlines():
         line = line.split("] ", 1)[-1] if line.startswith("[") else line
         if match := EPOCH_LINE.match(line):
@@ -117,7 +118,8 @@ class StatusPrinter:
         self.write, self.status, self.every_s = write, status, every_s
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="study-status", daemon=True)
-        self.last, self.quiet = None, 0
+        self.last: str | None = None
+        self.quiet = 0
 
     def start(self) -> None:
         self.thread.start()

@@ -21,7 +21,7 @@ from .statistics import BATCH, PERMUTATIONS, RANDOM_PERMUTATIONS
 
 def failure_times(records: Sequence[RunRecord]) -> list[tuple[int, str | None]]:
     """(epoch, crash reason) per run that trained: the reason is None for a censored run."""
-    times = []
+    times: list[tuple[int, str | None]] = []
     for record in records:
         if record.outcome == "crashed":
             times.append((record.onset_epoch or record.n_epochs or 1, (record.reasons or ("crashed",))[0]))
@@ -55,7 +55,8 @@ def kaplan_meier(records: Sequence[RunRecord], confidence: float = 0.95) -> dict
         survival = low = high = np.ones(len(epochs))
     at_risk = [sum(epoch >= e for epoch, _ in times) for e in epochs]
     reasons = sorted({reason for _, reason in times if reason is not None})
-    incidence, before = {reason: [] for reason in reasons}, 1.0
+    incidence: dict[str, list[float]] = {reason: [] for reason in reasons}
+    before = 1.0
     running = dict.fromkeys(reasons, 0.0)
     for index, epoch in enumerate(epochs):
         for reason in reasons:

@@ -3,9 +3,9 @@
 from .batches import ShuffledBatches, TrainingData
 from .clipping import adaptive_clip_grad_, clip_gradients_, global_grad_norm
 from .config import TrainConfig
-from .trainer import fit
 from .history import History
 from .seeding import seeded, torch_state
+from .trainer import fit
 
 __all__ = [
     "History", "ShuffledBatches", "TrainConfig", "TrainingData", "adaptive_clip_grad_", "clip_gradients_", "fit",

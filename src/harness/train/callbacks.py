@@ -11,9 +11,9 @@ from typing import Callable
 import lightning as L
 import torch
 
+from ..evaluate.metrics import COLLAPSE_CV
 from ..models.members import member_view
 from .checkpoint import write_checkpoints
-from ..evaluate.metrics import COLLAPSE_CV
 from .interrupt import StopRequest
 from .schedulers import step_scheduler
 from .step import autocast
@@ -42,7 +42,7 @@ class EpochRecords(L.Callback):
             self._record_epoch(module, member, epoch, validations[member], train_s)
         step_scheduler(module.scheduler, validations[0]["val_loss"])  # ReduceLROnPlateau runs singly (members=1)
         for member in recorded:
-            module.runs[member].history.final_lr = module.optimizers().param_groups[0]["lr"]
+            module.runs[member].history.final_lr = module.optimizer.param_groups[0]["lr"]
         module.position = (epoch + 1, 0)
 
     @staticmethod

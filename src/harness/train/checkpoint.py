@@ -108,7 +108,7 @@ def read_checkpoint(path: Path, config_hash: str) -> dict | None:
 
 
 def random_states() -> dict:
-    numpy_state = np.random.get_state()
+    numpy_state: tuple = np.random.get_state()  # type: ignore[assignment]  # the legacy tuple form
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -131,7 +131,7 @@ def member_checkpoint(module, member: int = 0) -> dict:
     """Everything the rest of member k's run depends on, at the module's current position, in a single run's
     form: a member's checkpoint is the one its single run would write."""
     epoch, batches_done = module.position
-    members, optimizer = module.members, module.optimizers().optimizer
+    members, optimizer = module.members, module.optimizer.optimizer
     single = members == 1
     batches = module.batches.members[member]
     state = {

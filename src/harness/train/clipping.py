@@ -63,7 +63,7 @@ def _frozen_unit_norm(frozen: torch.Tensor, unit_axis: int | None, members: int 
     cached = getattr(frozen, "_agc_norm_cache", None)
     if cached is None or cached[0] != key:
         cached = (key, _unit_norm(frozen.detach(), unit_axis if unit_axis is None else 1, members))
-        frozen._agc_norm_cache = cached
+        frozen._agc_norm_cache = cached  # type: ignore[attr-defined]  # kept on the tensor it belongs to
     return cached[1]
 
 

@@ -15,6 +15,7 @@ import time
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.core.optimizer import LightningOptimizer
 
 from ..models.members import member_view, stacked_optimizer_state
 from .batches import GroupBatches, TrainingData
@@ -50,13 +51,14 @@ class PtychoTrainingModule(L.LightningModule):
         self.automatic_optimization = False
         self.scheduler = None
         mark_unit_axes(generator)
-        self.trained_parameters = [p for p in generator.parameters() if p.requires_grad]
-        resume = [run.resume for run in runs] if resumed else None
+        self.trained_parameters: list[torch.Tensor] = [p for p in generator.parameters() if p.requires_grad]
+        resume = [run.resume for run in runs if run.resume is not None] if resumed else None
         self.collapse_stop = collapse_stop   # its streaks go into the checkpoints
         # a member trains until it stops (non-finite, collapsed); one that stopped before keeps its weights
         self.active = [run.history.stop_reason is None for run in runs]
         self.recording = list(self.active)
         self._frozen: dict[int, list[torch.Tensor]] = {}
+        self._mask: tuple[list[bool], torch.Tensor] | None = None   # the active members as a tensor
         # Where the run stands: (epoch, batches of it consumed); a resumed run starts where its checkpoint was.
         self.position = (0, 0) if resume is None else tuple(resume[0]["position"])
         self.epoch_offset = self.position[0]
@@ -66,6 +68,13 @@ class PtychoTrainingModule(L.LightningModule):
     def epoch(self) -> int:
         """The run's 0-based epoch (the trainer's count starts again at 0 in a resumed run)."""
         return self.epoch_offset + self.current_epoch
+
+    @property
+    def optimizer(self) -> LightningOptimizer:
+        """The one optimizer (configure_optimizers returns one)."""
+        optimizer = self.optimizers()
+        assert isinstance(optimizer, LightningOptimizer)
+        return optimizer
 
     def forward(self, diffraction: torch.Tensor) -> torch.Tensor:
         return self.generator(diffraction)
@@ -88,15 +97,16 @@ class PtychoTrainingModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self.recording = list(self.active)   # a member records the epoch in which it stops, then no more
-        partials = [state.get("epoch_partial") for state in self._resume] if self._resume is not None else None
+        # the members resume at one position: mid-epoch, each has its partial epoch
+        partials = [state["epoch_partial"] for state in self._resume or [] if state.get("epoch_partial") is not None]
         self._resume = None
-        if partials is not None and partials[0] is not None:  # the interrupted epoch goes on with what it had
+        if partials:  # the interrupted epoch goes on with what it had
             self.epoch_lr = partials[0]["lr"]
             self.epoch_loss = torch.stack([p["loss"].reshape(()) for p in partials]).to(self.device)
             self.epoch_steps = [p["steps"] for p in partials]
             self.epoch_started = time.perf_counter() - partials[0]["train_s"]
             return
-        self.epoch_lr = self.optimizers().param_groups[0]["lr"]
+        self.epoch_lr = self.optimizer.param_groups[0]["lr"]
         self.epoch_loss = torch.zeros(self.members, dtype=torch.float64, device=self.device)
         self.epoch_steps = [0] * self.members
         self.epoch_started = time.perf_counter()
@@ -127,7 +137,7 @@ class PtychoTrainingModule(L.LightningModule):
 
     def _active_mask(self) -> torch.Tensor:
         """The active members as a (K,) bool tensor on the device (remade only when a member stops)."""
-        if getattr(self, "_mask", None) is None or self._mask[0] != self.active:
+        if self._mask is None or self._mask[0] != self.active:
             self._mask = (list(self.active), torch.tensor(self.active, device=self.device))
         return self._mask[1]
 
@@ -146,7 +156,7 @@ class PtychoTrainingModule(L.LightningModule):
         if not any(self.active):
             return None
         config, members = self.config, self.members
-        optimizer = self.optimizers()
+        optimizer = self.optimizer
         optimizer.zero_grad(set_to_none=True)
         step = next(self.runs[k].history.steps_done for k in range(members) if self.active[k])
         logged = config.log_grad_norm and step % config.grad_norm_log_freq == 0

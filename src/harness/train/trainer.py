@@ -11,8 +11,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..models.memory_format import convolutions_to_channels_last
 from ..models.members import mark_members
+from ..models.memory_format import convolutions_to_channels_last
 from .batches import GroupBatches, TrainingData
 from .callbacks import CollapseStop, training_callbacks
 from .checkpoint import Checkpointer, restore_members
@@ -98,8 +98,8 @@ def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfi
         mark_members(generator, count)  # clipping and the guard then work per member
     batches = GroupBatches(data.train_x, config.batch_size, [member.seed for member in members])
     resumed = restore_members(generator, members, batches)
-    collapse_stop = CollapseStop(config.collapse_patience, [m.resume["collapsed_streak"] for m in members] if resumed
-                                 else [0] * count)
+    collapse_stop = CollapseStop(config.collapse_patience, [m.resume["collapsed_streak"] if m.resume else 0
+                                                            for m in members])
     module = PtychoTrainingModule(generator, data, config, members, batches, collapse_stop, resumed=resumed)
     epochs_left = config.epochs - module.position[0]
     histories = [member.history for member in members]

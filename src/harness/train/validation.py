@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..physics import predicted_amplitude
 from ..evaluate.metrics import amplitude_cv
+from ..physics import predicted_amplitude
 from .losses import NORMALISER_EPS, amplitude_loss_terms
 
 

@@ -14,8 +14,17 @@ import numpy as np
 
 from ..evaluate.metrics import amplitude_cv
 from ..physics.probe import twin_phrase
-from .thresholds import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, HEURISTIC_SSIM, HEURISTIC_VAL_LOSS,
-                         RECONSTRUCTED_MARGIN, TWIN_MARGIN, TWIN_MIN_CORRELATION)
+from .thresholds import (
+    COLLAPSE_CV,
+    FIT_ERROR,
+    FIT_FRACTION,
+    FLOOR_MARGIN,
+    HEURISTIC_SSIM,
+    HEURISTIC_VAL_LOSS,
+    RECONSTRUCTED_MARGIN,
+    TWIN_MARGIN,
+    TWIN_MIN_CORRELATION,
+)
 from .trajectory import Trajectory, is_finite
 
 VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
@@ -64,7 +73,7 @@ class Evidence:
             fit_error = trajectory.fit_error[-1]
         made = reconstruction_amplitude is not None
         return cls(trajectory=trajectory, nonfinite=history.get("nonfinite"), reconstructed=made,
-                   amp_cv=amplitude_cv(reconstruction_amplitude) if made else math.nan,
+                   amp_cv=amplitude_cv(reconstruction_amplitude) if reconstruction_amplitude is not None else math.nan,
                    amp_ssim=metrics.get("amp_ssim"), floor=metrics.get("collapse_floor"), fit_error=fit_error,
                    fit_limit=fit_threshold(metrics), final_val_loss=metrics.get("final_val_loss"), twin=twin)
 
@@ -72,17 +81,28 @@ class Evidence:
     def scored(self) -> bool:
         return is_finite(self.amp_ssim) and is_finite(self.floor)
 
+    def ssim_and_floor(self) -> tuple[float, float]:
+        """(amp_ssim, floor) of a scored run."""
+        assert is_finite(self.amp_ssim) and is_finite(self.floor)
+        return self.amp_ssim, self.floor
+
     @property
     def constant(self) -> bool:
         return self.amp_cv < COLLAPSE_CV
 
     @property
     def no_better_than_constant(self) -> bool:
-        return self.scored and self.amp_ssim <= self.floor + FLOOR_MARGIN
+        if not self.scored:
+            return False
+        amp_ssim, floor = self.ssim_and_floor()
+        return amp_ssim <= floor + FLOOR_MARGIN
 
     @property
     def reconstructs(self) -> bool:
-        return self.scored and self.amp_ssim >= self.floor + RECONSTRUCTED_MARGIN
+        if not self.scored:
+            return False
+        amp_ssim, floor = self.ssim_and_floor()
+        return amp_ssim >= floor + RECONSTRUCTED_MARGIN
 
     @property
     def fits(self) -> bool:
@@ -91,14 +111,15 @@ class Evidence:
     def learned_before(self, epoch: int | None) -> tuple[bool, float | None, int | None]:
         """(whether amp_ssim reached floor + RECONSTRUCTED_MARGIN before `epoch`, that peak, its epoch)."""
         peak, peak_epoch = self.trajectory.peak_amp_ssim(before_epoch=epoch) if epoch else (None, None)
-        return bool(self.scored and peak is not None and peak >= self.floor + RECONSTRUCTED_MARGIN), peak, peak_epoch
+        learned = self.scored and peak is not None and peak >= self.ssim_and_floor()[1] + RECONSTRUCTED_MARGIN
+        return learned, peak, peak_epoch
 
     def as_record(self) -> dict:
         """The evidence as stats.json keeps it."""
         return {
             "amp_cv": self.amp_cv,
             "constant": bool(self.constant),
-            "amp_ssim_above_floor": self.amp_ssim - self.floor if self.scored else None,
+            "amp_ssim_above_floor": self.ssim_and_floor()[0] - self.ssim_and_floor()[1] if self.scored else None,
             "no_better_than_constant": bool(self.no_better_than_constant),
             "reconstructs": bool(self.reconstructs),
             "fit_error": self.fit_error if is_finite(self.fit_error) else None,
@@ -149,7 +170,7 @@ def no_better_than_constant_finding(evidence: Evidence) -> Finding | None:
     follow the point-reflected object) if it fits the data, `degraded` if it had reconstructed before."""
     if not evidence.no_better_than_constant:
         return None
-    amp_ssim, floor = evidence.amp_ssim, evidence.floor
+    amp_ssim, floor = evidence.ssim_and_floor()
     onset = (evidence.trajectory.onset_of_final_streak("amp_ssim", lambda value: value <= floor + FLOOR_MARGIN)
              or evidence.trajectory.n_epochs or None)
     no_better = (f"amp_ssim {amp_ssim:.3f} no better than a constant image (floor {floor:.3f} + {FLOOR_MARGIN})"
@@ -158,7 +179,7 @@ def no_better_than_constant_finding(evidence: Evidence) -> Finding | None:
         twin = evidence.twin
         named = twin_named(twin)
         text = f"fits the data (fit error {evidence.fit_error:.3f} ≤ {evidence.fit_limit:.3f}) but {no_better}"
-        if named:
+        if named and twin is not None:
             text += (f"; its patches follow the point-reflected object (median correlation "
                      f"{twin['median_twin']:+.2f}, with the object {twin['median_direct']:+.2f})")
         if twin is not None and "exact_twin" in twin:
@@ -236,8 +257,10 @@ def detect(evidence: Evidence) -> Verdict:
         outcome = "inconclusive"
         fit_text = (f"fit error {fit_error:.3f} > {evidence.fit_limit:.3f}" if is_finite(fit_error)
                     else "fit error not recorded")
-        ssim_text = (f"amp_ssim {amp_ssim:.3f} < floor + {RECONSTRUCTED_MARGIN} ({floor + RECONSTRUCTED_MARGIN:.3f})"
-                     if evidence.scored else "no amp_ssim")
+        ssim_text = "no amp_ssim"
+        if evidence.scored:
+            floor = evidence.ssim_and_floor()[1]
+            ssim_text = f"amp_ssim {amp_ssim:.3f} < floor + {RECONSTRUCTED_MARGIN} ({floor + RECONSTRUCTED_MARGIN:.3f})"
         explanation = (f"under-trained after {evidence.trajectory.n_epochs} epochs: {fit_text} and {ssim_text}; "
                        "train longer (more epochs, or the paper profile on a GPU)")
     final_val_loss = evidence.final_val_loss

@@ -10,6 +10,7 @@ trajectories) the paper-data value FIT_ERROR applies.
 
 # predicted amplitude std/mean below which the output is constant (training's collapse stop decides by it too)
 from ..evaluate.metrics import COLLAPSE_CV as COLLAPSE_CV
+
 FLOOR_MARGIN = 0.02            # amp_ssim ≤ floor + this: no better than a constant image (below the floor included)
 RECONSTRUCTED_MARGIN = 0.20    # amp_ssim ≥ floor + this: the object is reconstructed (paper runs pass it by epoch 2–3,
                                # the quick profile's best runs stay below floor + 0.09)

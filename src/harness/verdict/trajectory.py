@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeGuard
 
 
-def is_finite(value) -> bool:
+def is_finite(value: object) -> TypeGuard[float]:
+    """A finite number (not None, not NaN or ±inf)."""
     return value is not None and isinstance(value, (int, float)) and math.isfinite(value)
 
 

@@ -5,6 +5,8 @@ import pytest
 
 from harness.cli.main import main
 
+DISK_SAYS = "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"
+
 
 def test_dataset_command_places_both_splits(tmp_path, capsys):
     # the flags fix the scale, whatever the quick profile's (392 px object: 21² and 17² patches of 64 px)
@@ -20,8 +22,8 @@ def test_dataset_command_places_both_splits(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("arguments, said", [
-    (["--probe-source", "disk"], "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"),
-    (["--probe-defocus", "2"], "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"),
+    (["--probe-source", "disk"], DISK_SAYS),
+    (["--probe-defocus", "2"], DISK_SAYS),
 ])
 def test_the_summary_says_which_probe_and_whether_its_twin_is_exact(tmp_path, capsys, arguments, said):
     assert main(["dataset", "--profile", "smoke", "--cache-dir", str(tmp_path), *arguments]) == 0

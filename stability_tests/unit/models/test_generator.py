@@ -87,10 +87,12 @@ def test_output_shape_and_dtype_or_infeasible(architecture, n, depth, batch):
 
 @pytest.mark.parametrize("architecture, depth, cap", [("hybrid", 2, None), ("stable_hybrid", 3, 64), ("hybrid", 4, 128)])
 def test_describe_agrees_with_the_materialised_model(architecture, depth, cap):
-    info = describe_generator(GeneratorPlan(architecture, depth=depth, width=16, modes=6, max_hidden_channels=cap, n=32), batch_size=2)
+    info = describe_generator(GeneratorPlan(architecture, depth=depth, width=16, modes=6, max_hidden_channels=cap, n=32),
+                              batch_size=2)
     model = build_generator(GeneratorPlan(architecture, depth=depth, width=16, modes=6, max_hidden_channels=cap, n=32))
     assert info["params"] == parameter_count(model)
-    assert info["channels"] == check_plan(GeneratorPlan(architecture, depth=depth, width=16, max_hidden_channels=cap, n=32)).channels
+    plan = GeneratorPlan(architecture, depth=depth, width=16, max_hidden_channels=cap, n=32)
+    assert info["channels"] == check_plan(plan).channels
     weights = sum(p.numel() * p.element_size() for p in model.parameters())
     trained = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad)
     memory = info["memory_breakdown_bytes"]

@@ -12,7 +12,6 @@ from harness.models import ARCHITECTURES, GeneratorPlan, InfeasibleModel, archit
 from harness.models.describe import describe_generator
 from harness.models.registry import UnknownArchitecture
 from harness.train import TrainConfig, TrainingData, fit, seeded
-
 from stability_tests.tiny import TINY_MODEL
 
 NEURALOP = importlib.util.find_spec("neuralop") is not None
@@ -104,7 +103,8 @@ def test_a_user_generator_by_import_path_is_checked_and_built(user_generators):
     assert not architecture(plan.architecture).stackable
     for name, message in ((f"{user_generators}:real_valued", "must map (B, 1, 16, 16) to a complex (B, 16, 16) tensor; it "
                                                          "returned torch.float32 (2, 2, 16, 16)"),
-                          (f"{user_generators}:shallow_only", "failed to build or run at depth 3, n=16: ValueError: depth 3 is deeper")):
+                          (f"{user_generators}:shallow_only",
+                           "failed to build or run at depth 3, n=16: ValueError: depth 3 is deeper")):
         with pytest.raises(InfeasibleModel, match=message.replace("(", r"\(").replace(")", r"\)")):
             check_plan(GeneratorPlan(name, 3, width=4, modes=2, n=16))
     for name, message in (("no_such_module:build", "does not import"), (f"{user_generators}:absent", "has no 'absent'"),

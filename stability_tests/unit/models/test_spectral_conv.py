@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.models import GeneratorPlan, SpectralConv2d, build_generator, live_modes
-from harness.train import TrainConfig, TrainingData, fit, seeded
 from harness.models.spectral_conv import definition_forward
+from harness.train import TrainConfig, TrainingData, fit, seeded
 
 
 def test_init_std_of_real_part_is_one_over_sqrt_two_c_in():

@@ -13,13 +13,14 @@ from harness.models import GeneratorPlan, build_generator
 from harness.models.members import member_view, stack_members
 from harness.run.execute import execute_group, execute_run
 from harness.train import TrainConfig, TrainingData, fit, seeded
+from harness.train.interrupt import RunInterrupted, StopRequest
 from harness.train.member import Member
 from harness.train.trainer import fit_group
-from harness.train.interrupt import RunInterrupted, StopRequest
+from stability_tests.tiny import TINY_MODEL
 
 module_file = importlib.import_module("harness.train.step")
 fit_module = importlib.import_module("harness.train.trainer")
-from stability_tests.tiny import TINY_MODEL
+
 SEEDS = [31, 32, 33]
 TIMING_KEYS = ("train_s", "wall_s")
 
@@ -109,7 +110,8 @@ def test_a_member_made_non_finite_stops_alone_and_the_others_go_on_unchanged(dat
     assert len(histories[1].epochs) == 1  # the epoch it stopped in is recorded, none after
     assert all(torch.isfinite(member_view(p, 3)[1]).all() for p in stacked.parameters())
     for member in (0, 2):  # untouched by member 1's NaN
-        assert histories[member].stop_reason is None and histories[member].steps_done == reference_histories[member].steps_done
+        assert histories[member].stop_reason is None
+        assert histories[member].steps_done == reference_histories[member].steps_done
         assert [s["loss"] for s in histories[member].steps] == pytest.approx(
             [s["loss"] for s in reference_histories[member].steps], rel=1e-6)
         for p, q in zip(stacked.parameters(), reference.parameters()):
@@ -172,7 +174,8 @@ def test_a_group_is_one_configuration(tmp_path, configs_of):
 
 
 @pytest.mark.integration
-def test_an_interrupted_group_checkpoints_every_member_and_resumes_bit_for_bit(tmp_path, cache_dir, monkeypatch, configs_of, stop_after):
+def test_an_interrupted_group_checkpoints_every_member_and_resumes_bit_for_bit(tmp_path, cache_dir, monkeypatch,
+                                                                              configs_of, stop_after):
     configs = configs_of(SEEDS[:2], epochs=3, scheduler="WarmupCosine", warmup_epochs=1)
     whole = [tmp_path / "whole" / f"s{c.seed}" for c in configs]
     execute_group(configs, whole, cache_dir=cache_dir)
@@ -239,7 +242,6 @@ def test_a_generator_that_cannot_stack_trains_its_seeds_singly_saying_so_once(co
 
     from harness.models import GeneratorPlan
     from harness.run.grouping import make_groups
-
     from stability_tests.tiny import TINY_MODEL
 
     configs = [dataclasses.replace(c, model=GeneratorPlan("ffno", **TINY_MODEL)) for c in configs_of([1, 2, 3])]

@@ -3,9 +3,9 @@ and a fixed design's exact tests with what its seeds can reach."""
 
 import pytest
 
+from harness.run.record import RunRecord
 from harness.study.decisions import depth_decision, shootout_decisions
 from harness.study.design import Design
-from harness.run.record import RunRecord
 
 FIXED = Design(design="fixed")
 

@@ -115,8 +115,8 @@ def test_unknown_arm_and_unknown_setting_are_clear_errors(studies, tmp_path):
     with pytest.raises(UsageError, match="unknown arm"):
         config(studies, "lion")
     broken = tmp_path / "studies.toml"
-    broken.write_text(studies.source.read_text().replace('torch-grad-clip-algorithm = "agc-per-tensor"',
-                                                         'torch-grad-clip-algorithm = "agc-per-tensor"\ntorch-grad-clipp = 3'))
+    algorithm = 'torch-grad-clip-algorithm = "agc-per-tensor"'
+    broken.write_text(studies.source.read_text().replace(algorithm, f"{algorithm}\ntorch-grad-clipp = 3"))
     with pytest.raises(UsageError, match=r"\[arms.agc\] torch-grad-clipp 3: not a `harness run` setting"):
         config(load_studies(broken), "agc")
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
-
 from stability_tests.tiny import TINY_STUDIES
 
 pytest_plugins = ["pytester"]
@@ -98,8 +97,10 @@ def test_a_dead_worker_is_an_infrastructure_error(study_dir):
 def test_shards_merge_into_the_same_summary(study_dir, capsys):
     common = ["-m", "crashhunt", "--profile", "smoke", "-p", "no:cacheprovider"]
     study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "whole").assert_outcomes(passed=6)
-    study_dir.runpytest_subprocess(*common, "--depths", "2", "--runs-dir", "shard_a", "--reports-dir", "a").assert_outcomes(passed=2)
-    study_dir.runpytest_subprocess(*common, "--depths", "3,7", "--runs-dir", "shard_b", "--reports-dir", "b").assert_outcomes(passed=4)
+    shard_a = study_dir.runpytest_subprocess(*common, "--depths", "2", "--runs-dir", "shard_a", "--reports-dir", "a")
+    shard_a.assert_outcomes(passed=2)
+    shard_b = study_dir.runpytest_subprocess(*common, "--depths", "3,7", "--runs-dir", "shard_b", "--reports-dir", "b")
+    shard_b.assert_outcomes(passed=4)
     base = study_dir.path
     assert main(["report", "--runs-dir", str(base / "shard_a"), "--runs-dir", str(base / "shard_b"),
                  "--reports-dir", str(base / "merged_runs")]) == 0

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.study.power import (boschloo_pvalues, seeds_to_show_crashy, seeds_to_show_difference,
-                                 seeds_to_show_stable, two_arm_power)
+from harness.study.power import (
+    boschloo_pvalues,
+    seeds_to_show_crashy,
+    seeds_to_show_difference,
+    seeds_to_show_stable,
+    two_arm_power,
+)
 
 
 @pytest.mark.parametrize("runs", [2, 3, 5])

@@ -63,8 +63,8 @@ def test_the_report_names_the_probe_and_whether_its_twin_is_exact(tmp_path):
     write_reports(aggregate(records), tmp_path)
     markdown = (tmp_path / "crash_hunt_report.md").read_text()
     assert ("- probes: **disk** (|P| is point-symmetric: an object with the reflected amplitude fits every pattern "
-            "exactly), **fzp** (|P| is point-asymmetric (0.474 at its best centre): no exact amplitude twin); its parameters are in each "
-            "run's config.json") in markdown
+            "exactly), **fzp** (|P| is point-asymmetric (0.474 at its best centre): no exact amplitude twin); its "
+            "parameters are in each run's config.json") in markdown
     write_reports(summaries("ok"), tmp_path)  # records that name no probe say so
     assert "- probe: **not recorded**" in (tmp_path / "crash_hunt_report.md").read_text()
 

@@ -6,8 +6,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from harness.study.statistics import (boschloo_exact, clopper_pearson, fisher_exact, holm, mcnemar_exact,
-                                     newcombe_interval, sign_flip_test)
+from harness.study.statistics import (
+    boschloo_exact,
+    clopper_pearson,
+    fisher_exact,
+    holm,
+    mcnemar_exact,
+    newcombe_interval,
+    sign_flip_test,
+)
 
 
 @settings(max_examples=200, deadline=None)

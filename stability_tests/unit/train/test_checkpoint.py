@@ -11,8 +11,14 @@ import pytest
 import torch
 
 from harness.run import execute_run
-from harness.train.checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_NAME, CheckpointPolicy, CheckpointRefused,
-                                      digest_path, file_sha256)
+from harness.train.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_NAME,
+    CheckpointPolicy,
+    CheckpointRefused,
+    digest_path,
+    file_sha256,
+)
 from harness.train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, StopRequest
 
 fit_module = importlib.import_module("harness.train.trainer")  # the module (the package re-exports the function)
@@ -91,8 +97,8 @@ def interrupted_folder(tmp_path, cache_dir, monkeypatch, config, stop_after):
 
 
 @pytest.mark.integration
-def test_a_checkpoint_of_another_configuration_or_a_truncated_one_is_discarded_saying_so(tmp_path, cache_dir,
-                                                                                         monkeypatch, tiny_run_config, stop_after):
+def test_a_checkpoint_of_another_configuration_or_a_truncated_one_is_discarded_saying_so(
+        tmp_path, cache_dir, monkeypatch, tiny_run_config, stop_after):
     folder = interrupted_folder(tmp_path, cache_dir, monkeypatch, tiny_run_config(), stop_after)
     lines = []
     stats = execute_run(tiny_run_config(learning_rate=5e-4), folder, cache_dir=cache_dir, progress=lines.append)

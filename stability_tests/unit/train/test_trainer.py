@@ -8,7 +8,6 @@ import torch
 
 from harness.models import GeneratorPlan, build_generator
 from harness.train import TrainConfig, TrainingData, fit, seeded
-
 from stability_tests.tiny import TINY_MODEL
 
 

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from harness.evaluate import collapse_floor, reconstruction_metrics
 from harness.evaluate.metrics import trim
-from harness.verdict import (COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN, Evidence,
-                             fit_threshold)
+from harness.verdict import COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN, Evidence, fit_threshold
 from harness.verdict import detect as detect_from_evidence
 
 EMPTY_HISTORY = {"nonfinite": None, "epochs": []}
