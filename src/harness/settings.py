@@ -1,21 +1,22 @@
-"""The settings of a run: every flag's name and default, their checks, and the translation into RunConfig.
+"""The settings of a run, as one table: each setting's flag (a fixture key is the flag without --), its type,
+range, default and help, declared once. From the table come the command line's flags, the reading of settings
+written as data (a study's protocol and arm tables) and every number's check, so that a fixture value means
+exactly what the same flag means on the command line. run/configure.py turns checked settings into RunConfigs.
 
-`harness run` and the studies share this module: an arm in fixtures/studies.toml is written with the
-flag names below (without the leading --), goes through the same parser and the same checks, and so
-means exactly what the same flags mean on the command line. Every default lives here.
+Only configuration types are imported here: reading settings loads no training, simulation or Lightning.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import sys
+import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .data.params import DatasetParams
 from .errors import UsageError
 from .models.plan import GeneratorPlan
-from .profiles import Profile, load_profile
 from .train.config import TrainConfig
 
 # The flags' defaults are the records' own: the paper protocol's data (DatasetParams), the model's width
@@ -30,152 +31,204 @@ DEFAULT_ARCHITECTURE = MODEL.architecture
 DEFAULT_DEPTH = MODEL.depth
 # Deeper than this needs patches of more than 2048 px: a typing error, not a configuration to record.
 MAX_DEPTH = 12
+GROUPS = {"data": "data", "model": "model", "training": "training", "where": "where and how"}
 
 
-def add_dataset_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data")
-    group.add_argument("--N", type=int, default=None, help=f"patch size in pixels (default: the profile's, else {DATA.N})")
-    group.add_argument("--gridsize", type=int, default=DATA.gridsize, help="patches per solution region side (only 1)")
-    group.add_argument("--set-phi", action="store_true", help="give the object a phase (else φ = 0)")
-    group.add_argument("--nimgs-train", type=int, default=DATA.nimgs_train, help="training object canvases")
-    group.add_argument("--nimgs-test", type=int, default=DATA.nimgs_test, help="test object canvases")
-    group.add_argument("--nphotons", type=float, default=DATA.nphotons, help="mean photons per training patch")
-    group.add_argument("--probe-npz", default=None, help="NPZ file with a complex N×N 'probeGuess'")
-    group.add_argument("--probe-source", default=None, metavar="PRESET",
-                       help=f"the probe: a preset of fixtures/probes.toml — fzp (a zone plate's, point-asymmetric), "
-                            f"disk (alias ideal_disk: real and point-symmetric, so the twin image fits exactly), or "
-                            f"one you add (default {DATA.probe_source}; disk when --probe-npz or --probe-defocus is "
-                            f"given, which replace or defocus the disk)")
-    group.add_argument("--probe-defocus", type=float, default=DATA.probe_defocus, metavar="RADIANS",
-                       help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, "
-                            "point-symmetric disk under which a patch and its twin image fit the same pattern)")
-    group.add_argument("--cache-dir", default=None,
-                       help="dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)")
-    group.add_argument("--profile", default=RUN_PROFILE,
-                       help=f"{RUN_PROFILE} (default: the data and epochs the flags mean) | quick | smoke | auto "
-                            "(paper on a GPU, else quick)")
-    group.add_argument("--train-stride", type=int, default=None, help="training scan stride in px (default: the profile's)")
-    group.add_argument("--test-stride", type=int, default=None, help="test scan stride in px (default: the profile's)")
-    group.add_argument("--object-size", type=int, default=None, help="object canvas in px (default: the profile's)")
+@dataclass(frozen=True)
+class Setting:
+    """One setting. Numbers carry the range they accept (both ends inclusive; floats must also be finite): the
+    bounds past the physics are there so that a typing error (1e300 photons, 10^21 as a seed, 100000 threads)
+    is refused with its flag, not met inside a library."""
+
+    flag: str
+    group: str                          # a key of GROUPS: the parser's group, and the commands that take it
+    kind: type = str                    # int, float or str; bool: a switch; Path: a folder
+    default: Any = None
+    help: str | None = None
+    low: float | None = None
+    high: float | None = None
+    nargs: int | str | None = None      # "+": one or more values; 2: a pair
+    metavar: str | tuple[str, ...] | None = None
+
+    @property
+    def key(self) -> str:
+        """Its name in a fixture table."""
+        return self.flag.removeprefix("--")
+
+    @property
+    def dest(self) -> str:
+        return self.key.replace("-", "_")
+
+    def add_to(self, group) -> None:
+        """Declare it on an argparse parser's group."""
+        if self.kind is bool:
+            group.add_argument(self.flag, action="store_true", help=self.help)
+            return
+        options: dict[str, Any] = {"default": self.default, "help": self.help}
+        if self.kind in (int, float):
+            options["type"] = self.kind
+        for name in ("nargs", "metavar"):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
+        group.add_argument(self.flag, **options)
+
+    def read(self, value: Any) -> Any:
+        """A value written as data (TOML) as the parser would give it (UsageError naming the flag)."""
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise UsageError(self.flag, repr(value), "is a switch: true or false")
+            return value
+        if self.nargs is None:
+            return self._item(value)
+        values = list(value) if isinstance(value, (list, tuple)) else [value]
+        if isinstance(self.nargs, int) and len(values) != self.nargs:
+            raise UsageError(self.flag, repr(value), f"takes {self.nargs} values")
+        return [self._item(item) for item in values]
+
+    def _item(self, value: Any) -> Any:
+        if self.kind not in (int, float):
+            return str(value)
+        if isinstance(value, str):   # as on the command line
+            try:
+                return self.kind(value)
+            except ValueError:
+                raise UsageError(self.flag, repr(value), f"invalid {self.kind.__name__} value") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (self.kind is int and
+                                                                               not isinstance(value, int)):
+            raise UsageError(self.flag, repr(value), "must be " + ("a whole number" if self.kind is int else "a number"))
+        return self.kind(value)   # its range is checked with the command line's, by check_numbers
+
+    def check(self, value: Any) -> None:
+        """The value in its range (numbers) or a usable folder (UsageError naming the flag)."""
+        if value is None:
+            return
+        if self.kind is Path:
+            check_folder(self.flag, value)
+        elif self.low is not None and self.high is not None:
+            for item in value if isinstance(value, (list, tuple)) else [value]:
+                check_number(self.flag, item, self.low, self.high, self.kind)
 
 
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument("--architectures", nargs="+", default=[DEFAULT_ARCHITECTURE], help="hybrid and/or stable_hybrid")
-    group.add_argument("--fno-blocks", type=int, default=DEFAULT_DEPTH, help="depth: encoder levels of the U-Net")
-    group.add_argument("--fno-width", type=int, default=None,
-                       help=f"channels of the first level (default: the profile's, else {MODEL.width})")
-    group.add_argument("--fno-modes", type=int, default=MODEL.modes, help="Fourier modes per spectral layer")
-    group.add_argument("--torch-max-hidden-channels", type=int, default=None,
-                       help="cap on hidden channels (default: the profile's, else none)")
+SETTINGS = (
+    # --- data
+    Setting("--N", "data", int, None, f"patch size in pixels (default: the profile's, else {DATA.N})", 8, 2048),
+    Setting("--gridsize", "data", int, DATA.gridsize, "patches per solution region side (only 1)", 1, 1),
+    Setting("--set-phi", "data", bool, help="give the object a phase (else φ = 0)"),
+    Setting("--nimgs-train", "data", int, DATA.nimgs_train, "training object canvases", 1, 64),
+    Setting("--nimgs-test", "data", int, DATA.nimgs_test, "test object canvases", 1, 64),
+    Setting("--nphotons", "data", float, DATA.nphotons, "mean photons per training patch", 1e-3, 1e15),
+    Setting("--probe-npz", "data", str, None, "NPZ file with a complex N×N 'probeGuess'"),
+    Setting("--probe-source", "data", str, None, metavar="PRESET",
+            help=f"the probe: a preset of fixtures/probes.toml — fzp (a zone plate's, point-asymmetric), disk (alias "
+                 f"ideal_disk: real and point-symmetric, so the twin image fits exactly), or one you add (default "
+                 f"{DATA.probe_source}; disk when --probe-npz or --probe-defocus is given, which replace or defocus "
+                 f"the disk)"),
+    Setting("--probe-defocus", "data", float, DATA.probe_defocus, metavar="RADIANS", low=-1e3, high=1e3,
+            help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, point-symmetric disk "
+                 "under which a patch and its twin image fit the same pattern)"),
+    Setting("--cache-dir", "data", Path, None, "dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)"),
+    Setting("--profile", "data", str, RUN_PROFILE,
+            f"{RUN_PROFILE} (default: the data and epochs the flags mean) | quick | smoke | auto (paper on a GPU, "
+            "else quick)"),
+    Setting("--train-stride", "data", int, None, "training scan stride in px (default: the profile's)", 1, 4096),
+    Setting("--test-stride", "data", int, None, "test scan stride in px (default: the profile's)", 1, 4096),
+    Setting("--object-size", "data", int, None, "object canvas in px (default: the profile's)", 8, 16384),
+    # --- model
+    Setting("--architectures", "model", str, [DEFAULT_ARCHITECTURE], "hybrid and/or stable_hybrid", nargs="+"),
+    Setting("--fno-blocks", "model", int, DEFAULT_DEPTH, "depth: encoder levels of the U-Net"),
+    Setting("--fno-width", "model", int, None, f"channels of the first level (default: the profile's, else "
+            f"{MODEL.width})", 1, 4096),
+    Setting("--fno-modes", "model", int, MODEL.modes, "Fourier modes per spectral layer", 1, 1024),
+    Setting("--torch-max-hidden-channels", "model", int, None, "cap on hidden channels (default: the profile's, "
+            "else none)", 1, 65536),
+    # --- training
+    Setting("--seed", "training", int, [DEFAULT_SEED], "drives init, data order and all randomness; several seeds "
+            "train as one group", 0, 2**63 - 1, nargs="+"),
+    Setting("--n-seeds", "training", int, None, "K seeds counted up from --seed, trained as one group "
+            "(seed-batched)", 1, 10000, metavar="K"),
+    Setting("--objects-per-seed", "training", bool,
+            help="each seed also draws its own training and test objects and Poisson noise, so P_crash is a rate "
+                 "over objects too (default: one object pair for every seed, the original protocol)"),
+    Setting("--torch-epochs", "training", int, None, "training epochs (default: the profile's)", 0, 1_000_000),
+    Setting("--nepochs", "training", int, None, "alias of --torch-epochs (the original wrapper's)", 0, 1_000_000),
+    Setting("--torch-batch-size", "training", int, TRAIN.batch_size, None, 1, 1 << 20),
+    Setting("--torch-infer-batch-size", "training", int, TRAIN.infer_batch_size,
+            "batch size for validation and prediction", 1, 1 << 20),
+    Setting("--torch-optimizer", "training", str, TRAIN.optimizer, "adam | adamw | sgd"),
+    Setting("--torch-learning-rate", "training", float, TRAIN.learning_rate, None, 1e-12, 1e3),
+    Setting("--torch-weight-decay", "training", float, TRAIN.weight_decay, None, 0.0, 1e3),
+    Setting("--torch-betas", "training", float, TRAIN.betas, None, 0.0, 0.999999, nargs=2, metavar=("BETA1", "BETA2")),
+    Setting("--torch-grad-clip", "training", float, TRAIN.grad_clip, "clip value; ≤ 0 means no clipping", -1e12, 1e12),
+    Setting("--torch-grad-clip-algorithm", "training", str, TRAIN.grad_clip_algorithm, "norm | value | agc | "
+            "agc-per-tensor"),
+    Setting("--torch-loss-mode", "training", str, TRAIN.loss_mode, "mae | poisson"),
+    Setting("--torch-scheduler", "training", str, TRAIN.scheduler, "Default | Exponential | WarmupCosine | "
+            "ReduceLROnPlateau"),
+    Setting("--torch-lr-warmup-epochs", "training", int, TRAIN.warmup_epochs, None, 0, 1_000_000),
+    Setting("--torch-lr-min-ratio", "training", float, TRAIN.min_lr_ratio, None, 0.0, 1.0),
+    Setting("--torch-log-grad-norm", "training", bool, help="keep global grad norms in the history"),
+    Setting("--torch-grad-norm-log-freq", "training", int, TRAIN.grad_norm_log_freq, "log every k steps", 1, 1 << 30),
+    Setting("--bf16", "training", bool, help="bfloat16 autocast for convolutions (FFTs stay float32); for GPUs"),
+    Setting("--no-channels-last", "training", bool,
+            help="keep NCHW convolutions (channels-last is the default: same math, faster on CPU)"),
+    Setting("--collapse-patience", "training", int, None, "stop after K collapsed epochs in a row (default: the "
+            "profile's; 0 = never)", 0, 1_000_000),
+    # --- where and how
+    Setting("--output-dir", "where", Path, None, "the run folder (a subfolder per architecture when several)"),
+    Setting("--runs-dir", "where", Path, "runs", "root of runs/<study>/<arm>/depth<d>_seed<s>/ (default runs)"),
+    Setting("--study", "where", str, "adhoc", "study name for the default folder layout"),
+    Setting("--arm", "where", str, None, "arm name (default: the architecture)"),
+    Setting("--device", "where", str, "auto", "auto | cpu | cuda | cuda:N"),
+    Setting("--threads", "where", int, None, "torch threads (default: torch's)", 1, 4096),
+    Setting("--group-size", "where", int, None, "seeds trained together as one stacked model (default: as GPU "
+            "memory allows; 1 on a CPU)", 1, 10000, metavar="K"),
+    Setting("--rerun", "where", bool, help="retrain even when a finished run (or a checkpoint) with this config exists"),
+    Setting("--checkpoint-interval", "where", float, None, metavar="SECONDS", low=0.0, high=1e9,
+            help="least training time between checkpoints, written at epoch ends (default: automatic, at least a "
+                 "minute and 50 times a write's duration apart, at most 2%% of the training time; 0: every epoch)"),
+    Setting("--no-checkpoints", "where", bool, help="write no checkpoints (an interrupted run starts over)"),
+    Setting("--keep-checkpoint", "where", bool, help="keep the last checkpoint when the run finishes"),
+)
+BY_FLAG = {setting.flag: setting for setting in SETTINGS}
+# Every numeric setting's (smallest, largest, kind): the studies' options reuse the ranges of the flags they mirror.
+NUMBERS = {s.flag: (s.low, s.high, s.kind) for s in SETTINGS if s.low is not None and s.high is not None}
 
 
-def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    add_dataset_flags(parser)
-    add_model_flags(parser)
-    group = parser.add_argument_group("training")
-    group.add_argument("--seed", type=int, nargs="+", default=[DEFAULT_SEED],
-                       help="drives init, data order and all randomness; several seeds train as one group")
-    group.add_argument("--n-seeds", type=int, default=None, metavar="K",
-                       help="K seeds counted up from --seed, trained as one group (seed-batched)")
-    group.add_argument("--objects-per-seed", action="store_true",
-                       help="each seed also draws its own training and test objects and Poisson noise, so P_crash "
-                            "is a rate over objects too (default: one object pair for every seed, the original "
-                            "protocol)")
-    group.add_argument("--torch-epochs", type=int, default=None, help="training epochs (default: the profile's)")
-    group.add_argument("--nepochs", type=int, default=None, help="alias of --torch-epochs (the original wrapper's)")
-    group.add_argument("--torch-batch-size", type=int, default=TRAIN.batch_size)
-    group.add_argument("--torch-infer-batch-size", type=int, default=TRAIN.infer_batch_size,
-                       help="batch size for validation and prediction")
-    group.add_argument("--torch-optimizer", default=TRAIN.optimizer, help="adam | adamw | sgd")
-    group.add_argument("--torch-learning-rate", type=float, default=TRAIN.learning_rate)
-    group.add_argument("--torch-weight-decay", type=float, default=TRAIN.weight_decay)
-    group.add_argument("--torch-betas", type=float, nargs=2, default=TRAIN.betas, metavar=("BETA1", "BETA2"))
-    group.add_argument("--torch-grad-clip", type=float, default=TRAIN.grad_clip, help="clip value; ≤ 0 means no clipping")
-    group.add_argument("--torch-grad-clip-algorithm", default=TRAIN.grad_clip_algorithm,
-                       help="norm | value | agc | agc-per-tensor")
-    group.add_argument("--torch-loss-mode", default=TRAIN.loss_mode, help="mae | poisson")
-    group.add_argument("--torch-scheduler", default=TRAIN.scheduler,
-                       help="Default | Exponential | WarmupCosine | ReduceLROnPlateau")
-    group.add_argument("--torch-lr-warmup-epochs", type=int, default=TRAIN.warmup_epochs)
-    group.add_argument("--torch-lr-min-ratio", type=float, default=TRAIN.min_lr_ratio)
-    group.add_argument("--torch-log-grad-norm", action="store_true", help="keep global grad norms in the history")
-    group.add_argument("--torch-grad-norm-log-freq", type=int, default=TRAIN.grad_norm_log_freq, help="log every k steps")
-    group.add_argument("--bf16", action="store_true",
-                       help="bfloat16 autocast for convolutions (FFTs stay float32); for GPUs")
-    group.add_argument("--no-channels-last", action="store_true",
-                       help="keep NCHW convolutions (channels-last is the default: same math, faster on CPU)")
-    group.add_argument("--collapse-patience", type=int, default=None,
-                       help="stop after K collapsed epochs in a row (default: the profile's; 0 = never)")
-    where = parser.add_argument_group("where and how")
-    where.add_argument("--output-dir", default=None, help="the run folder (a subfolder per architecture when several)")
-    where.add_argument("--runs-dir", default="runs", help="root of runs/<study>/<arm>/depth<d>_seed<s>/ (default runs)")
-    where.add_argument("--study", default="adhoc", help="study name for the default folder layout")
-    where.add_argument("--arm", default=None, help="arm name (default: the architecture)")
-    where.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    where.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    where.add_argument("--group-size", type=int, default=None, metavar="K",
-                       help="seeds trained together as one stacked model (default: as GPU memory allows; 1 on a CPU)")
-    where.add_argument("--rerun", action="store_true",
-                       help="retrain even when a finished run (or a checkpoint) with this config exists")
-    where.add_argument("--checkpoint-interval", type=float, default=None, metavar="SECONDS",
-                       help="least training time between checkpoints, written at epoch ends (default: automatic, at "
-                            "least a minute and 50 times a write's duration apart, at most 2%% of the training "
-                            "time; 0: every epoch)")
-    where.add_argument("--no-checkpoints", action="store_true", help="write no checkpoints (an interrupted run starts over)")
-    where.add_argument("--keep-checkpoint", action="store_true", help="keep the last checkpoint when the run finishes")
+def add_flags(parser: argparse.ArgumentParser, groups=tuple(GROUPS)) -> None:
+    """The settings of these groups as the parser's flags, each group under its title."""
+    for group in groups:
+        titled = parser.add_argument_group(GROUPS[group])
+        for setting in SETTINGS:
+            if setting.group == group:
+                setting.add_to(titled)
 
 
-# --- the numbers' ranges -----------------------------------------------------------------------------
-
-INF = float("inf")
-# Every numeric flag: (smallest, largest) accepted, both inclusive, and whether it counts things (an
-# integer). Floats must also be finite. The bounds past the physics are there so that a typing error
-# (1e300 photons, 10^21 as a seed, 100000 threads) is refused with its flag, not met inside a library.
-NUMBERS = {
-    "--N": (8, 2048, int), "--gridsize": (1, 1, int), "--nimgs-train": (1, 64, int), "--nimgs-test": (1, 64, int),
-    "--nphotons": (1e-3, 1e15, float), "--probe-defocus": (-1e3, 1e3, float),
-    "--train-stride": (1, 4096, int), "--test-stride": (1, 4096, int), "--object-size": (8, 16384, int),
-    "--fno-width": (1, 4096, int), "--fno-modes": (1, 1024, int),
-    "--torch-max-hidden-channels": (1, 65536, int),
-    "--seed": (0, 2**63 - 1, int), "--n-seeds": (1, 10000, int),
-    "--torch-epochs": (0, 1_000_000, int), "--nepochs": (0, 1_000_000, int),
-    "--torch-batch-size": (1, 1 << 20, int), "--torch-infer-batch-size": (1, 1 << 20, int),
-    "--torch-learning-rate": (1e-12, 1e3, float), "--torch-weight-decay": (0.0, 1e3, float),
-    "--torch-betas": (0.0, 0.999999, float), "--torch-grad-clip": (-1e12, 1e12, float),
-    "--torch-lr-warmup-epochs": (0, 1_000_000, int), "--torch-lr-min-ratio": (0.0, 1.0, float),
-    "--torch-grad-norm-log-freq": (1, 1 << 30, int), "--collapse-patience": (0, 1_000_000, int),
-    "--threads": (1, 4096, int), "--group-size": (1, 10000, int), "--checkpoint-interval": (0.0, 1e9, float),
-}
-FOLDERS = ("--output-dir", "--runs-dir", "--cache-dir")
+def check_numbers(args: argparse.Namespace) -> None:
+    """Every numeric setting present in `args` in its range and finite; every folder usable."""
+    for setting in SETTINGS:
+        setting.check(getattr(args, setting.dest, None))
 
 
-def _attribute(flag: str) -> str:
-    return flag.removeprefix("--").replace("-", "_")
+def settings_from_data(values: dict) -> argparse.Namespace:
+    """Settings written as data, keyed by flag without -- (a study's protocol and arm tables), as the parser
+    gives them: the defaults, with every key a setting and every value of its type (UsageError naming it)."""
+    namespace = argparse.Namespace(**{s.dest: False if s.kind is bool else s.default for s in SETTINGS})
+    for key, value in values.items():
+        if (setting := BY_FLAG.get(f"--{key}")) is None:
+            raise UsageError(f"--{key}", value, "not a `harness run` setting")
+        if value is not None:
+            setattr(namespace, setting.dest, setting.read(value))
+    return namespace
 
 
 def check_number(flag: str, value, low, high, kind) -> None:
     """UsageError naming the flag unless value is a finite number within [low, high] (an integer for counts)."""
-    import math
-
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
         raise UsageError(flag, value, "must be " + ("a whole number" if kind is int else "a number"))
     if not math.isfinite(value):
         raise UsageError(flag, value, "must be a finite number")
     if not low <= value <= high:
         raise UsageError(flag, value, f"must be within [{low:g}, {high:g}]")
-
-
-def check_numbers(args: argparse.Namespace) -> None:
-    """Every numeric flag present in `args` in its range and finite; every folder flag not empty."""
-    for flag, (low, high, kind) in NUMBERS.items():
-        value = getattr(args, _attribute(flag), None)
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if item is not None:
-                check_number(flag, item, low, high, kind)
-    for flag in FOLDERS:
-        if (folder := getattr(args, _attribute(flag), None)) is not None:
-            check_folder(flag, folder)
 
 
 def check_folder(flag: str, folder: str) -> Path:
@@ -217,220 +270,3 @@ def _distinct(values: list, text: str, option: str, leave_out: str) -> list:
     return values
 
 
-# --- translation -----------------------------------------------------------------------------------
-
-
-def scaled(args: argparse.Namespace, profile: Profile | None) -> argparse.Namespace:
-    """The flags with the model and patch scale filled in where none was given: the profile's, else the
-    records' defaults (see Profile.scale). A flag given on the command line or in a study table wins."""
-    values = {"N": (profile and profile.patch_size) or DATA.N,
-              "fno_width": (profile and profile.width) or MODEL.width,
-              "torch_max_hidden_channels": (profile and profile.max_hidden_channels) or MODEL.max_hidden_channels}
-    filled = argparse.Namespace(**vars(args))
-    for name, value in values.items():
-        if getattr(filled, name, None) is None:
-            setattr(filled, name, value)
-    return filled
-
-
-def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
-    args = scaled(args, profile)
-    return DatasetParams(
-        N=args.N,
-        gridsize=args.gridsize,
-        set_phi=args.set_phi,
-        nimgs_train=args.nimgs_train,
-        nimgs_test=args.nimgs_test,
-        nphotons=args.nphotons,
-        probe_npz=args.probe_npz,
-        probe_defocus=args.probe_defocus,
-        probe_source=probe_source(args),
-        object_size=profile.object_size if args.object_size is None else args.object_size,
-        n_lines=profile.n_lines,
-        train_stride=profile.train_stride if args.train_stride is None else args.train_stride,
-        test_stride=profile.test_stride if args.test_stride is None else args.test_stride,
-    )
-
-
-def probe_source(args: argparse.Namespace) -> str:
-    """The preset asked for; without one, the disk where a probe file or a disk defocus is given (they
-    replace or change the disk), else the default preset."""
-    if args.probe_source is not None:
-        return args.probe_source
-    if args.probe_npz is not None or args.probe_defocus:
-        from .physics.probe_presets import DISK
-
-        return DISK
-    return DATA.probe_source
-
-
-def model_plans(args: argparse.Namespace, profile: Profile | None = None):
-    """One GeneratorPlan per --architectures entry (UsageError naming the flag; the numbers' ranges are
-    check_numbers'), at the profile's scale where the flags give none. A depth too deep for N (up to
-    MAX_DEPTH) is not bad input: such a run is recorded `infeasible`."""
-    from .models.plan import max_feasible_depth
-    from .models.registry import UnknownArchitecture, architecture, check_extra
-
-    args = scaled(args, profile)
-
-    for name in args.architectures:
-        try:
-            architecture(name)
-            check_extra(name)
-        except UnknownArchitecture as exc:
-            raise UsageError("--architectures", name, str(exc)) from None
-    if args.fno_blocks < 1:
-        raise UsageError("--fno-blocks", args.fno_blocks, "the depth must be at least 1")
-    if args.fno_blocks > MAX_DEPTH:
-        raise UsageError("--fno-blocks", args.fno_blocks,
-                         f"at most {MAX_DEPTH}: depth d halves the patch d−1 times, so it needs a patch size divisible "
-                         f"by 2^(d−1) ({2 ** (MAX_DEPTH - 1)} px at depth {MAX_DEPTH}); at --N {args.N} the deepest is "
-                         f"{max_feasible_depth(args.N)}")
-    cap = args.torch_max_hidden_channels
-    if cap is not None and cap < args.fno_width:
-        raise UsageError("--torch-max-hidden-channels", cap, f"must be at least --fno-width ({args.fno_width})")
-    return [GeneratorPlan(architecture, args.fno_blocks, args.fno_width, args.fno_modes, cap, args.N)
-            for architecture in args.architectures]
-
-
-def train_config(args: argparse.Namespace, profile: Profile, seed: int) -> TrainConfig:
-    """The TrainConfig the training flags mean (the profile fills epochs and collapse patience)."""
-    if args.torch_epochs is not None and args.nepochs is not None and args.torch_epochs != args.nepochs:
-        raise UsageError("--nepochs", args.nepochs, f"is an alias of --torch-epochs, which says {args.torch_epochs}")
-    epochs = args.torch_epochs if args.torch_epochs is not None else args.nepochs
-    if epochs is None:
-        epochs = profile.epochs
-    train = TrainConfig(
-        seed=seed, epochs=epochs, batch_size=args.torch_batch_size, optimizer=args.torch_optimizer,
-        learning_rate=args.torch_learning_rate, weight_decay=args.torch_weight_decay, betas=tuple(args.torch_betas),
-        grad_clip=args.torch_grad_clip, grad_clip_algorithm=args.torch_grad_clip_algorithm,
-        loss_mode=args.torch_loss_mode, scheduler=args.torch_scheduler, warmup_epochs=args.torch_lr_warmup_epochs,
-        min_lr_ratio=args.torch_lr_min_ratio, log_grad_norm=args.torch_log_grad_norm,
-        grad_norm_log_freq=args.torch_grad_norm_log_freq, infer_batch_size=args.torch_infer_batch_size,
-        bf16_autocast=args.bf16, channels_last=not args.no_channels_last,
-        collapse_patience=profile.collapse_patience if args.collapse_patience is None else args.collapse_patience,
-    )
-    for flag, value, reason in train.problems():
-        raise UsageError(flag, value, reason)
-    if train.scheduler == "WarmupCosine" and train.warmup_epochs >= train.epochs > 0:
-        print(f"harness: warning: --torch-lr-warmup-epochs {train.warmup_epochs} is not shorter than the "
-              f"{train.epochs} training epochs: the rate never leaves its warm-up", file=sys.stderr)
-    return train
-
-
-def run_configs(args: argparse.Namespace) -> list:
-    """One RunConfig per architecture and seed, every value checked; raises UsageError naming the flag."""
-    from .data.simulation import resolve_probe
-    from .run.config import RunConfig
-
-    check_numbers(args)
-    profile = load_profile(args.profile)
-    plans = model_plans(args, profile)
-    params = dataset_params(args, profile)
-    params.validate()
-    resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
-    seeds = run_seeds(args)
-    train = train_config(args, profile, seeds[0])
-    device = check_device(args.device)
-    warn_emulated_bf16(args.bf16, device)
-    return [RunConfig(model=plan, data=objects_of(params, seed) if args.objects_per_seed else params,
-                      train=dataclasses.replace(train, seed=seed), profile=profile.name, device=device,
-                      study=args.study, arm=args.arm, threads=args.threads)
-            for plan in plans for seed in seeds]
-
-
-def objects_of(params, seed: int):
-    """The dataset of a run that draws its own objects and noise: training and test seeds derived from the run's
-    seed (distinct streams; the same seed always draws the same, so its dataset is cached and shared)."""
-    import numpy as np
-
-    train_seed, test_seed = (int(value) for value in np.random.SeedSequence(seed).generate_state(2))
-    return dataclasses.replace(params, train_seed=train_seed, test_seed=test_seed)
-
-
-def run_seeds(args: argparse.Namespace) -> list[int]:
-    """--seed S1 S2 … as given, or --n-seeds K counted up from one --seed."""
-    if args.n_seeds is None:
-        if len(set(args.seed)) != len(args.seed):
-            raise UsageError("--seed", " ".join(map(str, args.seed)), "a seed is given twice")
-        return list(args.seed)
-    if len(args.seed) != 1:
-        raise UsageError("--n-seeds", args.n_seeds, "counts up from one --seed; give one, or list the seeds instead")
-    return [args.seed[0] + offset for offset in range(args.n_seeds)]
-
-
-def check_device(device: str) -> str:
-    import torch
-
-    from .environment import resolve_device
-
-    resolved = resolve_device(device)
-    if resolved != "cpu" and not resolved.startswith("cuda"):
-        raise UsageError("--device", device, "must be auto, cpu, cuda or cuda:N")
-    if resolved.startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError("--device", device, "no CUDA device is available on this machine")
-    return resolved
-
-
-def warn_emulated_bf16(bf16: bool, device: str) -> None:
-    """--bf16 on a CPU without bfloat16 instructions is emulated: measured 10× slower per step on one machine."""
-    from .environment import native_bf16_cpu
-
-    if bf16 and device == "cpu" and native_bf16_cpu() is None:
-        print("harness: warning: --bf16 on a CPU without native bfloat16 instructions (no avx512_bf16, amx_bf16 "
-              "or bf16 flag): it is emulated there and can make a step many times slower; leave --bf16 off",
-              file=sys.stderr)
-
-
-def checkpoint_policy(args: argparse.Namespace):
-    """The checkpoint flags (checked with the others by run_configs)."""
-    from .train.checkpoint import CheckpointPolicy
-
-    return CheckpointPolicy(enabled=not args.no_checkpoints, interval_s=args.checkpoint_interval,
-                            keep=args.keep_checkpoint)
-
-
-# --- settings written as data (the study fixtures) -------------------------------------------------------
-
-
-def settings_to_argv(settings: dict, parser: argparse.ArgumentParser | None = None) -> list[str]:
-    """{'torch-grad-clip': 1.0, 'set-phi': true, 'architectures': 'hybrid'} → command-line words; with the
-    parser, a switch whose value is not true or false is refused (UsageError naming it)."""
-    switches = set() if parser is None else {
-        option for action in parser._actions if isinstance(action, argparse._StoreTrueAction)
-        for option in action.option_strings}
-    argv = []
-    for name, value in settings.items():
-        flag = f"--{name}"
-        if flag in switches and not isinstance(value, bool):
-            raise UsageError(flag, repr(value), "is a switch: true or false")
-        if value is True:
-            argv.append(flag)
-        elif value is False or value is None:
-            continue
-        elif isinstance(value, (list, tuple)):
-            argv += [flag, *map(str, value)]
-        else:
-            argv += [flag, str(value)]
-    return argv
-
-
-def run_parser() -> argparse.ArgumentParser:
-    """The run flags as a parser whose errors raise ArgumentError (settings written as data have no
-    command line to print a usage for)."""
-    parser = argparse.ArgumentParser(prog="study", add_help=False, allow_abbrev=False, exit_on_error=False)
-    add_run_flags(parser)
-    return parser
-
-
-def configs_from_settings(settings: dict) -> list:
-    """RunConfigs from settings written with the flag names (a study's protocol and arm tables); every
-    error a UsageError naming the flag."""
-    parser = run_parser()
-    try:
-        arguments, unknown = parser.parse_known_args(settings_to_argv(settings, parser))
-    except argparse.ArgumentError as exc:
-        raise UsageError(exc.argument_name or "settings", "", exc.message) from None
-    if unknown:
-        raise UsageError(unknown[0], " ".join(unknown[1:]) or "(set)", "not a `harness run` setting")
-    return run_configs(arguments)

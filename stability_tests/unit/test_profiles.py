@@ -70,7 +70,7 @@ def test_the_profile_scale_reaches_the_run_its_hash_and_config_json(tmp_path, mo
 
 
 def test_a_study_setting_or_flag_wins_over_the_profile_scale(tmp_path, monkeypatch):
-    from harness.settings import configs_from_settings
+    from harness.run.configure import configs_from_settings
 
     (config,) = configs_from_settings({"profile": "quick", "N": 64, "fno-blocks": 4, "device": "cpu"})
     assert (config.data.N, config.model.n, config.model.width) == (64, 64, 16)

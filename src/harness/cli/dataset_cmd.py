@@ -12,12 +12,13 @@ from ..data.simulation import resolve_probe
 from ..fsutil import ensure_writable_dirs, place_file
 from ..physics.probe import twin_phrase
 from ..profiles import load_profile
-from ..settings import add_dataset_flags, check_numbers, dataset_params
+from ..run.configure import dataset_params
+from ..settings import add_flags, check_numbers
 
 
 def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="build or verify the simulated dataset cache")
-    add_dataset_flags(parser)
+    add_flags(parser, ("data",))
     parser.add_argument("--output-dir", default=None, help="place train.npz and test.npz here (links to the cache)")
 
 

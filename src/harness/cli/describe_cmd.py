@@ -5,12 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..settings import add_model_flags, check_device, check_numbers, model_plans
+import torch
+
+from ..environment import gpu_name
+from ..models import build_generator
+from ..models.describe import describe_generator
+from ..run.configure import check_device, model_plans
+from ..settings import add_flags, check_numbers
+from ..train.step import measured_step_memory
 
 
 def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="describe a model (size, channels, memory) without building it")
-    add_model_flags(parser)
+    add_flags(parser, ("model",))
     parser.add_argument("--N", type=int, default=64, help="patch size")
     parser.add_argument("--torch-batch-size", type=int, default=16, help="batch size for the activation estimate")
     parser.add_argument("--json", action="store_true", help="print JSON (one object; a list for several architectures)")
@@ -43,8 +50,6 @@ def format_description(info: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..models.describe import describe_generator
-
     check_numbers(args)
     plans = model_plans(args)
     device = check_device(args.device)
@@ -62,12 +67,6 @@ def _measured_peak(plan, info: dict, batch_size: int, device: str) -> tuple[int 
     """Peak memory of two real training steps on a GPU (None on a CPU, or when the model cannot be built)."""
     if not device.startswith("cuda") or not info["feasible"]:
         return None, None
-    import torch
-
-    from ..environment import gpu_name
-    from ..models import build_generator
-    from ..train.step import measured_step_memory
-
     model = build_generator(plan)
     try:
         return measured_step_memory(model, batch_size, plan.n, device), gpu_name(device)

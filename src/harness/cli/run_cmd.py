@@ -9,16 +9,17 @@ from ..errors import UsageError
 from ..fsutil import ensure_writable_dirs
 from ..models import InfeasibleModel, architecture, check_plan
 from ..progress import Progress
+from ..run.configure import checkpoint_policy, run_configs
 from ..run.grouping import make_groups
 from ..run.launch import Launch, launch_group
-from ..settings import add_run_flags, checkpoint_policy, run_configs
+from ..settings import add_flags
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .run_args import run_folders
 
 
 def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="train and classify one run (per architecture)")
-    add_run_flags(parser)
+    add_flags(parser)
 
 
 def verdict_line(record) -> str:

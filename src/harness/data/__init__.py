@@ -1,8 +1,16 @@
 """Simulated grid-lines data: parameters → simulation → cache."""
 
-from .cache import Dataset, default_cache_dir, get_dataset
-from .params import GENERATOR_VERSION, DatasetParams, patches_per_axis
-from .simulation import simulate
+from typing import Any
 
-__all__ = ["Dataset", "DatasetParams", "GENERATOR_VERSION", "default_cache_dir", "get_dataset", "patches_per_axis",
-           "simulate"]
+from ..exports import LazyExports
+
+_EXPORTS = LazyExports(__name__, {
+    "Dataset": ".cache", "default_cache_dir": ".cache", "get_dataset": ".cache",
+    "GENERATOR_VERSION": ".params", "DatasetParams": ".params", "patches_per_axis": ".params",
+    "simulate": ".simulation",
+})
+__all__ = _EXPORTS.names
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.load(name)

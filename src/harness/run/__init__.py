@@ -1,8 +1,15 @@
 """One run: its configuration, folder, record and execution."""
 
-from .config import RunConfig
-from .execute import execute_group, execute_run
-from .folder import NotARunFolder, RunFolder
-from .record import OUTCOMES, RunRecord
+from typing import Any
 
-__all__ = ["OUTCOMES", "NotARunFolder", "RunConfig", "RunFolder", "RunRecord", "execute_group", "execute_run"]
+from ..exports import LazyExports
+
+_EXPORTS = LazyExports(__name__, {
+    "RunConfig": ".config", "execute_group": ".execute", "execute_run": ".execute",
+    "NotARunFolder": ".folder", "RunFolder": ".folder", "OUTCOMES": ".record", "RunRecord": ".record",
+})
+__all__ = _EXPORTS.names
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.load(name)

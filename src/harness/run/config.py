@@ -7,9 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..data import DatasetParams
-from ..models import GeneratorPlan
-from ..train import TrainConfig
+from ..data.params import DatasetParams
+from ..models.plan import GeneratorPlan
+from ..train.config import TrainConfig
 
 
 @dataclass(frozen=True)

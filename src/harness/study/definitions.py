@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..profiles import fixtures_dir, read_fixture
-from ..settings import configs_from_settings
+from ..run.configure import configs_from_settings
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"
 STUDIES = (CRASH_HUNT, SHOOTOUT)

@@ -9,7 +9,8 @@ from pathlib import Path
 from ..errors import UsageError
 from ..physics.probe_presets import preset
 from ..profiles import load_profile
-from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_device, check_folder, check_number, int_list, name_list
+from ..run.configure import check_device
+from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_folder, check_number, int_list, name_list
 from .design import DESIGN_OPTIONS, make_design
 from .gate import GATES
 

@@ -1,13 +1,17 @@
-"""Physics-informed training (SPEC §5): config → Lightning module → fit → history."""
+"""Physics-informed training: config → Lightning module → fit → history."""
 
-from .batches import ShuffledBatches, TrainingData
-from .clipping import adaptive_clip_grad_, clip_gradients_, global_grad_norm
-from .config import TrainConfig
-from .history import History
-from .seeding import seeded, torch_state
-from .trainer import fit
+from typing import Any
 
-__all__ = [
-    "History", "ShuffledBatches", "TrainConfig", "TrainingData", "adaptive_clip_grad_", "clip_gradients_", "fit",
-    "global_grad_norm", "seeded", "torch_state",
-]
+from ..exports import LazyExports
+
+_EXPORTS = LazyExports(__name__, {
+    "ShuffledBatches": ".batches", "TrainingData": ".batches",
+    "adaptive_clip_grad_": ".clipping", "clip_gradients_": ".clipping", "global_grad_norm": ".clipping",
+    "TrainConfig": ".config", "History": ".history", "seeded": ".seeding", "torch_state": ".seeding",
+    "fit": ".trainer",
+})
+__all__ = _EXPORTS.names
+
+
+def __getattr__(name: str) -> Any:
+    return _EXPORTS.load(name)

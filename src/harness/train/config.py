@@ -1,13 +1,9 @@
-"""Training settings as one typed dataclass (SPEC §5)."""
+"""Training settings as one typed dataclass; the names it holds select from the registries in optimizers.py,
+clipping.py, losses.py and schedulers.py (checked where settings become configurations, run/configure.py)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-
-from .clipping import CLIP_ALGORITHMS
-from .losses import LOSS_MODES
-from .optimizers import OPTIMIZERS
-from .schedulers import SCHEDULERS
 
 
 @dataclass(frozen=True)
@@ -31,15 +27,6 @@ class TrainConfig:
     infer_batch_size: int = 64
     bf16_autocast: bool = False            # convolutions in bfloat16; FFTs and spectral weights stay float32
     channels_last: bool = True             # NHWC convolutions: same math, faster oneDNN kernels on CPU
-
-    def problems(self) -> list[tuple[str, object, str]]:
-        """(flag, value, reason) for every name that selects nothing (the numbers' ranges are checked with
-        their flags, in harness.settings)."""
-        choices = (("--torch-optimizer", self.optimizer, OPTIMIZERS),
-                   ("--torch-grad-clip-algorithm", self.grad_clip_algorithm, CLIP_ALGORITHMS),
-                   ("--torch-loss-mode", self.loss_mode, LOSS_MODES), ("--torch-scheduler", self.scheduler, SCHEDULERS))
-        return [(flag, value, f"unknown (known: {', '.join(known)})") for flag, value, known in choices
-                if value not in known]
 
     def as_dict(self) -> dict:
         return asdict(self)
