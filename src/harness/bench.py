@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import math
 import platform
+import tempfile
 import time
 import types
 from dataclasses import dataclass
 
+import lightning
 import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from .data import DatasetParams, get_dataset
 from .environment import kernel_info
 from .models import GeneratorPlan, SpectralConv2d, build_generator
 from .models.members import stack_members
@@ -218,8 +221,6 @@ def format_group_row(row: dict) -> str:
 
 
 def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tuple[int, ...] = (1, 3, 10)) -> dict:
-    import lightning
-
     previous_threads = torch.get_num_threads()
     if settings.threads:
         torch.set_num_threads(settings.threads)
@@ -266,10 +267,6 @@ def run_bench(settings: BenchSettings, models=MODELS, progress=print, groups: tu
 
 
 def _dataset_build_seconds() -> float:
-    import tempfile
-
-    from .data import DatasetParams, get_dataset
-
     with tempfile.TemporaryDirectory() as cache_dir:
         start = time.perf_counter()
         get_dataset(DatasetParams(set_phi=True), cache_dir)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 import platform
 
+import lightning
+import numpy
+import torch
+
 
 def cpu_model() -> str:
     try:
@@ -46,8 +50,6 @@ def native_bf16_cpu() -> str | None:
 
 def kernel_info(device: str) -> dict:
     """Which kernels a timing on `device` measured: oneDNN and native bf16 on a CPU, cuDNN and TF32 on a GPU."""
-    import torch
-
     if str(device).startswith("cuda"):
         return {"device": gpu_name(device), "cudnn": torch.backends.cudnn.version(),
                 "tf32_convolutions": torch.backends.cudnn.allow_tf32,
@@ -64,17 +66,11 @@ def machine() -> str:
 
 
 def versions() -> dict:
-    import lightning
-    import numpy
-    import torch
-
     return {"python": platform.python_version(), "torch": torch.__version__, "cuda": torch.version.cuda,
             "lightning": lightning.__version__, "numpy": numpy.__version__}
 
 
 def gpu_name(device: str | None = None) -> str | None:
-    import torch
-
     if not torch.cuda.is_available() or (device is not None and not str(device).startswith("cuda")):
         return None
     return torch.cuda.get_device_name(torch.device(device) if device and ":" in str(device) else 0)
@@ -89,16 +85,12 @@ def run_environment(device: str, bf16_autocast: bool) -> dict:
 def resolve_device(requested: str) -> str:
     """`auto` → cuda when present, else cpu; explicit names pass through."""
     if requested == "auto":
-        import torch
-
         return "cuda" if torch.cuda.is_available() else "cpu"
     return requested
 
 
 def is_out_of_memory(error: BaseException) -> bool:
     """Whether an exception says the device (or the host) ran out of memory: an `oom` run, not a crash."""
-    import torch
-
     if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
         return True
     message = str(error).lower()

@@ -7,7 +7,12 @@ import tomllib
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
+import torch
+
+from .data.params import DatasetParams, patches_per_axis
 from .errors import UsageError
+from .models.plan import GeneratorPlan
+from .settings import NUMBERS, check_number
 
 FIXTURES_ENV = "HARNESS_FIXTURES"
 
@@ -49,9 +54,6 @@ class Profile:
     def scale(self) -> str:
         """The scale in one phrase, for the reports: what this profile trains (the flags' defaults where it
         sets none)."""
-        from .data.params import DatasetParams, patches_per_axis
-        from .models.plan import GeneratorPlan
-
         n = self.patch_size or DatasetParams().N
         width = self.width or GeneratorPlan("hybrid", 1).width
         patches = patches_per_axis(self.object_size, n, self.train_stride) ** 2
@@ -64,8 +66,6 @@ SCALE_FLAGS = {"patch_size": "--N", "width": "--fno-width", "max_hidden_channels
 
 
 def gpu_available() -> bool:
-    import torch
-
     return torch.cuda.is_available()
 
 
@@ -90,8 +90,6 @@ def load_profile(name: str, flag: str = "--profile") -> Profile:
             raise UsageError(f"{path} [{name}] {key}", repr(value), "must be a whole number ≥ 0")
     for key, flag in SCALE_FLAGS.items():
         if key in table:
-            from .settings import NUMBERS, check_number
-
             try:
                 check_number(flag, table[key], *NUMBERS[flag])
             except UsageError as exc:

@@ -37,7 +37,7 @@ def test_seed_group_rows_report_per_member_and_total_rates():
 def test_the_quick_profile_sets_the_benched_scale_and_groups_only_skips_the_model_table(tmp_path, monkeypatch):
     import json
 
-    import harness.bench
+    from harness.cli import bench_cmd
     from harness.cli.main import main
 
     seen = {}
@@ -46,7 +46,7 @@ def test_the_quick_profile_sets_the_benched_scale_and_groups_only_skips_the_mode
         seen.update(settings=settings, models=models, groups=groups)
         return {"models": [], "seed_groups": []}
 
-    monkeypatch.setattr(harness.bench, "run_bench", measured)
+    monkeypatch.setattr(bench_cmd, "run_bench", measured)
     out = tmp_path / "bench.json"
     assert main(["bench", "--profile", "quick", "--groups-only", "--groups", "1,4", "--out-json", str(out)]) == 0
     settings = seen["settings"]

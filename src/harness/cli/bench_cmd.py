@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 from pathlib import Path
 
+from ..bench import MODELS, BenchSettings, compare, run_bench
+from ..environment import native_bf16_cpu, resolve_device
 from ..errors import UsageError
+from ..fsutil import atomic_write_json
+from ..profiles import load_profile
+from ..settings import NUMBERS, check_number
+from ..speed_options import measure_options
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -34,11 +42,6 @@ def add_parser(subparsers, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bench import MODELS, BenchSettings, compare, run_bench
-    from ..environment import resolve_device
-    from ..fsutil import atomic_write_json
-    from ..settings import NUMBERS, check_number
-
     check_number("--steps", args.steps, 1, 100_000, int)
     if args.threads is not None:
         check_number("--threads", args.threads, *NUMBERS["--threads"])
@@ -54,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--groups", args.groups, "expected member counts separated by commas, e.g. 1,3,10") from None
     if any(members < 1 for members in groups):
         raise UsageError("--groups", args.groups, "each member count must be at least 1")
-    from ..profiles import load_profile
-
     profile = load_profile(args.profile)
     if args.patch_size is not None:
         check_number("--patch-size", args.patch_size, 16, NUMBERS["--N"][1], int)
@@ -84,12 +85,6 @@ def run(args: argparse.Namespace) -> int:
 
 def speed_options(settings) -> dict:
     """The speed options' rows for the hybrid at depth 4 on this CPU (a GPU's layout is one process per device)."""
-    import dataclasses
-    import os
-
-    from ..environment import native_bf16_cpu
-    from ..speed_options import measure_options
-
     cores = len(os.sched_getaffinity(0))
     plan, model = settings.plan("hybrid", 4, None), settings.model_name("hybrid", 4, None)
     print(f"speed options, {model} at N={plan.n}, width {plan.width}, {cores} cores:")

@@ -6,6 +6,9 @@ import argparse
 import sys
 
 from ..errors import UsageError
+from ..fsutil import DiskFull
+from ..train.checkpoint import CheckpointRefused
+from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted
 from . import bench_cmd, dataset_cmd, describe_cmd, report_cmd, run_cmd, stats_cmd
 
 # Each command module defines add_parser() and run(); heavy imports stay inside run().
@@ -33,10 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from ..fsutil import DiskFull
-    from ..train.checkpoint import CheckpointRefused
-    from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted
-
     try:
         return COMMANDS[args.command].run(args) or 0
     except (UsageError, CheckpointRefused) as exc:

@@ -6,8 +6,13 @@ import argparse
 from pathlib import Path
 
 from ..errors import UsageError
+from ..fsutil import ensure_writable_dir
 from ..settings import NUMBERS, int_list
-from ..study.design import DESIGN_OPTIONS, add_design_options
+from ..study import load_studies, records_from_json_report, records_from_runs_dir
+from ..study.aggregate import aggregate
+from ..study.definitions import STUDIES
+from ..study.design import DESIGN_OPTIONS, add_design_options, make_design
+from ..study.report import terminal_table, write_reports
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -25,13 +30,6 @@ def add_parser(subparsers, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..fsutil import ensure_writable_dir
-    from ..study import load_studies, records_from_json_report, records_from_runs_dir
-    from ..study.aggregate import aggregate
-    from ..study.definitions import STUDIES
-    from ..study.design import make_design
-    from ..study.report import terminal_table, write_reports
-
     if not args.json_report and not args.runs_dir:
         raise UsageError("--json-report/--runs-dir", "(none)", "give at least one JSON report or runs folder")
     records = []

@@ -7,6 +7,8 @@ import json
 
 from ..errors import UsageError
 from ..fsutil import atomic_write_json
+from ..run import NotARunFolder, RunFolder
+from ..run.recording import rederived_record
 
 
 def add_parser(subparsers, name: str) -> None:
@@ -16,9 +18,6 @@ def add_parser(subparsers, name: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..run import NotARunFolder, RunFolder
-    from ..run.recording import rederived_record
-
     try:
         record = rederived_record(RunFolder(args.run_dir))
     except NotARunFolder as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.simulation import _split_arrays, diffraction_amplitude, photon_scale, resolve_probe
 from ..physics import far_field_amplitude, normalize_probe
 from ..physics.probe import probe_symmetry, reflect_about
 from .fit_reference import fit_references
@@ -60,8 +61,6 @@ def twin_cost(diffraction: np.ndarray, amplitude: np.ndarray, phase: np.ndarray,
 def sample_patches(params, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(measured X, amplitude Y, phase φ, normalised probe) of `count` test patches of `params`' data, evenly
     spread over its test split, with Poisson noise at its photon count (the diffraction of these only)."""
-    from ..data.simulation import _split_arrays, diffraction_amplitude, photon_scale, resolve_probe
-
     probe = normalize_probe(resolve_probe(params)[0])
     split = _split_arrays(params, 1, params.test_stride, params.test_seed)
     chosen = np.linspace(0, split["Y"].shape[0] - 1, count).astype(int)

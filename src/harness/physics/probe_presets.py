@@ -14,6 +14,7 @@ make |P| point-asymmetric, which removes the exact twin.
 from __future__ import annotations
 
 import math
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..errors import UsageError
+from ..profiles import fixtures_dir
 
 DISK = "disk"
 ALIASES = {"ideal_disk": DISK}
@@ -33,8 +35,6 @@ RANGES = {"pupil-radius": (1.0, 1e4), "stop": (0.0, 0.95), "edge": (0.0, 100.0),
 
 
 def probes_file() -> Path:
-    from ..profiles import fixtures_dir
-
     return fixtures_dir() / "probes.toml"
 
 
@@ -49,8 +49,6 @@ def _presets(path: Path) -> dict[str, dict]:
 
 @lru_cache(maxsize=None)
 def _parsed(path: str, content: bytes) -> dict[str, dict]:
-    import tomllib
-
     try:
         table = tomllib.loads(content.decode())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -12,6 +12,10 @@ from __future__ import annotations
 import json
 import sys
 
+import torch
+
+from ..models.describe import describe_generator
+from ..models.registry import architecture
 from .config import RunConfig
 
 CPU_GROUP_SIZE = 1
@@ -29,8 +33,6 @@ def shareable(config: RunConfig) -> bool:
     """Whether a run can be one member of a group: ReduceLROnPlateau follows each run's own validation
     loss, so such runs train singly (a group shares one schedule); so does a generator that cannot be
     stacked into members."""
-    from ..models import architecture
-
     return config.train.scheduler != "ReduceLROnPlateau" and architecture(config.model.architecture).stackable
 
 
@@ -40,10 +42,6 @@ def default_group_size(config: RunConfig, seeds: int) -> int:
         return 1
     if not config.device.startswith("cuda"):
         return CPU_GROUP_SIZE
-    import torch
-
-    from ..models.describe import describe_generator
-
     info = describe_generator(config.model, batch_size=config.train.batch_size)
     if not info["feasible"]:
         return 1
@@ -68,8 +66,6 @@ def make_groups(configs: list[RunConfig], group_size: int | None = None) -> list
 
 
 def _why_single(config: RunConfig) -> str:
-    from ..models import architecture
-
     if not architecture(config.model.architecture).stackable:
         return f"{config.model.architecture} cannot be stacked into a seed group"
     return "ReduceLROnPlateau follows each run's own validation loss"

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..fsutil import atomic_save
+from ..run.folder import NotARunFolder, RunFolder
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT
 
@@ -219,8 +220,6 @@ def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
 def reconstructions_plot(study: str, summary: dict, path: Path) -> Path:
     """Amplitude of the truth, the median run and one run per failure mode (not the best run)."""
     plt = _pyplot()
-    from ..run.folder import NotARunFolder, RunFolder
-
     loaded, truth = [], None
     for title, row in _picks(_rows(study, summary)):
         try:

@@ -11,7 +11,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..run.folder import RunFolder
 from ..run.record import ERROR, Identity, RunRecord
+from ..run.recording import refreshed_record
 from .definitions import CRASH_HUNT, STUDIES, VARIANT, split_variant
 
 # The user properties of a study test in a pytest-json-report file: its case, and the record of its run.
@@ -71,9 +73,6 @@ def _failure_text(test: dict) -> str:
 def records_from_runs_dir(runs_dir: str | Path) -> list[RunRecord]:
     """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/, with the
     verdict re-derived (in memory) where an older version of the rules decided it."""
-    from ..run import RunFolder
-    from ..run.recording import refreshed_record
-
     records = []
     for stats_path in sorted(Path(runs_dir).glob("*/*/*/stats.json")):
         folder = RunFolder(stats_path.parent)

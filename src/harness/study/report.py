@@ -10,11 +10,14 @@ import time
 from pathlib import Path
 
 from ..environment import gpu_name, machine, versions
+from ..errors import UsageError
 from ..fsutil import atomic_write_bytes, atomic_write_json
 from ..physics.probe import twin_phrase
+from ..profiles import load_profile
 from ..run.record import outcome_label
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT, SHOOTOUT
+from .plots import study_plots
 
 VERDICT_NOTE = (
     "P_crash counts classified runs only: ok, or crashed (nonfinite; collapsed = constant output; "
@@ -181,9 +184,6 @@ def quality_table(study: str, summary: dict) -> str:
 def scale_note(profile: str | None) -> str | None:
     """What a profile other than the paper's trains, and that its P_crash is not the paper protocol's; None for
     the paper profile (or a profile the fixtures no longer define)."""
-    from ..errors import UsageError
-    from ..profiles import load_profile
-
     if not profile or profile == "paper":
         return None
     try:
@@ -279,8 +279,6 @@ def write_reports(summaries: dict, reports_dir: str | Path, *, wall_s: float | N
 
 
 def _write_report_set(summaries: dict, reports_dir: Path, wall_s: float | None, records) -> list[Path]:
-    from .plots import study_plots
-
     base_env = environment(wall_s)
     written = []
     for study, summary in summaries.items():

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..models.members import member_view, parameter_members
+from ..models.spectral_conv import SpectralConv2d
 
 # The axis that indexes output units, for weights whose output axis is not 0.
 UNIT_AXIS_ATTRIBUTE = "agc_unit_axis"
@@ -17,8 +18,6 @@ EXTRA_WEIGHT_ATTRIBUTE = "agc_extra_weight"
 
 def mark_unit_axes(model: nn.Module) -> None:
     """Tag weights whose output units lie on axis 1: transposed convs and [c_in, c_out, …] spectral weights."""
-    from ..models import SpectralConv2d
-
     for module in model.modules():
         if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d, SpectralConv2d)):
             setattr(module.weight, UNIT_AXIS_ATTRIBUTE, 1)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ..physics import predicted_amplitude
-from .clipping import clip_gradients_, global_grad_norm
+from ..models.memory_format import convolutions_to_channels_last
+from ..physics import make_synthetic_probe, normalize_probe, predicted_amplitude
+from .clipping import clip_gradients_, global_grad_norm, mark_unit_axes
 from .losses import NORMALISER_EPS, amplitude_loss, amplitude_loss_terms
 
 
@@ -61,10 +62,6 @@ def measured_step_memory(model: torch.nn.Module, batch_size: int, n: int, device
     """Peak device memory (bytes, above what was allocated before) of the first two training steps of
     `model` with Adam on `device` — weights, gradients, Adam state and activations as they really are.
     CUDA only: other devices have no allocator statistics."""
-    from ..models.memory_format import convolutions_to_channels_last
-    from ..physics import make_synthetic_probe, normalize_probe
-    from .clipping import mark_unit_axes
-
     device = torch.device(device)
     if device.type != "cuda":
         raise ValueError(f"peak memory is measured on a CUDA device, not {device}")

@@ -8,8 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
+import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.plugins.environments import LightningEnvironment
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from ..models.members import mark_members
 from ..models.memory_format import convolutions_to_channels_last
@@ -84,10 +87,6 @@ def fit_group(generator: torch.nn.Module, data: TrainingData, config: TrainConfi
     single one — each with its own seed's data order. Returns the members' histories; member k's
     resumed state and checkpoints are exactly those of its single run.
     """
-    import lightning as L
-    from lightning.pytorch.plugins.environments import LightningEnvironment
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
     count = len(members)
     stop = stop_request if stop is None else stop
     device = torch.device(device)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from harness.run.record import RunRecord
-from harness.study import plots
+from harness.study import plots, report
 from harness.study.aggregate import aggregate
 from harness.study.report import write_reports
 
@@ -24,7 +24,7 @@ def test_a_failure_while_writing_leaves_the_previous_set_whole(tmp_path, monkeyp
         (reports_dir / "half_written.png").write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(plots, "study_plots", broken_plots)
+    monkeypatch.setattr(report, "study_plots", broken_plots)
     with pytest.raises(OSError):
         write_reports(summaries("crashed"), tmp_path)
     assert {path.name: path.read_bytes() for path in first} == before
