@@ -78,3 +78,23 @@ def test_the_walk_sees_relative_imports_and_the_packages_they_pass_through():
 
 def test_no_import_cycle_in_the_package():
     assert cycles(import_graph()) == []
+
+
+MAX_FUNCTION_LINES = 60
+
+
+def long_functions(source: str, limit: int = MAX_FUNCTION_LINES) -> list[tuple[str, int]]:
+    """(name, lines) of every function or method longer than `limit` lines, its docstring included."""
+    return [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit]
+
+
+def test_the_length_check_counts_a_functions_lines():
+    source = "def short():\n    return 1\n\n\ndef long():\n" + "    x = 1\n" * 60
+    assert long_functions(source) == [("long", 61)]
+
+
+def test_no_function_over_60_lines_in_the_package():
+    found = {f"{path.relative_to(SRC)}:{name}": lines for path in (SRC / "harness").rglob("*.py")
+             for name, lines in long_functions(path.read_text())}
+    assert found == {}

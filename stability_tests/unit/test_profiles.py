@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import UsageError
-from harness.profiles import FIXTURES_ENV, load_profile
+from harness.fixtures import FIXTURES_ENV
+from harness.profiles import load_profile
 
 REAL = Path(__file__).parents[2] / "fixtures" / "profiles.toml"
 BROKEN = [

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from ..errors import UsageError
-from ..profiles import fixtures_dir
+from ..fixtures import fixtures_dir
 
 DISK = "disk"
 ALIASES = {"ideal_disk": DISK}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..profiles import fixtures_dir, read_fixture
+from ..fixtures import fixtures_dir, read_fixture
 from ..run.configure import configs_from_settings
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"

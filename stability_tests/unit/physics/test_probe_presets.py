@@ -67,7 +67,7 @@ def test_the_twin_region_holds_most_of_the_probe_energy(source):
 def test_a_presets_parameters_enter_the_key_and_a_bad_one_names_the_file_and_key(tmp_path, monkeypatch):
     import shutil
 
-    from harness.profiles import fixtures_dir
+    from harness.fixtures import fixtures_dir
 
     fixtures = tmp_path / "fixtures"
     shutil.copytree(fixtures_dir(), fixtures, ignore=shutil.ignore_patterns(".cache"))
