@@ -10,8 +10,8 @@ from harness.exports import LazyExports
 
 
 def test_a_name_loads_its_module_on_first_use_and_only_then():
-    script = ("import sys, harness.train; before = 'harness.train.trainer' in sys.modules; harness.train.fit; "
-              "print(before, 'harness.train.trainer' in sys.modules)")
+    script = ("import sys, harness.data; before = 'harness.data.cache' in sys.modules; harness.data.get_dataset; "
+              "print(before, 'harness.data.cache' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           check=True).stdout.split() == ["False", "True"]
 

@@ -10,7 +10,9 @@ from harness.cli.main import main
 from stability_tests.tiny import TINY_STUDIES
 
 pytest_plugins = ["pytester"]
-SUBPROCESS = pytest.mark.integration  # each such test runs pytest sessions in subprocesses
+# Each such test runs whole pytest sessions of the studies: in this process (pytester), or in subprocesses where
+# processes are what it tests (signals, two sessions at once, the installed entry point, xdist workers).
+SESSIONS = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -33,12 +35,12 @@ def _summary(reports: Path, name: str) -> dict:
     return summary
 
 
-@SUBPROCESS
+@SESSIONS
 def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
     common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider"]
-    serial = study_dir.runpytest_subprocess(*common, "--reports-dir", "serial")
+    serial = study_dir.runpytest_inprocess(*common, "--reports-dir", "serial")
     serial.assert_outcomes(passed=6)
-    parallel = study_dir.runpytest_subprocess(*common, "--reports-dir", "parallel", "-n", "2", "--rerun")
+    parallel = study_dir.runpytest_inprocess(*common, "--reports-dir", "parallel", "-n", "2", "--rerun")
     parallel.assert_outcomes(passed=6)
     assert _summary(study_dir.path / "serial", "crash_hunt_summary.json") == _summary(
         study_dir.path / "parallel", "crash_hunt_summary.json")
@@ -56,13 +58,13 @@ def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
     assert all(p and "stability_record" in p[0] for p in properties)
 
 
-@SUBPROCESS
+@SESSIONS
 def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     common = ["--profile", "smoke", "--runs-dir", "runs", "--reports-dir", "reports", "-p", "no:cacheprovider"]
-    missing = study_dir.runpytest_subprocess("-m", "shootout", *common)
+    missing = study_dir.runpytest_inprocess("-m", "shootout", *common)
     missing.assert_outcomes(errors=4)
     missing.stdout.fnmatch_lines(["*run `pytest -m crashhunt` first*"])
-    result = study_dir.runpytest_subprocess("-m", "shootout", *common, "--crash-depth", "2")
+    result = study_dir.runpytest_inprocess("-m", "shootout", *common, "--crash-depth", "2")
     result.assert_outcomes(passed=4)
     shootout = _summary(study_dir.path / "reports", "shootout_results.json")
     assert shootout["depth"] == 2 and [a["arm"] for a in shootout["arms"]] == ["control", "layerscale"]
@@ -75,7 +77,7 @@ def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     assert {(r["arm"], r["seed"]) for r in shootout["rows"]} == {(a, s) for a in ("control", "layerscale") for s in (11, 12)}
 
 
-@SUBPROCESS
+@SESSIONS
 def test_a_dead_worker_is_an_infrastructure_error(study_dir):
     dying = (study_dir.path / "test_crash_hunt.py").read_text().replace(
         "    record = study_session.run(",
@@ -83,7 +85,7 @@ def test_a_dead_worker_is_an_infrastructure_error(study_dir):
         "    record = study_session.run(")
     assert "os._exit" in dying
     (study_dir.path / "test_crash_hunt.py").write_text(dying)
-    result = study_dir.runpytest_subprocess("-m", "crashhunt", "--profile", "smoke", "--depths", "2,3",
+    result = study_dir.runpytest_inprocess("-m", "crashhunt", "--profile", "smoke", "--depths", "2,3",
                                             "--reports-dir", "reports", "-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3, failed=1)
     summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
@@ -93,13 +95,13 @@ def test_a_dead_worker_is_an_infrastructure_error(study_dir):
     assert depth3["runs"] + depth3["inconclusive"] == 1
 
 
-@SUBPROCESS
+@SESSIONS
 def test_shards_merge_into_the_same_summary(study_dir, capsys):
     common = ["-m", "crashhunt", "--profile", "smoke", "-p", "no:cacheprovider"]
-    study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "whole").assert_outcomes(passed=6)
-    shard_a = study_dir.runpytest_subprocess(*common, "--depths", "2", "--runs-dir", "shard_a", "--reports-dir", "a")
+    study_dir.runpytest_inprocess(*common, "--runs-dir", "runs", "--reports-dir", "whole").assert_outcomes(passed=6)
+    shard_a = study_dir.runpytest_inprocess(*common, "--depths", "2", "--runs-dir", "shard_a", "--reports-dir", "a")
     shard_a.assert_outcomes(passed=2)
-    shard_b = study_dir.runpytest_subprocess(*common, "--depths", "3,7", "--runs-dir", "shard_b", "--reports-dir", "b")
+    shard_b = study_dir.runpytest_inprocess(*common, "--depths", "3,7", "--runs-dir", "shard_b", "--reports-dir", "b")
     shard_b.assert_outcomes(passed=4)
     base = study_dir.path
     assert main(["report", "--runs-dir", str(base / "shard_a"), "--runs-dir", str(base / "shard_b"),
@@ -112,7 +114,7 @@ def test_shards_merge_into_the_same_summary(study_dir, capsys):
     assert "Crash depth" in capsys.readouterr().out
 
 
-@SUBPROCESS
+@SESSIONS
 def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(study_dir):
     """Preemption: the running run checkpoints and its test errors (never a crash or a pass), no
     other test starts, the reports are written, the exit status asks for a requeue; then the same command
@@ -148,14 +150,14 @@ def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(stud
     assert depth2["errors"] == 0 and depth2["runs"] + depth2["inconclusive"] == 2
 
 
-@SUBPROCESS
+@SESSIONS
 def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
     """--group-size 2: the two seeds of each depth train as one stacked model, on one xdist worker; each
     is recorded as its own test and run folder, with the results of its single run (float tolerance)."""
     common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2,7", "-p", "no:cacheprovider"]
-    study_dir.runpytest_subprocess(*common, "--runs-dir", "single", "--reports-dir", "single_reports"
+    study_dir.runpytest_inprocess(*common, "--runs-dir", "single", "--reports-dir", "single_reports"
                                    ).assert_outcomes(passed=4)
-    grouped = study_dir.runpytest_subprocess(*common, "--runs-dir", "grouped", "--reports-dir", "grouped_reports",
+    grouped = study_dir.runpytest_inprocess(*common, "--runs-dir", "grouped", "--reports-dir", "grouped_reports",
                                              "--group-size", "2", "-n", "2")
     grouped.assert_outcomes(passed=4)  # depth 7 is infeasible at N=32: recorded as such, group or not
     for depth in (2,):
@@ -168,19 +170,19 @@ def test_a_study_trains_the_seeds_of_a_configuration_together(study_dir):
             assert group["best_val_loss"] == pytest.approx(single["best_val_loss"], rel=1e-3)
 
 
-@SUBPROCESS
+@SESSIONS
 def test_a_nan_clip_arm_is_a_usage_error_before_any_test_runs(study_dir):
     studies = study_dir.path / "fixtures" / "studies.toml"
     studies.write_text(TINY_STUDIES.replace('[arms.control]\narchitectures = "hybrid"',
                                             '[arms.control]\narchitectures = "hybrid"\ntorch-grad-clip = nan'))
-    result = study_dir.runpytest_subprocess("-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs",
+    result = study_dir.runpytest_inprocess("-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs",
                                             "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {studies} [arms.control] torch-grad-clip nan: must be a finite number"])
     assert not (study_dir.path / "runs").exists() and not (study_dir.path / "reports").exists()
 
 
-@SUBPROCESS
+@SESSIONS
 def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
     import os
     import subprocess
@@ -210,13 +212,13 @@ DIVERGING_STUDIES = TINY_STUDIES.replace('[design]\ndesign = "fixed"', '[design]
     'probe-source = "disk"')
 
 
-@SUBPROCESS
+@SESSIONS
 def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give_the_same_answer(study_dir):
     (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
     common = ["-m", "crashhunt", "--profile", "smoke", "--runs-dir", "runs", "-p", "no:cacheprovider", "-rs"]
     # a session cut short after two runs, then the same command: it resumes from the folders
-    study_dir.runpytest_subprocess(*common, "--reports-dir", "partial", "-k", "depth4-seed11 or depth1-seed11")
-    result = study_dir.runpytest_subprocess(*common, "--reports-dir", "reports")
+    study_dir.runpytest_inprocess(*common, "--reports-dir", "partial", "-k", "depth4-seed11 or depth1-seed11")
+    result = study_dir.runpytest_inprocess(*common, "--reports-dir", "reports")
     result.assert_outcomes(passed=5, skipped=5)
     result.stdout.fnmatch_lines(["decided: depth 4 decided crashy after 2 runs*(its remaining seeds are skipped)"])
     result.stdout.fnmatch_lines(["SKIPPED [[]3[]] *: depth 4 decided crashy after 2 runs: SPRT after 2 runs*",
@@ -231,17 +233,17 @@ def test_a_sequential_crash_hunt_stops_a_depth_once_decided_and_the_folders_give
                  "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
     rebuilt = _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json")
     assert rebuilt["decisions"] == summary["decisions"] and rebuilt["depths"] == summary["depths"]
-    again = study_dir.runpytest_subprocess(*common, "--reports-dir", "again", "-n", "2")
+    again = study_dir.runpytest_inprocess(*common, "--reports-dir", "again", "-n", "2")
     again.assert_outcomes(passed=5, skipped=5)  # nothing retrained, the same decisions under xdist
     assert _summary(study_dir.path / "again", "crash_hunt_summary.json")["decisions"] == summary["decisions"]
 
 
-@SUBPROCESS
+@SESSIONS
 def test_the_probe_as_a_study_factor_end_to_end(study_dir):
     (study_dir.path / "fixtures" / "probes.toml").write_text((ROOT / "fixtures" / "probes.toml").read_text())
     common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2", "--probe-source", "disk,fzp",
               "-p", "no:cacheprovider"]
-    result = study_dir.runpytest_subprocess(*common, "--runs-dir", "runs", "--reports-dir", "reports")
+    result = study_dir.runpytest_inprocess(*common, "--runs-dir", "runs", "--reports-dir", "reports")
     result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*test_crash_hunt?depth2@fzp-seed11?*"])
     summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
@@ -253,24 +255,24 @@ def test_the_probe_as_a_study_factor_end_to_end(study_dir):
     assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--design", "fixed",
                  "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
     assert _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json") == summary
-    shootout = study_dir.runpytest_subprocess("-m", "shootout", "--profile", "smoke", "--probe-source", "disk,fzp",
+    shootout = study_dir.runpytest_inprocess("-m", "shootout", "--profile", "smoke", "--probe-source", "disk,fzp",
                                               "--crash-depth", "2", "-p", "no:cacheprovider")
     shootout.stderr.fnmatch_lines(["*--probe-source disk,fzp: the shootout compares arms under one probe*"])
 
 
-@SUBPROCESS
+@SESSIONS
 def test_the_gate_fails_a_session_only_when_asked_and_only_on_its_decision(study_dir):
     (study_dir.path / "fixtures" / "studies.toml").write_text(DIVERGING_STUDIES)
     common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "4", "--runs-dir", "runs", "-p", "no:cacheprovider"]
-    plain = study_dir.runpytest_subprocess(*common, "--reports-dir", "plain")
+    plain = study_dir.runpytest_inprocess(*common, "--reports-dir", "plain")
     assert plain.ret == 0    # a crashy recipe is a recorded result, not a failed test
     assert _summary(study_dir.path / "plain", "crash_hunt_summary.json")["depths"][0]["decision"]["decision"] == "crashy"
-    gated = study_dir.runpytest_subprocess(*common, "--reports-dir", "gated", "--fail-on", "crashy")
+    gated = study_dir.runpytest_inprocess(*common, "--reports-dir", "gated", "--fail-on", "crashy")
     assert gated.ret == 1
     gated.stdout.fnmatch_lines(["stability: --fail-on: depth 4 (control) decided crashy"])
-    other = study_dir.runpytest_subprocess(*common, "--reports-dir", "other", "--fail-on", "worse")
+    other = study_dir.runpytest_inprocess(*common, "--reports-dir", "other", "--fail-on", "worse")
     assert other.ret == 0    # no arm was compared: nothing decided worse
-    bad = study_dir.runpytest_subprocess(*common, "--reports-dir", "bad", "--fail-on", "unstable")
+    bad = study_dir.runpytest_inprocess(*common, "--reports-dir", "bad", "--fail-on", "unstable")
     assert bad.ret == 4
     bad.stderr.fnmatch_lines(["*--fail-on unstable: unknown gate (choose from crashy, worse)*"])
 
@@ -303,7 +305,7 @@ def test_the_study_tests_carry_the_markers_the_selection_reads():
         assert sorted(mark.name for mark in module.pytestmark) == sorted(STUDY_TEST_MARKERS[marker])
 
 
-@SUBPROCESS
+@SESSIONS
 def test_path_options_take_a_space_with_xdist_workers_and_a_folder_outside_the_checkout(tmp_path):
     """The plugin is registered by its entry point, so `--runs-dir DIR` (space form, DIR an existing folder outside
     the checkout, which pytest would otherwise take for a test path and a rootdir) parses in the controller and
