@@ -110,7 +110,7 @@ def _torch_complex_grad_norm(parameters) -> torch.Tensor:
 
 
 def verbatim_generator(plan: GeneratorPlan, device) -> torch.nn.Module:
-    """The generator as SPEC §4 reads, before any speed work: every spectral mode trained, NCHW
+    """The generator as its definition reads, before any speed work: every spectral mode trained, NCHW
     tensors, each spectral layer computed by its definition (full rfft2, einsum, irfft2)."""
     with seeded(0):
         model = build_generator(plan, prune_unreachable_modes=False).to(device)
@@ -275,7 +275,7 @@ def _dataset_build_seconds() -> float:
 
 def format_row(result: dict) -> str:
     return (f"{result['model']:<24} step {result['harness_step_s']:.3f} s (plain {result['plain_step_s']:.3f} s, "
-            f"overhead {100 * result['harness_overhead']:+.1f}%; SPEC-verbatim {result['verbatim_plain_step_s']:.3f} s "
+            f"overhead {100 * result['harness_overhead']:+.1f}%; verbatim {result['verbatim_plain_step_s']:.3f} s "
             f"= ×{result['speedup_vs_verbatim']:.2f}; bf16 autocast {result['bf16_plain_step_s']:.3f} s)  "
             f"train {result['train_patches_per_s']:.1f} patch/s  infer {result['inference_patches_per_s']:.1f} patch/s  "
             f"{result['achieved_flops_per_s'] / 1e9:.1f} GFLOP/s"

@@ -1,4 +1,4 @@
-"""The simulated object: random lines, blurred, with an optional phase (SPEC §3)."""
+"""The simulated object: random lines, blurred, with an optional phase."""
 
 from __future__ import annotations
 

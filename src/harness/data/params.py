@@ -23,7 +23,7 @@ def patches_per_axis(size: int, patch: int, stride: int) -> int:
 
 @dataclass(frozen=True)
 class DatasetParams:
-    """Grid-lines simulation settings (SPEC §3). Defaults are the paper protocol."""
+    """Grid-lines simulation settings. Defaults are the paper protocol."""
 
     N: int = 64
     gridsize: int = 1

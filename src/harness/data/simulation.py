@@ -1,4 +1,4 @@
-"""Simulate the grid-lines ptychography dataset (SPEC §3): object → patches → diffraction."""
+"""Simulate the grid-lines ptychography dataset: object → patches → diffraction."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def _split_arrays(params: DatasetParams, nimgs: int, stride: int, seed: int) -> 
 
 
 def simulate(params: DatasetParams) -> dict[str, dict[str, np.ndarray]]:
-    """Both splits as dicts of NPZ-ready arrays (keys as SPEC §3), with `metadata` JSON."""
+    """Both splits as dicts of NPZ-ready arrays (the keys of the original study's files), with `metadata` JSON."""
     params.validate()
     probe_raw, probe_digest = resolve_probe(params)
     probe = normalize_probe(probe_raw)

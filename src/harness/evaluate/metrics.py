@@ -1,4 +1,4 @@
-"""Reconstruction metrics (SPEC §6): amplitude and phase MAE and SSIM, and the collapse floor."""
+"""Reconstruction metrics: amplitude and phase MAE and SSIM, and the collapse floor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Predict every test patch and stitch the reconstruction on the test raster (SPEC §6)."""
+"""Predict every test patch and stitch the reconstruction on the test raster."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The generators built of our blocks: the U-shaped one (SPEC §4: lift → encoder blocks → bottleneck → decoder
+"""The generators built of our blocks: the U-shaped one (lift → encoder blocks → bottleneck → decoder
 → complex head) and the constant-resolution one."""
 
 from __future__ import annotations

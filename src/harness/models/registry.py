@@ -63,7 +63,7 @@ def _constant(block):
 
 # The registry and the list of valid names.
 ARCHITECTURES = {
-    "hybrid": Architecture(_u_shaped(PtychoBlock), "the U-shaped hybrid (SPEC §4): x + GELU(Spectral(x) + Conv3×3(x)) "
+    "hybrid": Architecture(_u_shaped(PtychoBlock), "the U-shaped hybrid: x + GELU(Spectral(x) + Conv3×3(x)) "
                            "blocks, channels doubling with each halving", stackable=True, halves=True),
     "stable_hybrid": Architecture(_u_shaped(StablePtychoBlock), "the hybrid with norm-last + LayerScale blocks",
                                   stackable=True, halves=True, normalised=True),

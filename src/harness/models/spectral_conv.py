@@ -1,4 +1,4 @@
-"""2-D spectral convolution (Fourier layer) over the lowest non-negative frequencies (SPEC §4)."""
+"""2-D spectral convolution (Fourier layer) over the lowest non-negative frequencies."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _without_autocast(device_type: str):
 
 
 def definition_forward(layer: "SpectralConv2d", x: torch.Tensor) -> torch.Tensor:
-    """SPEC §4 written out, the reference the fast forward is tested and benchmarked against: a full
+    """The definition written out, the reference the fast forward is tested and benchmarked against: a full
     rfft2, keep rows 0..m_h−1 and columns 0..m_w−1, mix channels per mode, irfft2 of the zero-padded
     spectrum (autograd's own backward throughout)."""
     height, width = x.shape[-2:]

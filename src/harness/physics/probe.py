@@ -1,4 +1,4 @@
-"""Probe creation, loading and normalisation (SPEC §3)."""
+"""Probe creation, loading and normalisation."""
 
 from __future__ import annotations
 

@@ -75,5 +75,5 @@ class RunConfig:
         return hashlib.sha256(json.dumps(self.hashed_fields(), sort_keys=True).encode()).hexdigest()[:16]
 
     def default_folder(self, runs_dir: str | Path) -> Path:
-        """runs/<study>/<arm>/depth<d>_seed<s>/ (SPEC §7)."""
+        """runs/<study>/<arm>/depth<d>_seed<s>/."""
         return Path(runs_dir) / self.study / self.arm_name / f"depth{self.depth}_seed{self.seed}"

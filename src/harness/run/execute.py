@@ -1,4 +1,4 @@
-"""One run end to end: simulate → cache → train → evaluate → verdict → record (SPEC §5–§7).
+"""One run end to end: simulate → cache → train → evaluate → verdict → record.
 
 The orchestration only: reuse (reuse.py) → train the rest as seed groups (train/) → record each run
 (recording.py). A crashed run is a result; OOM and infeasible configurations are recorded as such.

@@ -1,4 +1,4 @@
-"""The run folder (SPEC §7): every artifact written atomically, stats.json last."""
+"""The run folder: every artifact written atomically, stats.json last."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Gradient clipping applied after backward and before the step: `norm`, `value`, `agc` (SPEC §5)."""
+"""Gradient clipping applied after backward and before the step: `norm`, `value`, `agc`."""
 
 from __future__ import annotations
 

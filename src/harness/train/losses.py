@@ -1,4 +1,4 @@
-"""Physics-informed losses on diffraction amplitudes (SPEC §5), normalised by the batch's mean amplitude."""
+"""Physics-informed losses on diffraction amplitudes, normalised by the batch's mean amplitude."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ from .step import backward_and_clip
 
 class PtychoTrainingModule(L.LightningModule):
     """The training step. Manual optimisation, so the non-finite guard and the clipping sit exactly where
-    SPEC §5 puts them: backward → global norm (guard) → clip → step; a non-finite loss or gradient stops
+    the protocol puts them: backward → global norm (guard) → clip → step; a non-finite loss or gradient stops
     that member before the step. What happens between steps and at epoch ends (validation and epoch
     records, progress, checkpoints, stop requests) is in callbacks.py.
     """

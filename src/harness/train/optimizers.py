@@ -1,4 +1,4 @@
-"""Optimizers selectable by name (SPEC §5)."""
+"""Optimizers selectable by name."""
 
 from __future__ import annotations
 

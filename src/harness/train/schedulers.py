@@ -1,4 +1,4 @@
-"""Learning-rate schedules, stepped once per epoch (SPEC §5)."""
+"""Learning-rate schedules, stepped once per epoch."""
 
 from __future__ import annotations
 

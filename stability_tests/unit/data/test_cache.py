@@ -1,4 +1,4 @@
-"""The dataset cache: built once, atomic, verified on load (SPEC §3)."""
+"""The dataset cache: built once, atomic, verified on load."""
 
 import multiprocessing
 

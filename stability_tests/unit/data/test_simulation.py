@@ -1,4 +1,4 @@
-"""The grid-lines simulation (SPEC §3)."""
+"""The grid-lines simulation."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""The U-shaped generators, the channel cap and feasibility (SPEC §4)."""
+"""The U-shaped generators, the channel cap and feasibility."""
 
 import pytest
 import torch

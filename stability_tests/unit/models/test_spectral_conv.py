@@ -1,4 +1,4 @@
-"""The 2-D spectral convolution (SPEC §4), and its frozen unreachable modes: the same parameters, outputs,
+"""The 2-D spectral convolution, and its frozen unreachable modes: the same parameters, outputs,
 losses and verdicts as one full weight."""
 
 import math
@@ -84,7 +84,7 @@ def test_weight_is_stored_mode_major_and_its_gradient_and_adam_state_follow():
 
 
 def test_training_gives_the_losses_and_verdict_inputs_of_the_definition(tiny_dataset, monkeypatch):
-    """The fast spectral layer (truncated FFTs, mode-major weights, own backward) against SPEC §4 verbatim."""
+    """The fast spectral layer (truncated FFTs, mode-major weights, own backward) against the definition verbatim."""
     from harness.models import build_generator
     from harness.train import TrainConfig, TrainingData, fit, seeded
 

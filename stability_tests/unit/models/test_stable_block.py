@@ -1,4 +1,4 @@
-"""PtychoBlock, StablePtychoBlock and LayerScale (SPEC §4)."""
+"""PtychoBlock, StablePtychoBlock and LayerScale."""
 
 import torch
 

@@ -1,4 +1,4 @@
-"""The probe and the far-field forward model (SPEC §3)."""
+"""The probe and the far-field forward model."""
 
 import numpy as np
 import pytest

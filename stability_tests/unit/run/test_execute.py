@@ -1,4 +1,4 @@
-"""One run end to end (SPEC §6–§8): run folder, reuse, atomicity, OOM/infeasible, `harness run` and `harness stats`."""
+"""One run end to end: run folder, reuse, atomicity, OOM/infeasible, `harness run` and `harness stats`."""
 
 import dataclasses
 import json

@@ -1,4 +1,4 @@
-"""aggregate(records): counts, intervals, the crash-depth rule, survival and the arm comparisons (SPEC §7)."""
+"""aggregate(records): counts, intervals, the crash-depth rule, survival and the arm comparisons."""
 
 import pytest
 from scipy import stats

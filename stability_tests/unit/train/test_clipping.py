@@ -1,4 +1,4 @@
-"""Adaptive gradient clipping (SPEC §5): the bound, untouched units, direction, non-finite gradients."""
+"""Adaptive gradient clipping: the bound, untouched units, direction, non-finite gradients."""
 
 import math
 

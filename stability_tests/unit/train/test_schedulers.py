@@ -1,4 +1,4 @@
-"""Learning-rate schedules (SPEC §5), stepped per epoch."""
+"""Learning-rate schedules, stepped per epoch."""
 
 import math
 

@@ -1,4 +1,4 @@
-"""Real short training runs on the tiny dataset (CPU, seconds): SPEC §5."""
+"""Real short training runs on the tiny dataset (CPU, seconds)."""
 
 import math
 import os

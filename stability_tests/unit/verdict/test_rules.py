@@ -1,4 +1,4 @@
-"""The crash verdict (SPEC §6): failure taxonomy, onsets and peaks, on real GPU trajectories
+"""The crash verdict: failure taxonomy, onsets and peaks, on real GPU trajectories
 and on constructed ones."""
 
 import json
