@@ -147,7 +147,9 @@ def _reuse_or_train(configs: list[RunConfig], folders: list[RunFolder], *, rerun
                                                         resumes=[resumes[i] for i in indices], checkpoints=checkpoints,
                                                         step_progress=step_progress)):
             results[index] = record
-    return [record for record in results if record is not None]   # every run reused or trained
+    finished = [record for record in results if record is not None]
+    assert len(finished) == count, "every run of a group is reused or trained"
+    return finished
 
 
 def _train_group(configs: list[RunConfig], folders: list[RunFolder], *, cache_dir, progress, resumes,

@@ -7,7 +7,7 @@ the same finished folders give the same decisions whichever order they finished 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
 from ..run.record import ERROR, RunRecord
@@ -37,8 +37,8 @@ class DepthDecision:
     seeds_used: int = 0          # planned seeds the decision read, in order
     runs: int = 0                # classified runs (ok or crashed) in the test
     crashes: int = 0
-    unclassified: dict | None = None
-    llr: float | None = None
+    unclassified: dict[str, int] = field(default_factory=dict)
+    llr: float = 0.0
     lower: float | None = None
     upper: float | None = None
     budget: int = 0
@@ -69,9 +69,9 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
     p1 once every seed finished (fixed)."""
     budget = min(len(outcomes), design.max_seeds) if design.sequential else len(outcomes)
     sprt = design.sprt
-    unclassified = {name: 0 for name in ADVICE}
-    llr = 0.0
-    result = DepthDecision(depth, budget=budget, llr=llr, lower=sprt.lower, upper=sprt.upper, unclassified=unclassified)
+    result = DepthDecision(depth, budget=budget, lower=sprt.lower, upper=sprt.upper,
+                           unclassified={name: 0 for name in ADVICE})
+    unclassified = result.unclassified
     for index, outcome in enumerate(outcomes[:budget]):
         if outcome is None:
             result.why = f"waiting for seed {index + 1} of {budget}"
@@ -82,12 +82,12 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
         else:
             result.runs += 1
             result.crashes += outcome == "crashed"
-            llr = result.llr = llr + sprt.step(outcome == "crashed")
+            result.llr += sprt.step(outcome == "crashed")
         if not design.sequential:
             continue
-        if (decision := sprt.decide(llr)) is not None:
+        if (decision := sprt.decide(result.llr)) is not None:
             result.decision = decision
-            result.why = f"SPRT after {result.seeds_used} runs: log-LR {llr:+.2f} crossed " + (
+            result.why = f"SPRT after {result.seeds_used} runs: log-LR {result.llr:+.2f} crossed " + (
                 f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
             return result
         other = sum(unclassified.values())
@@ -101,7 +101,7 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
     if sum(unclassified.values()) > result.seeds_used / 2:
         result.why = _unclassified_why(unclassified, result.seeds_used)
     elif design.sequential:
-        result.why = (f"budget of {budget} seeds spent: log-LR {llr:+.2f} between {sprt.lower:+.2f} and "
+        result.why = (f"budget of {budget} seeds spent: log-LR {result.llr:+.2f} between {sprt.lower:+.2f} and "
                       f"{sprt.upper:+.2f}")
     else:
         _fixed_depth(result, design)

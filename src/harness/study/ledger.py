@@ -42,8 +42,9 @@ class Ledger:
         """The finished record of this case's run (its verdict re-derived in memory where older rules decided
         it), None when its folder holds none of this configuration (or, with --rerun, none written since the
         session started)."""
-        folder = self.folder(case)
-        record = folder.finished_record(self.plan.config(case).config_hash)
+        config = self.plan.config(case)
+        folder = RunFolder(config.default_folder(self.runs_dir))
+        record = folder.finished_record(config.config_hash)
         if record is None or (self.plan.options.rerun and not self.written_in_session(folder)):
             return None
         return refreshed_record(folder, record, write=False)

@@ -16,6 +16,7 @@ from _pytest.mark.expression import Expression
 from ..errors import UsageError
 from ..fsutil import ensure_writable_dirs
 from ..profiles import load_profile
+from ..run.folder import RunFolder
 from ..run.record import CLASSIFIED, RunRecord
 from ..settings import STUDY_PROFILE
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
@@ -279,14 +280,12 @@ class StudyRecorder:
                 case = dataclasses.replace(case, depth=ledger.shootout_depth().depth)
             record = ledger.record(case)
         except LookupError as exc:
-            record = None
-            missing = str(exc)
-        else:
-            missing = f"its test passed, but {ledger.folder(case).path} holds no finished record of its configuration"
+            return error_record(case, str(exc)), False
         if record is None:
+            missing = f"its test passed, but {ledger.folder(case).path} holds no finished record of its configuration"
             return error_record(case, missing), False
         trained_here = (record.outcome in CLASSIFIED and record.reused_from is None
-                        and ledger.written_in_session(ledger.folder(case)))
+                        and ledger.written_in_session(RunFolder(record.run_dir)))
         return record, trained_here
 
     def _announce_decision(self, reason: str) -> None:

@@ -99,7 +99,7 @@ class CollapseStop(L.Callback):
     def on_train_epoch_end(self, trainer, module) -> None:
         for member, run in enumerate(module.runs):
             epochs = run.history.epochs
-            if not module.recording[member] or not epochs or epochs[-1]["epoch"] != module.epoch:
+            if not epochs or epochs[-1]["epoch"] != module.epoch:
                 continue   # no record this epoch: the member stopped before it
             self.streaks[member] = self.streaks[member] + 1 if epochs[-1]["collapsed"] else 0
             if self.patience and self.streaks[member] >= self.patience and run.history.stop_reason is None:

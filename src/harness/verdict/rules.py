@@ -114,12 +114,20 @@ class Evidence:
         learned = self.scored and peak is not None and peak >= self.ssim_and_floor()[1] + RECONSTRUCTED_MARGIN
         return learned, peak, peak_epoch
 
+    @property
+    def above_floor(self) -> float | None:
+        """amp_ssim − the collapse floor of a scored run (None otherwise)."""
+        if not self.scored:
+            return None
+        amp_ssim, floor = self.ssim_and_floor()
+        return amp_ssim - floor
+
     def as_record(self) -> dict:
         """The evidence as stats.json keeps it."""
         return {
             "amp_cv": self.amp_cv,
             "constant": bool(self.constant),
-            "amp_ssim_above_floor": self.ssim_and_floor()[0] - self.ssim_and_floor()[1] if self.scored else None,
+            "amp_ssim_above_floor": self.above_floor,
             "no_better_than_constant": bool(self.no_better_than_constant),
             "reconstructs": bool(self.reconstructs),
             "fit_error": self.fit_error if is_finite(self.fit_error) else None,
