@@ -12,6 +12,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Sequence
 
 from .errors import UsageError
 
@@ -118,7 +119,7 @@ def place_file(source: Path, target: Path) -> None:
     os.replace(staging, target)
 
 
-def ensure_writable_dirs(folders: list[tuple[str | Path, str]]) -> None:
+def ensure_writable_dirs(folders: Sequence[tuple[str | Path, str]]) -> None:
     """ensure_writable_dir for each (path, flag); when one fails, the folders made for the ones before it
     are removed again (when still empty), so a refused command leaves nothing behind."""
     made: list[Path] = []

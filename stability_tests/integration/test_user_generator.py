@@ -29,7 +29,7 @@ def test_harness_run_trains_a_user_generator(user_generators, tmp_path, harness_
 @pytest.mark.parametrize("name, depth, says", [
     ("not_a_module:build", 2, "does not import"),
     ("my_generators:raises", 2, "RuntimeError: my generator is broken"),
-    ("my_generators:real_valued", 2, "it returned torch.float32 (2, 2, 32, 32)"),
+    ("my_generators:real_valued", 2, "it returned torch.float32 (1, 2, 32, 32)"),
     ("my_generators:shallow_only", 4, "ValueError: depth 4 is deeper than I can build"),
 ])
 def test_each_way_a_user_generator_can_be_wrong_is_one_line_naming_the_flag(user_generators, tmp_path, usage_error,

@@ -10,8 +10,10 @@ from ..fsutil import ensure_writable_dirs
 from ..models import InfeasibleModel, architecture, check_plan
 from ..progress import Progress
 from ..run.configure import checkpoint_policy, run_configs
+from ..run.folder import RunFolder
 from ..run.grouping import make_groups
 from ..run.launch import Launch, launch_group
+from ..run.reuse import another_run_in
 from ..settings import add_flags
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .run_args import run_folders
@@ -59,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     _check_user_generators(configs)
     folders = dict(zip(configs, run_folders(args, configs)))
     flag = "--output-dir" if args.output_dir is not None else "--runs-dir"
+    if not args.rerun:
+        for config, folder in folders.items():
+            if (reason := another_run_in(config, RunFolder(folder))) is not None:
+                raise UsageError(flag, folder, reason)
     ensure_writable_dirs([*([(args.cache_dir, "--cache-dir")] if args.cache_dir is not None else []),
                           *[(folder, flag) for folder in folders.values()]])
     launch = Launch(rerun=args.rerun, cache_dir=args.cache_dir, checkpoints=checkpoint_policy(args))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UsageError
@@ -136,3 +137,18 @@ def probe_label(data: dict) -> str:
 
 def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def probe_file_identity(path: str) -> str:
+    """A probe file in a run's identity: its content's digest (a replaced file is another run), the path when it
+    cannot be read (configure refuses such a file before any run)."""
+    try:
+        stat = Path(path).stat()
+        return "sha256:" + _cached_digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return path
+
+
+@lru_cache(maxsize=64)
+def _cached_digest(path: str, mtime_ns: int, size: int) -> str:
+    return file_digest(path)

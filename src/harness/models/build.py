@@ -8,9 +8,10 @@ from .plan import GeneratorPlan
 from .registry import architecture, check_contract
 
 
-def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
+def check_plan(plan: GeneratorPlan, members: int = 1) -> GeneratorPlan:
     """Validate the architecture and the shape (UnknownArchitecture, InfeasibleModel); a user's generator is
-    built on the meta device and run once, so a wrong output is found before any training."""
+    built on the CPU (with its K members, for members=K) and run forward and backward, so a wrong or non-finite
+    output is found before any training."""
     found = architecture(plan.architecture)
     plan.check()
     if found.halves:
@@ -18,7 +19,7 @@ def check_plan(plan: GeneratorPlan) -> GeneratorPlan:
     if found.check is not None:
         found.check(plan)
     if found.user:
-        check_contract(plan)
+        check_contract(plan, members)
     return plan
 
 
@@ -31,5 +32,5 @@ def build_generator(plan: GeneratorPlan, *, members: int = 1, prune_unreachable_
     K independent generators stacked into one (see members.py): (B, K, n, n) → complex (B, K, n, n);
     only stackable architectures can.
     """
-    check_plan(plan)
+    check_plan(plan, members)
     return architecture(plan.architecture).make(plan, members, prune_unreachable_modes)

@@ -23,6 +23,7 @@ from .factorized import FfnoGenerator
 from .generator import ConstantResolutionGenerator, PtychoGenerator
 from .plan import GeneratorPlan, InfeasibleModel
 from .ptycho_block import PtychoBlock
+from .source import is_import_path, source_digest
 from .stable_block import StablePtychoBlock
 
 
@@ -79,10 +80,6 @@ ARCHITECTURES = {
 }
 
 
-def is_import_path(name: str) -> bool:
-    return ":" in name
-
-
 @lru_cache(maxsize=None)
 def architecture(name: str) -> Architecture:
     """The registered architecture, or the callable at `pkg.module:attr` (UnknownArchitecture saying why not)."""
@@ -98,6 +95,8 @@ def architecture(name: str) -> Architecture:
         raise UnknownArchitecture(f"does not import: {exc}") from None
     except AttributeError:
         raise UnknownArchitecture(f"module {module_name} has no {attribute!r}") from None
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 — a module that fails to parse, raises or exits at import
+        raise UnknownArchitecture(f"does not import: {type(exc).__name__} at import of {module_name}: {exc}") from None
     if not callable(found):
         raise UnknownArchitecture(f"{attribute} in {module_name} is not callable")
     try:
@@ -116,19 +115,54 @@ def check_extra(name: str) -> None:
             raise UnknownArchitecture(str(exc)) from None
 
 
-def check_contract(plan: GeneratorPlan) -> None:
-    """Build a user's generator on the meta device and pass a batch of two through it: InfeasibleModel, saying
-    what went wrong, unless it returns a complex (2, N, N) tensor."""
+# The batch sizes a user's generator is run at before it is trained: two, so that a batch-size-dependent
+# failure, or one on a second call, is found here.
+CONTRACT_BATCHES = (1, 3)
+
+
+def check_contract(plan: GeneratorPlan, members: int = 1) -> None:
+    """Build a user's generator on the CPU (K members stacked, for members=K) and run it forward and backward at
+    two batch sizes: InfeasibleModel, saying what went wrong, unless each returns a finite complex (B, N, N) tensor
+    ((B, K, N, N) for K members). A generator that fails before any update is refused here, never blamed as a
+    crash of its recipe. The global random state is left as it was; a source checked once is not checked again."""
+    _checked_contract(plan, members, source_digest(plan.architecture))
+
+
+@lru_cache(maxsize=None)
+def _checked_contract(plan: GeneratorPlan, members: int, source: str) -> None:
+    shape = (plan.n, plan.n) if members == 1 else (members, plan.n, plan.n)
+    where = f"at depth {plan.depth}, n={plan.n}" + (f", {members} members" if members > 1 else "")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        try:
+            model = architecture(plan.architecture).make(plan, members, True)
+        except InfeasibleModel:
+            raise
+        except Exception as exc:  # noqa: BLE001 — a user's code can fail in any way; the run records why
+            raise InfeasibleModel(f"{plan.architecture} failed to build or run {where}: {type(exc).__name__}: {exc}") from None
+        for batch in CONTRACT_BATCHES:
+            _check_one_batch(model, (batch, plan.in_channels if members == 1 else members, plan.n, plan.n),
+                             (batch, *shape), plan.architecture, where)
+
+
+def _check_one_batch(model: nn.Module, inputs: tuple, expected: tuple, name: str, where: str) -> None:
     try:
-        with torch.device("meta"):
-            model = architecture(plan.architecture).make(plan, 1, True)
-            output = model(torch.empty(2, plan.in_channels, plan.n, plan.n))
+        output = model(torch.rand(inputs))
+        if isinstance(output, torch.Tensor) and output.is_complex() and output.requires_grad:
+            output.abs().sum().backward()
     except InfeasibleModel:
         raise
-    except Exception as exc:  # noqa: BLE001 — a user's code can fail in any way; the run records why
-        raise InfeasibleModel(f"{plan.architecture} failed to build or run at depth {plan.depth}, n={plan.n}: "
+    except Exception as exc:  # noqa: BLE001
+        raise InfeasibleModel(f"{name} failed to build or run {where} (a batch of {inputs[0]}): "
                               f"{type(exc).__name__}: {exc}") from None
-    if not isinstance(output, torch.Tensor) or not output.is_complex() or tuple(output.shape) != (2, plan.n, plan.n):
+    if not isinstance(output, torch.Tensor) or not output.is_complex() or tuple(output.shape) != expected:
         got = (f"{output.dtype} {tuple(output.shape)}" if isinstance(output, torch.Tensor) else type(output).__name__)
-        raise InfeasibleModel(f"{plan.architecture} must map (B, {plan.in_channels}, {plan.n}, {plan.n}) to a complex "
-                              f"(B, {plan.n}, {plan.n}) tensor; it returned {got}")
+        raise InfeasibleModel(f"{name} must map {_shape(inputs)} to a complex {_shape(expected)} tensor; it returned "
+                              f"{got} for a batch of {inputs[0]}")
+    if not bool(torch.isfinite(torch.view_as_real(output.detach())).all()):
+        raise InfeasibleModel(f"{name} returns non-finite values {where} before any training step (a batch of "
+                              f"{inputs[0]}): the generator is broken, not its training")
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join(["B", *map(str, shape[1:])]) + ")"

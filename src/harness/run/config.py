@@ -7,8 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from ..data.params import DatasetParams
+from ..data.params import DatasetParams, probe_file_identity
 from ..models.plan import GeneratorPlan
+from ..models.source import is_import_path, source_digest
 from ..train.config import TrainConfig
 
 
@@ -68,6 +69,11 @@ class RunConfig:
             payload.pop(excluded)
         payload["device"] = self.device.split(":")[0]  # cuda:0 and cuda:1 compute the same thing
         payload["data"] = self.data.identity()
+        # what determines the result by content: the probe file's bytes, a user generator's source
+        if self.data.probe_npz is not None:
+            payload["data"]["probe_npz"] = probe_file_identity(self.data.probe_npz)
+        if is_import_path(self.architecture):
+            payload["generator_source"] = source_digest(self.architecture)
         return payload
 
     @property

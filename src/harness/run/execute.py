@@ -26,7 +26,7 @@ from .folder import RunFolder
 from .grouping import group_key, shareable
 from .record import RunRecord
 from .recording import record_trained_run, start_folder, untrained_record
-from .reuse import checkpoint_to_resume, reused_record
+from .reuse import FolderHoldsAnotherRun, another_run_in, checkpoint_to_resume, reused_record
 
 
 def train_and_evaluate(configs: list[RunConfig], folders: list[RunFolder], *, cache_dir=None,
@@ -131,7 +131,10 @@ def _reuse_or_train(configs: list[RunConfig], folders: list[RunFolder], *, rerun
                     reuse_candidates, checkpoints, step_progress) -> list[RunRecord]:
     count = len(configs)
     results: list[RunRecord | None] = [None] * count
-    if not rerun:
+    if not rerun:  # a finished run of another configuration is never replaced without --rerun
+        for config, folder in zip(configs, folders):
+            if (reason := another_run_in(config, folder)) is not None:
+                raise FolderHoldsAnotherRun(f"{folder.path} {reason}")
         for index, (config, folder) in enumerate(zip(configs, folders)):
             results[index] = reused_record(config, folder, reuse_candidates[index], progress[index])
     pending = [index for index in range(count) if results[index] is None]
@@ -159,7 +162,7 @@ def _train_group(configs: list[RunConfig], folders: list[RunFolder], *, cache_di
     checkpointers = [Checkpointer(folder.path, config.config_hash, checkpoints) for config, folder in zip(configs, folders)]
     started = time.perf_counter()
     try:
-        check_plan(configs[0].model)
+        check_plan(configs[0].model, members=len(configs))
     except InfeasibleModel as exc:
         records = [untrained_record(config, "infeasible", str(exc), time.perf_counter() - started) for config in configs]
     else:

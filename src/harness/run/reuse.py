@@ -3,14 +3,53 @@
 
 from __future__ import annotations
 
+import json
 from typing import Callable, Iterable
 
 from ..fsutil import place_file
 from ..train.checkpoint import CHECKPOINT_NAME, CheckpointRefused, read_checkpoint, remove_checkpoint
 from .config import RunConfig
-from .folder import ARTIFACTS, RunFolder
+from .folder import ARTIFACTS, NotARunFolder, RunFolder
 from .record import Identity, RunRecord
 from .recording import refreshed_record, start_folder
+
+
+class FolderHoldsAnotherRun(ValueError):
+    """A run folder holds a finished run of another configuration: it is never replaced without --rerun."""
+
+
+# Fields of config.json that say where a run was recorded, not what it computed.
+NOT_COMPARED = ("threads", "study", "arm", "config_hash", "probe")
+
+
+def another_run_in(config: RunConfig, folder: RunFolder) -> str | None:
+    """Why `config`'s run must not be recorded in `folder`: it holds a finished run of another configuration
+    (saying what differs), else None."""
+    record = folder.finished_record()
+    if record is None or record.config_hash == config.config_hash:
+        return None
+    try:
+        recorded = folder.read_json("config.json")
+    except NotARunFolder:
+        recorded = {}
+    differences = _differences(recorded, json.loads(json.dumps(config.as_dict())))  # tuples as JSON lists
+    what = ", ".join(differences[:4]) if differences else "the same settings, other content (a probe file or a " \
+                                                             "generator's source changed)"
+    return f"holds a finished run of another configuration ({what}); pass --rerun to replace it, or choose another folder"
+
+
+def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
+    """`key: recorded → wanted` for each setting that differs, nested tables as dotted keys."""
+    found = []
+    for key in sorted(set(recorded) | set(wanted)):
+        if not prefix and key in NOT_COMPARED:
+            continue
+        old, new = recorded.get(key), wanted.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            found += _differences(old, new, f"{prefix}{key}.")
+        elif old != new:
+            found.append(f"{prefix}{key} {old} → {new}")
+    return found
 
 
 def adopt_run(config: RunConfig, source: RunFolder, folder: RunFolder, record: RunRecord) -> RunRecord:

@@ -8,9 +8,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UsageError
 from ..models import InfeasibleModel, check_plan
 from ..run import RunFolder, RunRecord
 from ..run.recording import refreshed_record
+from ..run.reuse import another_run_in
 from .aggregate import crash_hunt_summary
 from .decisions import depth_decision, outcomes_in_plan, shootout_decisions
 from .definitions import CRASH_HUNT, SHOOTOUT
@@ -85,6 +87,22 @@ class Ledger:
             return "; ".join(f"{r.arm} vs {control} {'ended' if r.decision == 'undecided' else 'decided'} "
                              f"{r.decision} at look {r.look} ({r.seeds} seeds): {r.why}" for r in relevant)
         return None
+
+    def check_folders(self, studies: list[str]) -> None:
+        """UsageError (naming --runs-dir and --rerun) when a planned run's folder holds a finished run of another
+        configuration: a session never replaces one silently. The shootout's folders are checked once its depth
+        is known (else each run's launch refuses it)."""
+        if self.plan.options.rerun:
+            return
+        for study in studies:
+            for case in self.plan.cases(study):
+                if case.depth is None:
+                    if self._depth is None:
+                        break
+                    case = dataclasses.replace(case, depth=self._depth.depth)
+                folder = self.folder(case)
+                if (reason := another_run_in(self.plan.config(case), folder)) is not None:
+                    raise UsageError("--runs-dir", self.runs_dir, f"{folder.path} {reason}")
 
     def shootout_depth(self) -> ShootoutDepth:
         """Where the shootout runs, and why (found once a session): --crash-depth, else the crash hunt's crash

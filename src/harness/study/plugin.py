@@ -13,15 +13,13 @@ from pathlib import Path
 import pytest
 from _pytest.mark.expression import Expression
 
-from ..errors import UsageError
-from ..fsutil import ensure_writable_dirs
 from ..profiles import load_profile
 from ..run.folder import RunFolder
-from ..run.record import CLASSIFIED, RunRecord
+from ..run.record import CLASSIFIED, ERROR, RunRecord
 from ..settings import STUDY_PROFILE
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .aggregate import aggregate
-from .definitions import SHOOTOUT, STUDIES
+from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES
 from .design import add_design_options
 from .gate import gate_failures
 from .options import StudyOptions
@@ -33,6 +31,7 @@ from .status import StatusPrinter, read_running, runs_to_decide, runs_to_finish_
 
 # The markers each study's tests carry (stability_tests/studies/): `-m EXPR` selects a study when EXPR is true of them.
 STUDY_TEST_MARKERS = {"crashhunt": ("slow", "crashhunt"), "shootout": ("slow", "shootout")}
+MARKER_STUDIES = {"crashhunt": CRASH_HUNT, "shootout": SHOOTOUT}
 SESSION_KEY = pytest.StashKey["StudySession"]()
 
 
@@ -113,7 +112,8 @@ def _keep_json_report(config, reports_dir: Path) -> None:
     written under a temporary name and moves into place once complete (finish_json_report)."""
     if hasattr(config.option, "json_report") and not config.option.json_report:
         config.option.json_report = True
-        config.option.json_report_file = str(reports_dir / f".{JSON_REPORT}.partial")
+        # each session its own partial file: two sessions on one reports folder never write into one file
+        config.option.json_report_file = str(reports_dir / f".{JSON_REPORT}.{os.getpid()}.partial")
         config.option.json_report_indent = 1
         config.stash[JSON_REPORT_KEY] = reports_dir / JSON_REPORT
 
@@ -128,6 +128,13 @@ def finish_json_report(partial: Path, final: Path) -> bool:
         return False
     os.replace(partial, final)
     return True
+
+
+def complete_studies(records: list[RunRecord]) -> list[RunRecord]:
+    """The records of the studies that produced a result in this session: a study whose every test errored (it
+    could not run) has no report set to replace the previous one with."""
+    produced = {record.study for record in records if record.outcome != ERROR}
+    return [record for record in records if record.study in produced]
 
 
 def xdist_worker(config) -> int | None:
@@ -146,11 +153,7 @@ def pytest_configure(config):
         config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
     if studies := selected_studies(config.getoption("markexpr") or ""):
         try:
-            if "shootout" in studies and len(session.options.probes or []) > 1:
-                raise UsageError("--probe-source", ",".join(session.options.probes),
-                                 "the shootout compares arms under one probe: run it once per probe")
-            session.plan.check_configurations()
-            ensure_writable_dirs(session.options.folders)
+            session.check([MARKER_STUDIES[study] for study in studies])
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
@@ -308,6 +311,12 @@ class StudyRecorder:
     def pytest_sessionfinish(self, session):
         if self.status is not None:
             self.status.stop()
+        records = complete_studies(self.records)
+        if skipped := sorted({r.study for r in self.records} - {r.study for r in records}):
+            reports_dir = self.config.stash[SESSION_KEY].options.reports_dir
+            print(f"stability: every {' and '.join(skipped)} test of this session errored: its reports in {reports_dir} "
+                  "were left as they were", file=sys.stderr)
+        self.records = records
         if not self.records:
             return
         study_session = self.config.stash[SESSION_KEY]

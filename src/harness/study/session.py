@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 from ..environment import resolve_device
+from ..errors import UsageError
+from ..fsutil import ensure_writable_dirs
 from ..run.grouping import make_groups
 from ..run.launch import Launch, launch_group, worker_placement
 from ..run.record import RunRecord
 from ..train.interrupt import RunInterrupted, stop_request
-from .definitions import Studies, load_studies
+from .definitions import CRASH_HUNT, SHOOTOUT, Studies, load_studies
 from .ledger import Ledger, ShootoutDepth
 from .options import StudyOptions
 from .plan import StudyPlan
@@ -28,6 +30,23 @@ class StudySession:
         self.ledger = Ledger(self.plan, started=time.time())
         self.worker = worker
         self._retrained: set[Path] = set()
+
+    def check(self, studies: list[str]) -> None:
+        """Whether this session can run these studies, before any test runs (UsageError saying why not): every
+        planned run configured, the shootout's depth known unless the crash hunt of this session decides it, no
+        finished run of another configuration in a planned folder, the folders writable."""
+        probes = self.options.probes or []
+        if SHOOTOUT in studies and len(probes) > 1:
+            raise UsageError("--probe-source", ",".join(probes),
+                             "the shootout compares arms under one probe: run it once per probe")
+        self.plan.check_configurations()
+        if SHOOTOUT in studies and CRASH_HUNT not in studies:
+            try:
+                self.shootout_depth()
+            except LookupError as exc:
+                raise UsageError("--crash-depth", "(not given)", str(exc)) from None
+        self.ledger.check_folders(studies)
+        ensure_writable_dirs(self.options.folders)
 
     def skip_reason(self, case: StudyCase) -> str | None:
         return self.ledger.skip_reason(case)

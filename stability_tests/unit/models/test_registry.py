@@ -102,7 +102,7 @@ def test_a_user_generator_by_import_path_is_checked_and_built(user_generators):
     assert build_generator(plan)(torch.randn(2, 1, 16, 16)).shape == (2, 16, 16)
     assert not architecture(plan.architecture).stackable
     for name, message in ((f"{user_generators}:real_valued", "must map (B, 1, 16, 16) to a complex (B, 16, 16) tensor; it "
-                                                         "returned torch.float32 (2, 2, 16, 16)"),
+                                                         "returned torch.float32 (1, 2, 16, 16)"),
                           (f"{user_generators}:shallow_only",
                            "failed to build or run at depth 3, n=16: ValueError: depth 3 is deeper")):
         with pytest.raises(InfeasibleModel, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -133,3 +133,103 @@ def test_a_smoke_run_of_a_neuralop_model(name, tmp_path, harness_process, cache_
     stats = json.loads((folder / "stats.json").read_text())
     assert stats["architecture"] == name and stats["outcome"] in ("ok", "crashed", "inconclusive")
     assert stats["params"] == describe_generator(GeneratorPlan(name, 3, width=8, modes=4, n=32))["params"]
+
+
+BROKEN_GENERATORS = '''
+import torch
+from torch import nn
+
+class Plain(nn.Module):
+    def __init__(self, plan, members=1):
+        super().__init__()
+        self.members = members
+        self.conv = nn.Conv2d(members, 2 * members, 3, padding=1)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.conv(x).unflatten(1, (self.members, 2)) if self.members > 1 else self.conv(x)
+        return torch.complex(out[:, ..., 0, :, :], out[:, ..., 1, :, :])
+
+class NaNOut(Plain):
+    def forward(self, x):
+        return super().forward(x) * float("nan")
+
+class BatchOfOne(Plain):
+    def forward(self, x):
+        out = super().forward(x)
+        return out if x.shape[0] == 1 else out[:1]
+
+class SecondCallFails(Plain):
+    def forward(self, x):
+        if self.calls >= 1:
+            raise RuntimeError("my state is stale")
+        return super().forward(x)
+
+class UsesItem(Plain):
+    def forward(self, x):
+        scale = x.abs().max().item()
+        return super().forward(x / (scale + 1.0))
+
+def nan_output(plan):
+    return NaNOut(plan)
+
+def batch_of_one(plan):
+    return BatchOfOne(plan)
+
+def second_call_fails(plan):
+    return SecondCallFails(plan)
+
+def uses_item(plan):
+    return UsesItem(plan)
+
+def members_break(plan, members=1):
+    if members > 1:
+        raise RuntimeError("I cannot stack")
+    return Plain(plan)
+'''
+
+
+@pytest.fixture
+def broken_generators(tmp_path, monkeypatch):
+    (tmp_path / "broken_generators.py").write_text(BROKEN_GENERATORS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "broken_generators"
+    sys.modules.pop("broken_generators", None)
+    architecture.cache_clear()
+
+
+@pytest.mark.parametrize("name, members, says", [
+    ("nan_output", 1, "returns non-finite values at depth 2, n=16 before any training step"),
+    ("batch_of_one", 1, "it returned torch.complex64 (1, 16, 16) for a batch of 3"),
+    ("second_call_fails", 1, "(a batch of 3): RuntimeError: my state is stale"),
+    ("members_break", 3, "failed to build or run at depth 2, n=16, 3 members: RuntimeError: I cannot stack"),
+])
+def test_a_generator_that_fails_before_any_update_is_refused_not_trained(broken_generators, name, members, says):
+    plan = GeneratorPlan(f"{broken_generators}:{name}", 2, width=4, modes=2, n=16)
+    with pytest.raises(InfeasibleModel, match=says.replace("(", r"\(").replace(")", r"\)")):
+        check_plan(plan, members=members)
+
+
+def test_a_correct_generator_may_read_values_and_keeps_the_global_random_state(broken_generators):
+    plan = GeneratorPlan(f"{broken_generators}:uses_item", 2, width=4, modes=2, n=16)
+    torch.manual_seed(3)
+    expected = torch.rand(2)
+    torch.manual_seed(3)
+    check_plan(plan)           # runs real values: .item() works, where the meta device could not
+    assert torch.equal(torch.rand(2), expected)
+    check_plan(GeneratorPlan(f"{broken_generators}:members_break", 2, width=4, modes=2, n=16))   # one member builds
+
+
+@pytest.mark.parametrize("source, says", [
+    ("def build(plan):\n    return (\n", "SyntaxError at import of"),
+    ("raise RuntimeError('no GPU here')\n", "RuntimeError at import of bad_module_{i}: no GPU here"),
+    ("import sys\nsys.exit(0)\n", "SystemExit at import of bad_module_{i}"),
+])
+def test_a_module_that_fails_to_parse_raises_or_exits_at_import_is_one_line(tmp_path, monkeypatch, source, says):
+    i = len(says)   # a module name of its own per case: imports are cached by name
+    (tmp_path / f"bad_module_{i}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UnknownArchitecture, match=says.format(i=i)):
+        architecture(f"bad_module_{i}:build")
+    sys.modules.pop(f"bad_module_{i}", None)

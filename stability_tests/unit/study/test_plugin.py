@@ -61,9 +61,14 @@ def test_same_summary_with_and_without_xdist_and_reports_written(study_dir):
 @SESSIONS
 def test_shootout_uses_the_crash_hunt_and_compares_arms(study_dir):
     common = ["--profile", "smoke", "--runs-dir", "runs", "--reports-dir", "reports", "-p", "no:cacheprovider"]
+    (study_dir.path / "reports").mkdir()
+    (study_dir.path / "reports" / "shootout_report.md").write_text("an earlier session's report")
     missing = study_dir.runpytest_inprocess("-m", "shootout", *common)
-    missing.assert_outcomes(errors=4)
-    missing.stdout.fnmatch_lines(["*run `pytest -m crashhunt` first*"])
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR   # before any test runs, nothing written
+    missing.stderr.fnmatch_lines(["ERROR: --crash-depth (not given): no crash depth for the shootout: run `pytest -m "
+                                  "crashhunt` first (or pass --crash-depth D)"])
+    assert [p.name for p in (study_dir.path / "reports").iterdir()] == ["shootout_report.md"]
+    assert not (study_dir.path / "runs").exists()
     result = study_dir.runpytest_inprocess("-m", "shootout", *common, "--crash-depth", "2")
     result.assert_outcomes(passed=4)
     shootout = _summary(study_dir.path / "reports", "shootout_results.json")
@@ -191,16 +196,46 @@ def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
     command = [sys.executable, "-m", "pytest", "-m", "crashhunt", "--profile", "smoke", "--depths", "2,3",
                "--epochs", "6", "--runs-dir", "runs", "-p", "no:cacheprovider", "-q"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    sessions = [subprocess.Popen([*command, f"--reports-dir=reports_{k}"], cwd=study_dir.path, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for k in (1, 2)]
+    sessions = [subprocess.Popen([*command, "--reports-dir=reports"], cwd=study_dir.path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in (1, 2)]
     outputs = [session.communicate(timeout=600)[0] for session in sessions]
     assert [session.returncode for session in sessions] == [0, 0], outputs
     logs = sorted((study_dir.path / "runs" / "crash_hunt" / "control").glob("*/progress.log"))
     assert len(logs) == 4
     for log in logs:  # a run's first line says what it trains: once per training
         assert log.read_text().count("training patches") == 1, log.read_text()
-    one, two = (_summary(study_dir.path / f"reports_{k}", "crash_hunt_summary.json") for k in (1, 2))
-    assert one == two
+    # one reports folder: each session writes its own partial JSON report, so neither loses the file
+    report = json.loads((study_dir.path / "reports" / "pytest_report.json").read_text())
+    assert len(report["tests"]) == 4 and not list((study_dir.path / "reports").glob(".*partial"))
+    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
+    rebuilt = _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json")
+    assert _summary(study_dir.path / "reports", "crash_hunt_summary.json")["decisions"] == rebuilt["decisions"]
+
+
+@SESSIONS
+def test_a_finished_run_of_another_configuration_stops_the_session_before_any_test(study_dir):
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2", "--runs-dir", "runs", "-p", "no:cacheprovider"]
+    study_dir.runpytest_inprocess(*common).assert_outcomes(passed=2)
+    stats = study_dir.path / "runs" / "crash_hunt" / "control" / "depth2_seed11" / "stats.json"
+    before = stats.read_text()
+    other = study_dir.runpytest_inprocess(*common, "--epochs", "1", "--reports-dir", "other")
+    assert other.ret == pytest.ExitCode.USAGE_ERROR
+    other.stderr.fnmatch_lines(["ERROR: --runs-dir runs: runs/crash_hunt/control/depth2_seed* holds a finished run of "
+                                "another configuration (train.epochs * → 1); pass --rerun to replace it*"])
+    assert stats.read_text() == before and not (study_dir.path / "other").exists()
+    study_dir.runpytest_inprocess(*common, "--epochs", "1", "--rerun").assert_outcomes(passed=2)
+    assert stats.read_text() != before
+
+
+def test_a_study_whose_every_test_errored_replaces_no_report():
+    from harness.run.record import Identity, RunRecord
+    from harness.study.plugin import complete_studies
+
+    def record(study, outcome):
+        return RunRecord.untrained(Identity(study, "control", "hybrid", 2, 1), outcome, "")
+
+    records = [record("crash_hunt", "infeasible"), record("crash_hunt", "error"), record("shootout", "error")]
+    assert complete_studies(records) == records[:2]
 
 
 DIVERGING_STUDIES = TINY_STUDIES.replace('[design]\ndesign = "fixed"', '[design]\nmax-seeds = 5').replace(
