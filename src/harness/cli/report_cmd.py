@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..errors import UsageError
@@ -12,6 +13,7 @@ from ..study import load_studies, records_from_json_report, records_from_runs_di
 from ..study.aggregate import aggregate
 from ..study.definitions import STUDIES
 from ..study.design import DESIGN_OPTIONS, add_design_options, make_design
+from ..study.records import FoundRecords, merged
 from ..study.report import terminal_table, write_reports
 
 
@@ -29,24 +31,33 @@ def add_parser(subparsers, name: str) -> None:
     add_design_options(parser.add_argument)
 
 
-def run(args: argparse.Namespace) -> int:
-    if not args.json_report and not args.runs_dir:
-        raise UsageError("--json-report/--runs-dir", "(none)", "give at least one JSON report or runs folder")
-    records = []
+def _read_sources(args: argparse.Namespace) -> list[tuple[str, FoundRecords]]:
+    found = []
     for path in args.json_report:
         if not Path(path).is_file():
             raise UsageError("--json-report", path, "file not found")
         try:
-            records += records_from_json_report(path)
+            found.append((path, records_from_json_report(path)))
         except (ValueError, KeyError, TypeError) as exc:
             raise UsageError("--json-report", path, f"not a pytest-json-report file ({exc})") from None
     for folder in args.runs_dir:
         if not Path(folder).is_dir():
             raise UsageError("--runs-dir", folder, "not a folder")
-        records += records_from_runs_dir(folder)
+        found.append((folder, records_from_runs_dir(folder)))
+    return found
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.json_report and not args.runs_dir:
+        raise UsageError("--json-report/--runs-dir", "(none)", "give at least one JSON report or runs folder")
+    found = _read_sources(args)
+    records = merged([(source, result.records) for source, result in found])
+    excluded = [line for _, result in found for line in result.excluded]
+    for line in excluded:
+        print(f"harness report: excluded: {line}", file=sys.stderr)
     if not records:
         raise UsageError("--json-report/--runs-dir", " ".join(args.json_report + args.runs_dir),
-                         "no study records found")
+                         "no study records found" + (f" ({len(excluded)} excluded)" if excluded else ""))
     ensure_writable_dir(args.reports_dir, "--reports-dir")
     studies = load_studies()
     design = make_design(studies.design_table, {option: getattr(args, option[2:].replace("-", "_"))
@@ -54,8 +65,13 @@ def run(args: argparse.Namespace) -> int:
     seeds = int_list(args.seeds, "--seeds", *NUMBERS["--seed"][:2])
     plan = {study: studies.planned_seeds(study, design, seeds) for study in STUDIES}
     summaries = aggregate(records, design=design, seeds=plan, count_unfinished_as_crash=args.count_unfinished_as_crash)
+    for summary in summaries.values():
+        if summary and excluded:
+            summary["excluded_records"] = excluded
     written = write_reports(summaries, args.reports_dir, records=records)
     print(terminal_table(summaries))
+    if excluded:
+        print(f"\n{len(excluded)} record(s) excluded as invalid (listed above and in the reports)")
     print("\nwrote: " + ", ".join(str(p) for p in written))
     return 0
 

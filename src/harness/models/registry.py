@@ -139,7 +139,8 @@ def _checked_contract(plan: GeneratorPlan, members: int, source: str) -> None:
         except InfeasibleModel:
             raise
         except Exception as exc:  # noqa: BLE001 — a user's code can fail in any way; the run records why
-            raise InfeasibleModel(f"{plan.architecture} failed to build or run {where}: {type(exc).__name__}: {exc}") from None
+            raise InfeasibleModel(f"{plan.architecture} failed to build or run {where}: "
+                                  f"{type(exc).__name__}: {exc}") from None
         for batch in CONTRACT_BATCHES:
             _check_one_batch(model, (batch, plan.in_channels if members == 1 else members, plan.n, plan.n),
                              (batch, *shape), plan.architecture, where)

@@ -11,7 +11,7 @@ import torch
 
 from ..data.params import probe_label
 from ..fsutil import atomic_save, atomic_write_json, exclusive_lock
-from .record import RunRecord
+from .record import BadRecord, RunRecord
 
 # stats.json first: a folder whose clearing is interrupted is already an unfinished run.
 CORRELATION_KEYS = ("patch_corr_direct", "patch_corr_twin")
@@ -33,11 +33,28 @@ class RunFolder:
     def finished_record(self, config_hash: str | None = None) -> RunRecord | None:
         """The record in stats.json when the run finished (with this config hash, if given), else None."""
         try:
-            record = RunRecord.from_json(json.loads((self / "stats.json").read_text()), run_dir=str(self.path))
-        except (OSError, ValueError, TypeError, KeyError):
+            record = self.read_record()
+        except (FileNotFoundError, BadRecord):
             return None
         if config_hash is not None and record.config_hash != config_hash:
             return None
+        return record
+
+    def read_record(self) -> RunRecord:
+        """stats.json's record, checked (FileNotFoundError when there is none; BadRecord naming the file and what is
+        wrong with it when it is unreadable or invalid)."""
+        path = self / "stats.json"
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise BadRecord(f"{path} is not readable ({exc})") from None
+        try:
+            record = RunRecord.from_json(json.loads(text), run_dir=str(self.path))
+        except ValueError as exc:  # JSONDecodeError and BadRecord alike
+            what = str(exc) if isinstance(exc, BadRecord) else f"is not JSON ({exc})" if text.strip() else "is empty"
+            raise BadRecord(f"{path} {what}") from None
         if record.probe is None:  # written before records named the probe: its config.json says
             try:
                 record = record.replace(probe=probe_label(self.read_json("config.json").get("data", {})))

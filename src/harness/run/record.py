@@ -4,6 +4,8 @@ the reports. One typed object from the moment a run is recorded to the last tabl
 from __future__ import annotations
 
 import math
+import types
+import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..verdict import record_fields
@@ -16,8 +18,14 @@ OUTCOMES = (*CLASSIFIED, *UNTRAINED)
 ERROR = "error"                                   # a study test that ended without a record (a harness error)
 # Written only when set: most runs have neither.
 OMITTED_WHEN_NONE = ("message", "reused_from")
+# What every record names, whatever its version (the rest may be absent in an untrained run's early file).
+REQUIRED = ("study", "arm", "seed", "outcome")
 # Not part of the file: where the record was read from, and whether this session trained it.
 TRANSIENT = ("run_dir", "reused")
+
+
+class BadRecord(ValueError):
+    """A stats.json that does not hold a valid run record; the message says why."""
 
 
 def finite_or_none(value):
@@ -162,9 +170,12 @@ class RunRecord:
     def from_json(cls, payload: dict, run_dir: str | None = None) -> "RunRecord":
         """A record from stats.json (any version: see upgrade) or from a session's JSON view."""
         payload = upgrade(payload)
+        check_record_json(payload)
         known = {f.name for f in fields(cls)}
         values = {key: value for key, value in payload.items() if key in known}
         values["reasons"] = tuple(values.get("reasons") or ())
+        values.setdefault("architecture", None)
+        values.setdefault("depth", None)
         values["crashed"] = bool(values.get("crashed"))
         if run_dir is not None:
             values["run_dir"] = str(run_dir)
@@ -186,6 +197,41 @@ RECORDED_METRICS = ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim",
 VERDICT_FIELDS = (*record_fields(), *RECORDED_METRICS)
 
 
+def _accepts(kind, value) -> bool:
+    """Whether a JSON value fits a field's annotation (int is a float, a list a tuple; a bool is not a number)."""
+    if isinstance(kind, types.UnionType):
+        return any(_accepts(option, value) for option in typing.get_args(kind))
+    if kind is type(None):
+        return value is None
+    origin = typing.get_origin(kind) or kind
+    if origin is tuple:
+        return isinstance(value, list) and all(_accepts(typing.get_args(kind)[0], item) for item in value)
+    if origin in (int, float) and isinstance(value, bool):
+        return False
+    if origin is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, origin)
+
+
+def check_record_json(payload) -> None:
+    """The one schema check of a record's JSON form: an object holding the fields without defaults, each value of
+    its field's type, a known outcome, and `crashed` true exactly when the outcome is `crashed` (BadRecord saying
+    the first thing that is wrong)."""
+    if not isinstance(payload, dict):
+        raise BadRecord(f"holds a JSON {type(payload).__name__}, not a run record")
+    hints = typing.get_type_hints(RunRecord)
+    for name in REQUIRED:
+        if name not in payload:
+            raise BadRecord(f"has no {name!r}")
+    for item in fields(RunRecord):
+        if item.name in payload and not _accepts(hints[item.name], payload[item.name]):
+            raise BadRecord(f"{item.name!r} is {payload[item.name]!r}, not of type {hints[item.name]}")
+    if payload["outcome"] not in (*OUTCOMES, ERROR):
+        raise BadRecord(f"outcome {payload['outcome']!r} is none of {', '.join(OUTCOMES)}")
+    if bool(payload.get("crashed")) != (payload["outcome"] == "crashed"):
+        raise BadRecord(f"'crashed' is {payload.get('crashed')!r} while the outcome is {payload['outcome']!r}")
+
+
 def upgrade(payload: dict) -> dict:
     """stats.json of any earlier version in the current layout.
 
@@ -193,9 +239,13 @@ def upgrade(payload: dict) -> dict:
     had (the rest are None) and a missing `reasons` is empty. Versions 1 and 2 do not name the probe:
     `probe` is None there, and a run folder fills it from its config.json (RunFolder.finished_record).
     """
+    if not isinstance(payload, dict):
+        raise BadRecord(f"holds a JSON {type(payload).__name__}, not a run record")
     version = payload.get("record_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise BadRecord(f"record_version {version!r} is not a version number")
     if version > RECORD_VERSION:
-        raise ValueError(f"record version {version} is newer than this harness reads ({RECORD_VERSION})")
+        raise BadRecord(f"record version {version} is newer than this harness reads ({RECORD_VERSION})")
     if version == 1:
         payload = {**payload, "reasons": payload.get("reasons") or []}
     return {**payload, "record_version": RECORD_VERSION}

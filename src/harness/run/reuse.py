@@ -10,7 +10,7 @@ from ..fsutil import place_file
 from ..train.checkpoint import CHECKPOINT_NAME, CheckpointRefused, read_checkpoint, remove_checkpoint
 from .config import RunConfig
 from .folder import ARTIFACTS, NotARunFolder, RunFolder
-from .record import Identity, RunRecord
+from .record import BadRecord, Identity, RunRecord
 from .recording import refreshed_record, start_folder
 
 
@@ -75,11 +75,24 @@ def _trusted(folder: RunFolder, record: RunRecord | None, progress) -> RunRecord
     return record
 
 
+def _own_record(config: RunConfig, folder: RunFolder, progress) -> RunRecord | None:
+    """The folder's finished record of this configuration; an invalid stats.json is said, then trained over."""
+    try:
+        record = folder.read_record()
+    except FileNotFoundError:
+        return None
+    except BadRecord as exc:
+        if progress is not None:
+            progress(f"finished run in {folder.path} not reused: {exc}; training it again")
+        return None
+    return record if record.config_hash == config.config_hash else None
+
+
 def reused_record(config: RunConfig, folder: RunFolder, reuse_candidates: Iterable,
                   progress: Callable[[str], None] | None) -> RunRecord | None:
     """The finished record with this config hash: the folder's own, else a candidate folder's (adopted here);
     a folder is trusted only when all its artifacts are there and readable."""
-    if (record := _trusted(folder, folder.finished_record(config.config_hash), progress)) is not None:
+    if (record := _trusted(folder, _own_record(config, folder, progress), progress)) is not None:
         return refreshed_record(folder, record).replace(reused=True)
     for candidate in map(RunFolder, reuse_candidates):
         if candidate.path.resolve() == folder.path.resolve():

@@ -143,7 +143,8 @@ class Ledger:
         if summary is not None and "design" in summary:  # one written before the studies decided is no decision
             return summary, f"{reports_dir}/crash_hunt_summary.json"
         wanted = {(case.depth, case.seed) for case in self.plan.cases(CRASH_HUNT)}
-        records = [r for r in records_from_runs_dir(self.runs_dir) if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted]
+        records = [r for r in records_from_runs_dir(self.runs_dir).records
+                   if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted]
         summary = crash_hunt_summary(records, design=self.plan.design, seeds=self.plan.seeds(CRASH_HUNT))
         decided = {d["depth"] for d in summary["depths"]} == {depth for depth, _ in wanted} and all(
             d["decision"]["decision"] != "pending" for d in summary["depths"])

@@ -311,7 +311,8 @@ class StudyRecorder:
     def pytest_sessionfinish(self, session):
         if self.status is not None:
             self.status.stop()
-        records = complete_studies(self.records)
+        # an interrupted session reports where its studies stand (the same command completes them)
+        records = self.records if stop_request.requested else complete_studies(self.records)
         if skipped := sorted({r.study for r in self.records} - {r.study for r in records}):
             reports_dir = self.config.stash[SESSION_KEY].options.reports_dir
             print(f"stability: every {' and '.join(skipped)} test of this session errored: its reports in {reports_dir} "

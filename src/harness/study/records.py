@@ -11,8 +11,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import UsageError
 from ..run.folder import RunFolder
-from ..run.record import ERROR, Identity, RunRecord
+from ..run.record import ERROR, BadRecord, Identity, RunRecord
 from ..run.recording import refreshed_record
 from .definitions import CRASH_HUNT, STUDIES, VARIANT, split_variant
 
@@ -48,19 +49,22 @@ def error_record(case: StudyCase, message: str) -> RunRecord:
     return RunRecord.untrained(Identity(case.study, case.arm, None, case.depth, case.seed), ERROR, message[:500])
 
 
-def records_from_json_report(path: str | Path) -> list[RunRecord]:
-    """Records from a pytest-json-report file: each study test's record, or an error record of its case."""
+def records_from_json_report(path: str | Path) -> FoundRecords:
+    """Records from a pytest-json-report file: each study test's record (an invalid one excluded, saying why), or an
+    error record of its case."""
     report = json.loads(Path(path).read_text())
-    records = []
+    records, excluded = [], []
     for test in report.get("tests", []):
         properties = {name: value for prop in test.get("user_properties", []) for name, value in prop.items()}
-        found = [properties[RECORD_PROPERTY]] if RECORD_PROPERTY in properties else []
         if test.get("outcome") in ("failed", "error"):
             if CASE_PROPERTY in properties:
                 records.append(error_record(StudyCase(**properties[CASE_PROPERTY]), _failure_text(test)))
-        elif found:
-            records.append(RunRecord.from_json(found[-1]))
-    return records
+        elif RECORD_PROPERTY in properties:
+            try:
+                records.append(RunRecord.from_json(properties[RECORD_PROPERTY]))
+            except BadRecord as exc:
+                excluded.append(f"{path} test {test.get('nodeid')}: its record {exc}")
+    return FoundRecords(records, excluded)
 
 
 def _failure_text(test: dict) -> str:
@@ -70,12 +74,63 @@ def _failure_text(test: dict) -> str:
     return "failed without a record"
 
 
-def records_from_runs_dir(runs_dir: str | Path) -> list[RunRecord]:
+@dataclass(frozen=True)
+class FoundRecords:
+    """The records of a runs folder or a JSON report, and each record left out (where it is and why)."""
+
+    records: list[RunRecord]
+    excluded: list[str]
+
+
+def records_from_runs_dir(runs_dir: str | Path) -> FoundRecords:
     """Records of every finished run folder (stats.json) under runs_dir/<study>/<arm>/<run>/, with the
-    verdict re-derived (in memory) where an older version of the rules decided it."""
-    records = []
+    verdict re-derived (in memory) where an older version of the rules decided it. A record that is invalid, or
+    names another study, arm, depth or seed than its folder, is excluded, saying why; folders of no study
+    (`harness run`'s adhoc runs) are not study records."""
+    records, excluded = [], []
     for stats_path in sorted(Path(runs_dir).glob("*/*/*/stats.json")):
         folder = RunFolder(stats_path.parent)
-        if (record := folder.finished_record()) is not None and record.study in STUDIES:
-            records.append(refreshed_record(folder, record, write=False))
-    return records
+        try:
+            record = folder.read_record()
+        except BadRecord as exc:
+            excluded.append(str(exc))
+            continue
+        if stats_path.parts[-4] not in STUDIES and record.study not in STUDIES:
+            continue
+        if (wrong := misplaced(record, stats_path.parent)) is not None:
+            excluded.append(f"{stats_path} {wrong}")
+            continue
+        records.append(refreshed_record(folder, record, write=False))
+    return FoundRecords(records, excluded)
+
+
+def misplaced(record: RunRecord, folder: Path) -> str | None:
+    """Why a record does not belong in its folder <study>/<arm>/depth<d>_seed<s> (None when it does)."""
+    expected = (record.study, record.arm, f"depth{record.depth}_seed{record.seed}")
+    found = folder.parts[-3:]
+    if tuple(found) == expected:
+        return None
+    return f"is the record of {'/'.join(map(str, expected))}, not of the folder it is in ({'/'.join(found)})"
+
+
+def merged(sources: list[tuple[str, list[RunRecord]]]) -> list[RunRecord]:
+    """The records of several sources (runs folders, JSON reports) as one set: the same run found twice is counted
+    once; two different configurations of one study cell and seed are refused (UsageError naming both sources),
+    never merged into one P_crash."""
+    chosen: dict[tuple, tuple[str, RunRecord]] = {}
+    for source, found in sources:
+        for record in found:
+            key = (record.study, record.arm, record.depth, record.seed)
+            if key in chosen:
+                first_source, first = chosen[key]
+                if record.outcome == ERROR:     # a record of the run outweighs an error of its test
+                    continue
+                if first.outcome != ERROR:
+                    if first.config_hash != record.config_hash:
+                        raise UsageError("--runs-dir/--json-report", f"{first_source} {source}",
+                                         f"hold different configurations of {record.study} {record.arm} depth "
+                                         f"{record.depth} seed {record.seed} (config hash {first.config_hash} and "
+                                         f"{record.config_hash}): report them separately")
+                    continue                    # the same run found twice
+            chosen[key] = (source, record)
+    return [record for _, record in chosen.values()]

@@ -245,6 +245,8 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         else "- session wall time: not known (rebuilt by `harness report`)",
         f"- training time summed over the runs: {_fmt(env.get('runs_wall_s'), 0)} s",
         f"- runs computed on: {env.get('run_devices') or 'not recorded'}",
+        *([f"- **{len(summary['excluded_records'])} run record(s) excluded as invalid**: "
+           + "; ".join(summary["excluded_records"])] if summary.get("excluded_records") else []),
         "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "## Counts", "", "",
     ]
     body = crash_hunt_table(summary) if study == CRASH_HUNT else shootout_tables(summary)

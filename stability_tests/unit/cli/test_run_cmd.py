@@ -24,7 +24,8 @@ def finished_folder(folder, *arguments) -> dict:
 def test_a_finished_run_of_another_configuration_is_refused_naming_rerun(tmp_path, usage_error):
     folder = tmp_path / "run"
     before = finished_folder(folder, "--torch-epochs", "3", "--architectures", "fno_vanilla")
-    for changed in (["--torch-epochs", "1", "--architectures", "fno_vanilla"], ["--torch-epochs", "3", "--architectures", "hybrid"]):
+    for changed in (["--torch-epochs", "1", "--architectures", "fno_vanilla"],
+                    ["--torch-epochs", "3", "--architectures", "hybrid"]):
         usage_error(["run", *SMOKE, *changed, "--output-dir", str(folder)], f"--output-dir {folder}: holds a finished "
                     "run of another configuration", [folder / "progress.log"])
         assert json.loads((folder / "stats.json").read_text()) == before

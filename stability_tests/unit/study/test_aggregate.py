@@ -108,7 +108,7 @@ def test_json_report_records_and_failures(tmp_path):
     ]}
     path = tmp_path / "report.json"
     path.write_text(json.dumps(report))
-    records = records_from_json_report(path)
+    records = records_from_json_report(path).records
     assert records[0] == ok
     assert [(r.arm, r.depth, r.seed, r.outcome) for r in records[1:]] == [("baseline", 4, 2, "error"),
                                                                           ("baseline", 6, 3, "error")]

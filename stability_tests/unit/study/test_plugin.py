@@ -207,7 +207,8 @@ def test_two_sessions_on_one_runs_folder_train_each_run_once(study_dir):
     # one reports folder: each session writes its own partial JSON report, so neither loses the file
     report = json.loads((study_dir.path / "reports" / "pytest_report.json").read_text())
     assert len(report["tests"]) == 4 and not list((study_dir.path / "reports").glob(".*partial"))
-    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
+    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--reports-dir",
+                 str(study_dir.path / "rebuilt")]) == 0
     rebuilt = _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json")
     assert _summary(study_dir.path / "reports", "crash_hunt_summary.json")["decisions"] == rebuilt["decisions"]
 
