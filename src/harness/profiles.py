@@ -52,6 +52,9 @@ def load_profile(name: str, flag: str = "--profile") -> Profile:
     cannot be read, or a profile with a missing, unknown or ill-typed key, is a UsageError naming both."""
     path = fixtures_dir() / "profiles.toml"
     profiles = read_fixture(path)
+    if "auto" in profiles:
+        raise UsageError(f"{path} [auto]", "", "auto is not a profile of its own (it picks paper on a GPU, else "
+                                               "quick): rename the table")
     if name == "auto":
         name = "paper" if gpu_available() else "quick"
     if name not in profiles:

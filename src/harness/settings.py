@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,17 @@ def check_number(flag: str, value, low, high, kind) -> None:
         raise UsageError(flag, value, "must be a finite number")
     if not low <= value <= high:
         raise UsageError(flag, value, f"must be within [{low:g}, {high:g}]")
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]*")
+
+
+def check_name(flag: str, name: str) -> str:
+    """A study's or an arm's name, which becomes a folder of the runs: a name, never a path (UsageError naming it)."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise UsageError(flag, repr(name), "must be a name (letters, digits and . _ @ + -, not starting with . _ @ + "
+                                           "-), not a path or empty: it names a folder under the runs folder")
+    return name
 
 
 def check_folder(flag: str, folder: str) -> Path:

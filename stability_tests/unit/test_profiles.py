@@ -77,3 +77,11 @@ def test_a_study_setting_or_flag_wins_over_the_profile_scale(tmp_path, monkeypat
     assert (config.data.N, config.model.n, config.model.width) == (64, 64, 16)
     (paper,) = configs_from_settings({"profile": "paper", "fno-blocks": 4, "device": "cpu"})
     assert (paper.data.N, paper.model.width, paper.model.max_hidden_channels) == (64, 32, 512)
+
+
+def test_an_auto_table_is_refused_auto_picks_a_profile(tmp_path, monkeypatch):
+    (tmp_path / "profiles.toml").write_text(REAL.read_text() + "\n[auto]\nobject_size = 64\ntrain_stride = 4\n"
+                                            "test_stride = 8\nepochs = 1\ncollapse_patience = 1\n")
+    monkeypatch.setenv(FIXTURES_ENV, str(tmp_path))
+    with pytest.raises(UsageError, match=r"profiles.toml \[auto\] : auto is not a profile of its own"):
+        load_profile("auto")

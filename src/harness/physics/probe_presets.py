@@ -55,6 +55,11 @@ def _parsed(path: str, content: bytes) -> dict[str, dict]:
         raise UsageError(path, "", f"is not valid TOML ({exc})") from None
     for name, preset in table.items():
         where = f"{path} [{name}]"
+        if name in ALIASES:
+            raise UsageError(where, "", f"is the built-in {ALIASES[name]} probe's other name: choose another name")
+        if name == DISK and (not isinstance(preset, dict) or preset != {"kind": DISK}):
+            raise UsageError(where, repr(preset), "is the built-in synthetic disk: its table can only say "
+                                                  "kind = \"disk\"; give another preset its own name")
         if not isinstance(preset, dict) or preset.get("kind") not in ("disk", "zone_plate"):
             raise UsageError(f"{where} kind", repr(preset.get("kind") if isinstance(preset, dict) else preset),
                              "must be \"disk\" or \"zone_plate\"")

@@ -19,7 +19,7 @@ from ..models.plan import GeneratorPlan, max_feasible_depth
 from ..models.registry import UnknownArchitecture, architecture, check_extra
 from ..physics.probe_presets import DISK
 from ..profiles import Profile, load_profile
-from ..settings import DATA, MAX_DEPTH, MODEL, check_numbers, settings_from_data
+from ..settings import DATA, MAX_DEPTH, MODEL, check_name, check_numbers, settings_from_data
 from ..train.checkpoint import CheckpointPolicy
 from ..train.clipping import CLIP_ALGORITHMS
 from ..train.config import TrainConfig
@@ -129,6 +129,9 @@ def train_config(args: argparse.Namespace, profile: Profile, seed: int) -> Train
 def run_configs(args: argparse.Namespace) -> list:
     """One RunConfig per architecture and seed, every value checked; raises UsageError naming the flag."""
     check_numbers(args)
+    check_name("--study", args.study)
+    if args.arm is not None:
+        check_name("--arm", args.arm)
     profile = load_profile(args.profile)
     plans = model_plans(args, profile)
     params = dataset_params(args, profile)

@@ -8,11 +8,36 @@ from pathlib import Path
 from ..errors import UsageError
 from ..fixtures import fixtures_dir, read_fixture
 from ..run.configure import configs_from_settings
+from ..settings import check_name
 
 CRASH_HUNT, SHOOTOUT = "crash_hunt", "shootout"
 STUDIES = (CRASH_HUNT, SHOOTOUT)
 CONTROL_ARM = "control"   # the shootout's reference: every other arm is compared with it
 VARIANT = "@"   # `control@fzp`: the arm `control` with the probe preset `fzp` (the probe as a study factor)
+
+
+# The settings a study sets itself, from its own options: in a [protocol] or [arms.*] table they would be ignored,
+# so they are refused there, saying which option sets them.
+SET_BY_THE_STUDY = {
+    "fno-blocks": "the crash hunt's depths (--depths) or the shootout's depth",
+    "seed": "--seeds / --n-seeds", "n-seeds": "--seeds / --n-seeds", "profile": "--profile",
+    "cache-dir": "--cache-dir", "output-dir": "--runs-dir", "runs-dir": "--runs-dir", "study": "the study",
+    "arm": "the name of the arm's table", "device": "--device", "threads": "--threads-per-run",
+    "group-size": "--group-size", "rerun": "--rerun", "checkpoint-interval": "the study (default checkpoints)",
+    "no-checkpoints": "the study (default checkpoints)", "keep-checkpoint": "the study (default checkpoints)",
+}
+
+
+def _check_settings_table(values: dict, where: str) -> None:
+    """A [protocol] or [arms.*] table: no key the study sets itself, one architecture."""
+    for key, value in values.items():
+        if key in SET_BY_THE_STUDY:
+            raise UsageError(f"{where} {key}", repr(value), f"is set by {SET_BY_THE_STUDY[key]}, not by a study table: "
+                                                           "remove it")
+    architectures = values.get("architectures")
+    if isinstance(architectures, list) and len(architectures) != 1:
+        raise UsageError(f"{where} architectures", repr(architectures), "an arm trains one architecture: give one "
+                                                                        "(an arm per architecture)")
 
 
 def variant(arm: str, probe: str | None) -> str:
@@ -49,6 +74,12 @@ class Studies:
     def planned_seeds(self, study: str, design, seeds: list[int] | None = None, n_seeds: int | None = None) -> list[int]:
         """The seeds a study plans: the given ones, K from seed_base, else the fixture's list (fixed design) or
         the budget counted from seed_base (sequential: ascending, the order its decisions read them)."""
+        if design.sequential:
+            for option, count in (("--seeds", len(seeds or ())), ("--n-seeds", n_seeds or 0)):
+                if count > design.max_seeds:
+                    raise UsageError(option, ",".join(map(str, seeds)) if option == "--seeds" and seeds else count,
+                                     f"{count} seeds, more than the sequential design's budget (--max-seeds "
+                                     f"{design.max_seeds}): raise --max-seeds, or give fewer")
         if seeds:
             chosen = list(seeds)
         elif n_seeds:
@@ -98,6 +129,14 @@ def load_studies(path: str | Path | None = None) -> Studies:
     for name, listed in arm_sets.items():
         if not isinstance(listed, list) or not listed or not all(isinstance(a, str) for a in listed):
             raise UsageError(f"{path} [arm_sets] {name}", repr(listed), "must be a non-empty list of arm names")
+        if name in arms:
+            raise UsageError(f"{path} [arm_sets] {name}", repr(listed), f"is also an arm ([arms.{name}]): --arms {name} "
+                                                                         "would be ambiguous; rename the set")
+    _check_settings_table(table.get("protocol", {}), f"{path} [protocol]")
+    for name, values in arms.items():
+        check_name(f"{path} [arms.{name}]", name)
+        if isinstance(values, dict):
+            _check_settings_table(values, f"{path} [arms.{name}]")
     for arm in [hunt["arm"], *shoot["arms"], *[a for listed in arm_sets.values() for a in listed]]:
         if not isinstance(arms.get(arm), dict):
             raise UsageError(f"{path} arms", arm, f"is listed but has no [arms.{arm}] table")

@@ -83,7 +83,7 @@ def make_design(table: dict, given: dict, where: str) -> Design:
     for key in table:
         if key not in by_key:
             raise UsageError(f"{where} {key}", repr(table[key]), f"unknown key (known: {', '.join(by_key)})")
-    values = {}
+    values, sources = {}, {}
     for key, option in by_key.items():
         name, kind, low, high, _ = DESIGN_OPTIONS[option]
         for source, value in ((f"{where} {key}", table.get(key)), (option, given.get(option))):
@@ -95,8 +95,15 @@ def make_design(table: dict, given: dict, where: str) -> Design:
             else:
                 check_number(source, value, low, high, kind)
             values[name] = kind(value)
+            sources[name] = source
     design = Design(**values)
     if design.p0 >= design.p1:
-        raise UsageError("--p0", design.p0, f"must be below p1 ({design.p1}): stable means fewer crashes than crashy")
+        raise UsageError(sources.get("p0", "--p0"), design.p0,
+                         f"must be below p1 ({design.p1}): stable means fewer crashes than crashy")
+    if not design.sequential:
+        for option in ("--max-seeds", "--seed-batch"):
+            if given.get(option) is not None:
+                raise UsageError(option, given[option], "applies to the sequential design; the fixed design trains the "
+                                                        "seeds listed (--seeds, --n-seeds or the fixture's)")
     return design
 

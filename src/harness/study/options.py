@@ -84,8 +84,12 @@ class StudyOptions:
 def _probes(text: str | None) -> list[str] | None:
     """'disk,fzp' → ["disk", "fzp"], each a known preset (UsageError naming --probe-source)."""
     names = name_list(text, "--probe-source", "the arms' own probe")
+    seen: dict[str, str] = {}
     for name in names or []:
-        preset(name)
+        parameters = repr(preset(name))
+        if parameters in seen:
+            raise UsageError("--probe-source", text, f"{seen[parameters]} and {name} are the same probe: name it once")
+        seen[parameters] = name
     return names
 
 

@@ -88,6 +88,28 @@ def test_a_presets_parameters_enter_the_key_and_a_bad_one_names_the_file_and_key
         DatasetParams().validate()
 
 
+@pytest.mark.parametrize("added, says", [
+    ('[disk]\nkind = "zone_plate"\n', "[disk] {'kind': 'zone_plate'}: is the built-in synthetic disk"),
+    ("[disk]\nkind = \"disk\"\nradius = 5\n", "[disk] {'kind': 'disk', 'radius': 5}: is the built-in synthetic disk"),
+    ('[ideal_disk]\nkind = "zone_plate"\n', "[ideal_disk] : is the built-in disk probe's other name"),
+])
+def test_a_preset_table_cannot_redefine_a_built_in(tmp_path, monkeypatch, added, says):
+    import shutil
+
+    from harness.fixtures import fixtures_dir
+
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(fixtures_dir(), fixtures, ignore=shutil.ignore_patterns(".cache"))
+    text = (fixtures / "probes.toml").read_text()
+    start = text.index("[disk]")
+    end = text.index("[", start + 1)
+    (fixtures / "probes.toml").write_text(text[:start] + added + "\n" + text[end:])
+    monkeypatch.setenv("HARNESS_FIXTURES", str(fixtures))
+    with pytest.raises(UsageError) as caught:
+        preset("fzp")
+    assert str(fixtures / "probes.toml") in str(caught.value) and says in str(caught.value), caught.value
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("source, low, high", [("disk", 0.9, 1.1), ("fzp", 10.0, np.inf)])
 def test_the_amplitude_twin_fits_under_the_disk_and_misfits_under_the_zone_plate(source, low, high):

@@ -207,6 +207,14 @@ def test_an_empty_folder_flag_or_a_file_is_refused(flag, usage_error, tmp_path, 
     usage_error(["dataset", "--profile", "smoke", "--cache-dir=a_file"], "--cache-dir a_file: is a file", [])
 
 
+@pytest.mark.parametrize("flag, value", [("--arm", "../../../x"), ("--study", "/tmp/elsewhere"), ("--arm", ""),
+                                         ("--study", ".."), ("--arm", "a/b")])
+def test_a_study_or_arm_is_a_name_never_a_path(flag, value, usage_error, tmp_path):
+    runs = tmp_path / "runs"
+    usage_error(["run", "--profile", "smoke", f"--runs-dir={runs}", f"{flag}={value}"], f"{flag} {value!r}: must be a "
+                "name", [runs, tmp_path / "x"])
+
+
 def test_nepochs_beside_a_different_torch_epochs_is_refused_and_a_long_warm_up_warned(capsys):
     assert isinstance(attempt(["--torch-epochs", "3", "--nepochs", "4"]), UsageError)
     attempt(["--torch-epochs", "3", "--torch-scheduler", "WarmupCosine", "--torch-lr-warmup-epochs", "5"])

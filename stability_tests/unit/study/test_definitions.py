@@ -121,6 +121,7 @@ def test_unknown_arm_and_unknown_setting_are_clear_errors(studies, tmp_path):
         config(load_studies(broken), "agc")
 
 
+AGC = 'torch-grad-clip-algorithm = "agc-per-tensor"'
 BROKEN_FIXTURES = [
     ("[crash_hunt]\narm = ", "a syntax error", "is not valid TOML"),
     ('[crash_hunt]\narm = "control"', '[crash_hunt_renamed]\narm = "control"', "[crash_hunt]"),
@@ -128,6 +129,23 @@ BROKEN_FIXTURES = [
     ('arm = "control"\ndepths = [4, 6, 8]\nseeds = [20260128, 20260129, 20260130]',
      'arm = "control"\ndepths = [4, 6, 8]\nseeds = [1.5]', "[crash_hunt] seeds"),
     ('arms = ["control", "layerscale", "agc", "adamw"]', 'arms = ["control", "lion"]', "lion"),
+    # keys the study sets itself would be ignored in a study table: refused, naming what sets them
+    (AGC, AGC + '\nfno-blocks = 2',
+     "[arms.agc] fno-blocks 2: is set by the crash hunt's depths (--depths) or the shootout's depth"),
+    (AGC, AGC + '\nseed = 7',
+     "[arms.agc] seed 7: is set by --seeds / --n-seeds"),
+    (AGC, AGC + '\noutput-dir = "elsewhere"',
+     "[arms.agc] output-dir 'elsewhere': is set by --runs-dir"),
+    (AGC, AGC + '\nruns-dir = "elsewhere"',
+     "[arms.agc] runs-dir 'elsewhere': is set by --runs-dir"),
+    (AGC, AGC + '\nrerun = true',
+     "[arms.agc] rerun True: is set by --rerun"),
+    ("set-phi = true", "set-phi = true\ndevice = \"cuda\"", "[protocol] device 'cuda': is set by --device"),
+    (AGC, AGC + '\n\n[arms.two]\narchitectures = ["hybrid", "ffno"]',
+     "[arms.two] architectures ['hybrid', 'ffno']: an arm trains one architecture"),
+    ("[arm_sets]\n", '[arm_sets]\nagc = ["control"]\n', "[arm_sets] agc"),
+    (AGC, AGC + '\n\n[arms."../x"]\n'
+     'architectures = "hybrid"', "[arms.../x] '../x': must be a name"),
 ]
 
 
@@ -164,3 +182,14 @@ def test_a_bad_value_in_an_arm_or_the_protocol_names_the_file_the_table_and_the_
     with pytest.raises(UsageError) as caught:
         config(load_studies(path), "agc")
     assert str(caught.value).startswith(str(path)) and named in str(caught.value)
+
+
+@pytest.mark.parametrize("given, option", [(dict(seeds=[1, 2, 3]), "--seeds 1,2,3: 3 seeds, more than the sequential "
+                                            "design's budget (--max-seeds 2)"),
+                                           (dict(n_seeds=30), "--n-seeds 30: 30 seeds, more than")])
+def test_seeds_beyond_the_sequential_budget_are_refused_never_dropped(studies, given, option):
+    from harness.study.design import Design
+
+    with pytest.raises(UsageError, match=option.replace("(", r"\(").replace(")", r"\)")):
+        studies.planned_seeds(CRASH_HUNT, Design(max_seeds=2 if "seeds" in given else 20), **given)
+    assert studies.planned_seeds(CRASH_HUNT, Design(max_seeds=3), seeds=[3, 1, 2]) == [1, 2, 3]

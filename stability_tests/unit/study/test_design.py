@@ -22,6 +22,7 @@ def test_the_options_override_the_fixture():
     ({"p9": 1}, {}, "f [design] p9"), ({"max-seeds": 2.5}, {}, "f [design] max-seeds"),
     ({"design": "adaptive"}, {}, "f [design] design"), ({}, {"--comparison-test": "t"}, "--comparison-test"),
     ({}, {"--p0": 0.4, "--p1": 0.3}, "--p0"), ({}, {"--alpha": float("inf")}, "--alpha"),
+    ({"p0": 0.4, "p1": 0.3}, {}, "f [design] p0"),     # from the fixture: its file and key, not the option
 ])
 def test_a_bad_value_names_its_key_or_option(table, given, named):
     with pytest.raises(UsageError) as caught:

@@ -14,6 +14,7 @@ BAD_OPTIONS = [
     ("--p1", 1.0), ("--alpha", 0.9), ("--beta", 0.0), ("--futility", -0.1), ("--comparison-test", "t-test"),
     ("--fail-on", "everything"), ("--fail-on", "crashy,crashy"), ("--fail-on", ""),
     ("--probe-source", "zoneplate"), ("--probe-source", "disk,disk"), ("--probe-source", ","),
+    ("--probe-source", "disk,ideal_disk"),     # one probe under two names would train twice
 ]
 
 
@@ -27,9 +28,15 @@ def test_a_bad_option_is_refused_naming_it(study_options, option, value):
 def test_good_options_arrive_as_given(study_options, tmp_path):
     options = study_options(**{"--depths": "6,4", "--seeds": "3,1", "--arms": "agc,control", "--epochs": 0,
                                "--group-size": 2, "--design": "fixed", "--probe-source": "disk,fzp",
-                               "--fail-on": "crashy,worse", "--cache-dir": str(tmp_path), "--max-seeds": 7})
+                               "--fail-on": "crashy,worse", "--cache-dir": str(tmp_path), "--alpha": 0.1})
     assert (options.depths, options.seeds, options.arms, options.epochs, options.group_size) == (
         [6, 4], [3, 1], ["agc", "control"], 0, 2)
-    assert (options.probes, options.fail_on, options.design["--max-seeds"]) == (["disk", "fzp"], ["crashy", "worse"], 7)
+    assert (options.probes, options.fail_on, options.design["--alpha"]) == (["disk", "fzp"], ["crashy", "worse"], 0.1)
     assert options.folders == [(options.runs_dir, "--runs-dir"), (options.reports_dir, "--reports-dir"),
                                (tmp_path, "--cache-dir")]
+
+
+def test_options_of_the_sequential_design_are_refused_under_a_fixed_one(study_options):
+    for option in ("--max-seeds", "--seed-batch"):
+        with pytest.raises(UsageError, match=f"{option} 2: applies to the sequential design"):
+            study_options(**{"--design": "fixed", option: 2})
