@@ -36,7 +36,7 @@ class DiskFull(OSError):
         self.path = path
 
 
-def _full_disk(path: Path, error: BaseException) -> bool:
+def full_disk(path: Path, error: BaseException) -> bool:
     """Whether an error while writing `path` came from a full file system (torch reports it as a RuntimeError)."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
         return True
@@ -101,9 +101,10 @@ def atomic_save(path: str | Path, writer) -> None:
         os.chmod(temporary, FILE_MODE)
         os.replace(temporary, path)
     except BaseException as exc:
+        full = full_disk(path, exc)   # before the temporary's space is freed again
         Path(temporary).unlink(missing_ok=True)
-        if _full_disk(path, exc):
-            raise DiskFull(path) from exc
+        if full:
+            raise DiskFull(path) from None
         raise
 
 

@@ -20,6 +20,31 @@ def test_a_full_disk_is_named_with_the_path_and_leaves_nothing_behind(tmp_path, 
     assert os.listdir(tmp_path) == []
 
 
+def test_a_full_disk_seen_only_while_the_temporary_exists_is_still_named(tmp_path, monkeypatch):
+    """torch reports a full disk as a RuntimeError: the free space decides, and it must be read before the
+    temporary file's space is given back."""
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    real = shutil.disk_usage
+
+    def disk_usage(path):   # the device is full while a temporary of the write is on it
+        filled = any(name.startswith(".checkpoint.pt.") for name in os.listdir(tmp_path))
+        return usage(10**9, 10**9, 0) if filled else real(path)
+
+    def torch_like_writer(temporary):
+        with open(temporary, "wb") as stream:
+            stream.write(b"x" * 1000)
+        raise RuntimeError("[enforce fail at inline_container.cc] PytorchStreamWriter failed writing file data/0")
+
+    monkeypatch.setattr(fsutil.shutil, "disk_usage", disk_usage)
+    with pytest.raises(DiskFull, match="writing .*checkpoint.pt") as caught:
+        fsutil.atomic_save(tmp_path / "checkpoint.pt", torch_like_writer)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__   # one line, no chained traceback
+    assert os.listdir(tmp_path) == []
+
+
 def test_harness_says_a_full_disk_in_one_line_with_status_1(monkeypatch, capsys, tmp_path):
     from harness.cli import main as main_module
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..fsutil import exclusive_lock
+from ..fsutil import DiskFull, exclusive_lock, full_disk
 from .params import DatasetParams
 from .simulation import content_hash, resolve_probe, simulate
 
@@ -89,8 +89,11 @@ def _write_entry(directory: Path, splits: dict[str, dict[str, np.ndarray]]) -> N
             os.rename(directory, trash)
             shutil.rmtree(trash, ignore_errors=True)
         os.rename(staging, directory)
-    except BaseException:
+    except BaseException as exc:
+        full = full_disk(staging / "train.npz", exc)   # before the staged files' space is freed again
         shutil.rmtree(staging, ignore_errors=True)
+        if full:
+            raise DiskFull(directory) from None
         raise
 
 

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import torch
 
+from ..errors import UsageError
 from ..physics import far_field_amplitude, load_probe_npz, make_synthetic_probe, normalize_probe
 from ..physics.probe import probe_symmetry
 from ..physics.probe_presets import DISK, preset, zone_plate_probe
@@ -30,14 +31,35 @@ def content_hash(arrays: dict[str, np.ndarray]) -> str:
 
 
 def resolve_probe(params: DatasetParams) -> tuple[np.ndarray, str | None]:
-    """The probe as given (P₀) and, for a file, the digest of its content."""
+    """The probe as given (P₀) and, for a file, the digest of its content; a probe the simulation cannot use (no
+    light on its central disk, values beyond single precision) is a UsageError naming the preset or the file."""
     if params.probe_npz is None:
         parameters = preset(params.probe_source)
         if parameters["kind"] == DISK:
-            return make_synthetic_probe(params.N, params.probe_defocus), None
-        return zone_plate_probe(params.N, parameters), None
-    probe = load_probe_npz(params.probe_npz, params.N)
-    return probe, file_digest(params.probe_npz)
+            probe = make_synthetic_probe(params.N, params.probe_defocus)
+        else:
+            probe = zone_plate_probe(params.N, parameters)
+        digest = None
+    else:
+        probe, digest = load_probe_npz(params.probe_npz, params.N), file_digest(params.probe_npz)
+    _check_usable(probe, params)
+    return probe, digest
+
+
+def _check_usable(probe: np.ndarray, params: DatasetParams) -> None:
+    flag, value = ("--probe-npz", params.probe_npz) if params.probe_npz is not None else ("--probe-source",
+                                                                                           params.probe_source)
+    beyond = UsageError(flag, value, f"gives a probe with values beyond single precision at N={params.N} (overflow "
+                                     "or underflow): rescale it")
+    if not np.all(np.isfinite(probe)):
+        raise beyond
+    with np.errstate(all="ignore"):
+        try:
+            normalised = normalize_probe(probe)
+        except ValueError as exc:
+            raise UsageError(flag, value, f"gives a probe the simulation cannot use at N={params.N}: {exc}") from None
+    if not np.all(np.isfinite(normalised)):
+        raise beyond
 
 
 def photon_scale(amplitude: np.ndarray, probe_modulus: np.ndarray, nphotons: float) -> float:

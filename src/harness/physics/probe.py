@@ -77,7 +77,12 @@ def load_probe_npz(path: str | Path, n: int) -> np.ndarray:
     if not np.any(np.abs(probe[probe_support_disk(n, n / 4)]) > 0):
         raise UsageError(flag, path, f"'{PROBE_KEY}' is zero on the central disk of radius N/4, where the forward "
                                      "model normalises it: no light reaches the object")
-    return probe.astype(np.complex64)
+    with np.errstate(over="ignore"):
+        single = probe.astype(np.complex64)
+    if not np.all(np.isfinite(single)):
+        raise UsageError(flag, path, f"'{PROBE_KEY}' holds values beyond single precision (|P| up to "
+                                     f"{np.abs(probe).max():.3g}): rescale it")
+    return single
 
 
 def normalize_probe(probe: np.ndarray) -> np.ndarray:

@@ -123,6 +123,8 @@ def execute_group(configs: list[RunConfig], folders: list[str | Path], *, rerun:
     with ExitStack() as held:  # one process per run folder: a second waits, then finds the run finished
         for index in sorted(range(count), key=lambda i: str(run_folders[i].path)):
             held.enter_context(run_folders[index].lock(progress[index]))
+            if (stale := run_folders[index].remove_temporaries()) and progress[index] is not None:
+                progress[index](f"removed {len(stale)} temporary file(s) of an interrupted write: {', '.join(stale)}")
         return _reuse_or_train(configs, run_folders, rerun=rerun, cache_dir=cache_dir, progress=progress,
                                reuse_candidates=reuse_candidates, checkpoints=checkpoints, step_progress=step_progress)
 

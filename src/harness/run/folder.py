@@ -84,6 +84,14 @@ class RunFolder:
             return str(exc)
         return None
 
+    def remove_temporaries(self) -> list[str]:
+        """Remove the hidden temporary files of writes that never finished (a process killed while writing a
+        checkpoint or an artifact); only the holder of the folder's lock may call it. Returns their names."""
+        stale = [path for path in self.path.glob(".*") if path.name != LOCK_NAME and path.is_file()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return [path.name for path in stale]
+
     def clear(self) -> None:
         """Remove a previous attempt's artifacts."""
         for name in ARTIFACTS:

@@ -16,6 +16,8 @@ CLASSIFIED = ("ok", "crashed", "inconclusive")   # outcomes the verdict decides
 UNTRAINED = ("oom", "infeasible")                # outcomes of runs that never reached a verdict
 OUTCOMES = (*CLASSIFIED, *UNTRAINED)
 ERROR = "error"                                   # a study test that ended without a record (a harness error)
+INTERRUPTED = "interrupted"                       # a study test stopped by a stop request (its checkpoint resumes it)
+UNRECORDED = (ERROR, INTERRUPTED)                 # study tests without a run record: neither a crash nor a run
 # Written only when set: most runs have neither.
 OMITTED_WHEN_NONE = ("message", "reused_from")
 # What every record names, whatever its version (the rest may be absent in an untrained run's early file).
@@ -226,7 +228,7 @@ def check_record_json(payload) -> None:
     for item in fields(RunRecord):
         if item.name in payload and not _accepts(hints[item.name], payload[item.name]):
             raise BadRecord(f"{item.name!r} is {payload[item.name]!r}, not of type {hints[item.name]}")
-    if payload["outcome"] not in (*OUTCOMES, ERROR):
+    if payload["outcome"] not in (*OUTCOMES, *UNRECORDED):
         raise BadRecord(f"outcome {payload['outcome']!r} is none of {', '.join(OUTCOMES)}")
     if bool(payload.get("crashed")) != (payload["outcome"] == "crashed"):
         raise BadRecord(f"'crashed' is {payload.get('crashed')!r} while the outcome is {payload['outcome']!r}")

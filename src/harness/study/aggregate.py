@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from ..run.record import ERROR, RunRecord
+from ..run.record import ERROR, INTERRUPTED, UNRECORDED, RunRecord
 from .decisions import comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan, shootout_decisions
 from .definitions import CONTROL_ARM, CRASH_HUNT, SHOOTOUT, split_variant
 from .design import Design
@@ -22,7 +22,7 @@ ANY_CRASH_RULE = ("the smallest depth where at least one seed crashed (nonfinite
 def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -> dict:
     """runs, crashes, P_crash with its interval; inconclusive / oom / infeasible / errors beside it; the
     Kaplan–Meier survival (censoring the unfinished runs instead of dropping them)."""
-    by_outcome = {name: sum(r.outcome == name for r in records) for name in (*UNFINISHED, ERROR)}
+    by_outcome = {name: sum(r.outcome == name for r in records) for name in (*UNFINISHED, *UNRECORDED)}
     completed = [r for r in records if r.classified]
     runs = len(completed)
     crashes = sum(r.crashed for r in completed)
@@ -38,6 +38,7 @@ def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -
         "oom": by_outcome["oom"],
         "infeasible": by_outcome["infeasible"],
         "errors": by_outcome[ERROR],
+        "interrupted": by_outcome[INTERRUPTED],
         "survival": kaplan_meier(records),
         "quality": performance_profile(records),
     }
@@ -144,7 +145,7 @@ def aggregate(records: list[RunRecord], *, design: Design | None = None, seeds: 
     unique: dict[tuple, RunRecord] = {}
     for record in records:
         key = (record.study, record.arm, record.depth, record.seed)
-        if key not in unique or (unique[key].outcome == ERROR and record.outcome != ERROR):
+        if key not in unique or (unique[key].outcome in UNRECORDED and record.outcome not in UNRECORDED):
             unique[key] = record
     ordered = [unique[key] for key in sorted(unique, key=lambda k: (k[0], k[1], -1 if k[2] is None else k[2], k[3]))]
     hunt = [r for r in ordered if r.study == CRASH_HUNT]

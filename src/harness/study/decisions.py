@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Mapping, Sequence
 
-from ..run.record import ERROR, RunRecord
+from ..run.record import UNRECORDED, RunRecord
 from . import power
 from .design import Design
 from .group_sequential import FINAL as COMPARISON_FINAL
@@ -26,7 +26,7 @@ ADVICE = {"inconclusive": "under-trained: train longer (--epochs) or use the pap
 
 def outcomes_in_plan(records: Sequence[RunRecord], seeds: Sequence[int]) -> list[str | None]:
     """Each planned seed's outcome in plan order (None: no finished record; a harness error is not one)."""
-    by_seed = {r.seed: r.outcome for r in records if r.outcome != ERROR}
+    by_seed = {r.seed: r.outcome for r in records if r.outcome not in UNRECORDED}
     return [by_seed.get(seed) for seed in seeds]
 
 

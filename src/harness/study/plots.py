@@ -121,7 +121,8 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
         decision = group.get("decision", {}).get("decision")
         labels.append(f"{name}\n{decision}" if decision else name)
         if not group["runs"]:
-            unfinished = [f"{group[k]} {k}" for k in ("inconclusive", "oom", "infeasible", "errors") if group.get(k)]
+            unfinished = [f"{group[k]} {k}" for k in ("inconclusive", "oom", "infeasible", "errors", "interrupted")
+                          if group.get(k)]
             axis.annotate("no classified runs\n" + ", ".join(unfinished), (index, 0.5), ha="center", fontsize=8,
                           color="tab:gray")
             continue

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from _pytest.mark.expression import Expression
 
+from ..fsutil import DiskFull
 from ..profiles import load_profile
 from ..run.folder import RunFolder
-from ..run.record import CLASSIFIED, ERROR, RunRecord
+from ..run.record import CLASSIFIED, UNRECORDED, RunRecord
 from ..settings import STUDY_PROFILE
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .aggregate import aggregate
@@ -24,7 +25,7 @@ from .design import add_design_options
 from .gate import gate_failures
 from .options import StudyOptions
 from .plan import StudyPlan
-from .records import CASE_PROPERTY, StudyCase, error_record
+from .records import CASE_PROPERTY, INTERRUPTED_PREFIX, StudyCase, error_record
 from .report import terminal_table, write_reports
 from .session import StudySession
 from .status import StatusPrinter, read_running, runs_to_decide, runs_to_finish_look, status_line
@@ -133,7 +134,7 @@ def finish_json_report(partial: Path, final: Path) -> bool:
 def complete_studies(records: list[RunRecord]) -> list[RunRecord]:
     """The records of the studies that produced a result in this session: a study whose every test errored (it
     could not run) has no report set to replace the previous one with."""
-    produced = {record.study for record in records if record.outcome != ERROR}
+    produced = {record.study for record in records if record.outcome not in UNRECORDED}
     return [record for record in records if record.study in produced]
 
 
@@ -196,9 +197,11 @@ class StopOnSignal:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
-        yield
+        outcome = yield
         if call.excinfo is not None and call.excinfo.errisinstance(RunInterrupted):
             item.session.shouldstop = str(call.excinfo.value)
+            # an interruption, said in one line: the run is resumed by the same command, nothing is broken
+            outcome.get_result().longrepr = f"{INTERRUPTED_PREFIX}{call.excinfo.value}"
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
@@ -332,8 +335,13 @@ class StudyRecorder:
                 self.summaries["shootout"]["depth_why"] = study_session.shootout_depth().why
             except LookupError:
                 pass
-        self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
-                                     records=self.records)
+        try:
+            self.written = write_reports(self.summaries, options.reports_dir, wall_s=time.time() - self.started,
+                                         records=self.records)
+        except DiskFull as exc:   # the runs are recorded in their folders: `harness report` rebuilds the reports
+            print(f"stability: reports not written: {exc}; the previous ones are kept (`harness report --runs-dir "
+                  f"{options.runs_dir}` writes them once there is space)", file=sys.stderr)
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.gate_failures = gate_failures(self.summaries, options.fail_on)
         if self.gate_failures and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..run.folder import RunFolder
-from ..run.record import ERROR, BadRecord, Identity, RunRecord
+from ..run.record import ERROR, INTERRUPTED, UNRECORDED, BadRecord, Identity, RunRecord
 from ..run.recording import refreshed_record
 from .definitions import CRASH_HUNT, STUDIES, VARIANT, split_variant
 
@@ -45,8 +45,14 @@ class StudyCase:
         return asdict(self)
 
 
+# How an interrupted study test's failure reads (one line, no traceback): recorded as an interruption, not an error.
+INTERRUPTED_PREFIX = "interrupted: "
+
+
 def error_record(case: StudyCase, message: str) -> RunRecord:
-    return RunRecord.untrained(Identity(case.study, case.arm, None, case.depth, case.seed), ERROR, message[:500])
+    """The record of a test that ended without its run's: interrupted by a stop request, else a harness error."""
+    outcome = INTERRUPTED if message.startswith(INTERRUPTED_PREFIX) else ERROR
+    return RunRecord.untrained(Identity(case.study, case.arm, None, case.depth, case.seed), outcome, message[:500])
 
 
 def records_from_json_report(path: str | Path) -> FoundRecords:
@@ -123,9 +129,9 @@ def merged(sources: list[tuple[str, list[RunRecord]]]) -> list[RunRecord]:
             key = (record.study, record.arm, record.depth, record.seed)
             if key in chosen:
                 first_source, first = chosen[key]
-                if record.outcome == ERROR:     # a record of the run outweighs an error of its test
+                if record.outcome in UNRECORDED:     # a record of the run outweighs an error of its test
                     continue
-                if first.outcome != ERROR:
+                if first.outcome not in UNRECORDED:
                     if first.config_hash != record.config_hash:
                         raise UsageError("--runs-dir/--json-report", f"{first_source} {source}",
                                          f"hold different configurations of {record.study} {record.arm} depth "

@@ -73,7 +73,8 @@ def _counts_cells(group: dict) -> str:
     km_cell = ("–" if km.get("p_crash") is None else f"{km['p_crash']:.2f} {_interval(km['ci95'])}" if km["ci95"]
                else f"0 of {km['runs']} crashed")
     return (f"{group['runs']} | {group['crashes']} | {_fmt(group['p_crash'], 2)} | {_interval(group['ci95'])} | "
-            f"{km_cell} | {group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}")
+            f"{km_cell} | {group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}"
+            + (f" (+{group['interrupted']} interrupted)" if group.get("interrupted") else ""))
 
 
 COUNT_HEADER = "runs | crashes | P_crash | 95% CI | Kaplan–Meier P_crash [95%] | inconclusive | oom | infeasible | errors"

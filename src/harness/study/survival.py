@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-from ..run.record import ERROR, RunRecord
+from ..run.record import UNRECORDED, RunRecord
 from .statistics import BATCH, PERMUTATIONS, RANDOM_PERMUTATIONS
 
 
@@ -25,7 +25,7 @@ def failure_times(records: Sequence[RunRecord]) -> list[tuple[int, str | None]]:
     for record in records:
         if record.outcome == "crashed":
             times.append((record.onset_epoch or record.n_epochs or 1, (record.reasons or ("crashed",))[0]))
-        elif record.outcome in ("ok", "inconclusive", ERROR) and record.n_epochs:
+        elif record.outcome in ("ok", "inconclusive", *UNRECORDED) and record.n_epochs:
             times.append((record.n_epochs, None))
     return times
 

@@ -67,3 +67,19 @@ def test_bad_input_leaves_nothing_in_the_cache(tmp_path):
     with pytest.raises(UsageError):
         get_dataset(DatasetParams(**{**TINY_DATASET.as_dict(), "probe_npz": str(tmp_path / "missing.npz")}), tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+def test_a_full_disk_while_the_cache_is_written_is_named_and_leaves_no_staging(tmp_path, monkeypatch):
+    import errno
+
+    from harness.data import cache as cache_module
+    from harness.fsutil import DiskFull
+    from stability_tests.tiny import TINY_DATASET
+
+    def no_space(path, **arrays):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module.np, "savez", no_space)
+    with pytest.raises(DiskFull, match="no space left on the device writing"):
+        cache_module.get_dataset(TINY_DATASET, tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == []

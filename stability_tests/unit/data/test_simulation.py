@@ -111,3 +111,32 @@ def test_bad_parameters_name_the_flag(change, flag):
     with pytest.raises(UsageError) as info:
         simulate(DatasetParams(**{**TINY_DATASET.as_dict(), **change}))
     assert info.value.flag == flag
+
+
+@pytest.mark.parametrize("scale, says", [(1e300, "holds values beyond single precision"),
+                                         (1e-44, "gives a probe with values beyond single precision at N=32")])
+def test_a_probe_file_the_simulation_cannot_use_is_one_line_and_nothing_written(tmp_path, usage_error, scale, says):
+    from harness.physics.probe import make_synthetic_probe
+
+    path = tmp_path / "probe.npz"
+    np.savez(path, probeGuess=make_synthetic_probe(32, 0.0).astype(np.complex128) * scale)
+    folder = tmp_path / "run"
+    usage_error(["run", "--profile", "smoke", "--N", "32", "--probe-npz", str(path), "--output-dir", str(folder)],
+                f"--probe-npz {path}: ", [folder])
+    usage_error(["run", "--profile", "smoke", "--N", "32", "--probe-npz", str(path), "--output-dir", str(folder)],
+                says, [folder])
+
+
+def test_a_preset_the_simulation_cannot_use_is_one_line_and_nothing_written(tmp_path, usage_error, monkeypatch):
+    import shutil
+
+    from harness.fixtures import FIXTURES_ENV, fixtures_dir
+
+    fixtures = tmp_path / "fixtures"
+    shutil.copytree(fixtures_dir(), fixtures, ignore=shutil.ignore_patterns(".cache"))
+    with open(fixtures / "probes.toml", "a") as file:
+        file.write('\n[everywhere]\nkind = "zone_plate"\npupil-radius = 5000.0\n')   # its far field: a point
+    monkeypatch.setenv(FIXTURES_ENV, str(fixtures))
+    folder = tmp_path / "run"
+    usage_error(["run", "--profile", "smoke", "--probe-source", "everywhere", "--output-dir", str(folder)],
+                "--probe-source everywhere: gives a probe the simulation cannot use at N=64", [folder])

@@ -30,3 +30,12 @@ def test_a_record_that_names_its_probe_is_read_as_written(tmp_path):
     stats = json.loads((tmp_path / "run" / "stats.json").read_text())
     (tmp_path / "run" / "stats.json").write_text(json.dumps({**stats, "probe": "fzp", "record_version": 3}))
     assert RunFolder(tmp_path / "run").finished_record().probe == "fzp"  # config.json (no probe_source) not asked
+
+
+def test_the_temporaries_of_an_interrupted_write_are_removed_and_the_lock_kept(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    folder.path.mkdir()
+    for name in (".checkpoint.pt.abc123.pt", ".model.pt.x1.pt", ".recon.npz.placing", ".lock", "stats.json"):
+        (folder.path / name).write_bytes(b"")
+    assert sorted(folder.remove_temporaries()) == [".checkpoint.pt.abc123.pt", ".model.pt.x1.pt", ".recon.npz.placing"]
+    assert sorted(p.name for p in folder.path.iterdir()) == [".lock", "stats.json"]

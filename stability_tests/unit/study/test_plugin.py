@@ -143,8 +143,9 @@ def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(stud
     assert process.wait(timeout=300) == REQUEUE_EXIT_STATUS, output
     summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
     (depth2,) = summary["depths"]
-    assert depth2["errors"] == 1 and depth2["runs"] == 0 and depth2["crashes"] == 0 and depth2.get("inconclusive") == 0
-    assert [(s["seed"], s["outcome"]) for s in depth2["seeds"]] == [(11, "error")]  # seed 12 never started
+    assert depth2["interrupted"] == 1 and depth2["errors"] == 0 and depth2["runs"] == 0 and depth2["crashes"] == 0
+    assert [(s["seed"], s["outcome"]) for s in depth2["seeds"]] == [(11, "interrupted")]  # seed 12 never started
+    assert "Traceback" not in output and "interrupted: " in output   # one line, not a harness error's traceback
     assert (study_dir.path / "runs" / "crash_hunt" / "control" / "depth2_seed11" / "checkpoint.pt").is_file()
 
     finished = subprocess.run(command, cwd=study_dir.path, capture_output=True, text=True, timeout=600,
@@ -226,6 +227,23 @@ def test_a_finished_run_of_another_configuration_stops_the_session_before_any_te
     assert stats.read_text() == before and not (study_dir.path / "other").exists()
     study_dir.runpytest_inprocess(*common, "--epochs", "1", "--rerun").assert_outcomes(passed=2)
     assert stats.read_text() != before
+
+
+@SESSIONS
+def test_a_full_disk_at_the_reports_is_one_line_and_keeps_the_previous_reports(study_dir, monkeypatch):
+    from harness.fsutil import DiskFull
+    from harness.study import plugin
+
+    def full(summaries, reports_dir, **_):
+        raise DiskFull(Path(reports_dir) / "crash_hunt_summary.json")
+
+    monkeypatch.setattr(plugin, "write_reports", full)
+    result = study_dir.runpytest_inprocess("-m", "crashhunt", "--profile", "smoke", "--depths", "2", "--seeds", "11",
+                                           "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stderr.fnmatch_lines(["stability: reports not written: *no space left on the device writing "
+                                 "*crash_hunt_summary.json*harness report --runs-dir runs*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
 def test_a_study_whose_every_test_errored_replaces_no_report():
