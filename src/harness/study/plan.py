@@ -26,7 +26,8 @@ class StudyPlan:
 
     @classmethod
     def of(cls, options: StudyOptions, studies: Studies, on_gpu: bool = False) -> "StudyPlan":
-        """The plan of these options (UsageError naming --arms or --hunt-arm for an arm the fixture lacks)."""
+        """The plan of these options (UsageError naming --arms or --hunt-arm for an arm the fixture lacks, or
+        --seeds / --n-seeds for more seeds than the sequential design's budget)."""
         arms = options.arms or list(studies.shootout["arms"])
         if len(arms) == 1 and arms[0] in studies.arm_sets:
             arms = list(studies.arm_sets[arms[0]])   # a named set of arms
@@ -37,7 +38,10 @@ class StudyPlan:
         if options.hunt_arm is not None and options.hunt_arm not in studies.arms:
             raise UsageError("--hunt-arm", options.hunt_arm, f"unknown arm (known: {', '.join(studies.arms)})")
         design = make_design(studies.design_table, options.design, f"{studies.source} [design]")
-        return cls(options, studies, design, tuple(arms), options.hunt_arm or studies.crash_hunt_arm, on_gpu)
+        plan = cls(options, studies, design, tuple(arms), options.hunt_arm or studies.crash_hunt_arm, on_gpu)
+        for study in (CRASH_HUNT, SHOOTOUT):   # seeds the design cannot take are refused now, not dropped later
+            plan.seeds(study)
+        return plan
 
     def seeds(self, study: str) -> list[int]:
         return self.studies.planned_seeds(study, self.design, self.options.seeds, self.options.n_seeds)

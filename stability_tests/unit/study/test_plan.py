@@ -78,3 +78,11 @@ def test_the_probe_as_a_study_factor_runs_every_arm_once_per_probe(study_options
     assert case.test_id == f"depth4@fzp-seed{case.seed}"
     assert len({plan.config(c).default_folder("runs") for c in cases}) == len(cases)  # each probe's own folders
     assert plan.shootout_arms()[0] == "control@disk" and plan.control == "control@disk"
+
+
+@pytest.mark.parametrize("given, option", [({"--seeds": "1,2,3", "--max-seeds": 2}, "--seeds"),
+                                           ({"--n-seeds": 30}, "--n-seeds")])
+def test_seeds_the_sequential_budget_cannot_take_are_refused_before_any_test(study_options, given, option):
+    with pytest.raises(UsageError) as caught:
+        plan_of(study_options, **given)
+    assert caught.value.flag == option and "more than the sequential design's budget" in str(caught.value)
