@@ -113,10 +113,15 @@ def _keep_json_report(config, reports_dir: Path) -> None:
     written under a temporary name and moves into place once complete (finish_json_report)."""
     if hasattr(config.option, "json_report") and not config.option.json_report:
         config.option.json_report = True
-        # each session its own partial file: two sessions on one reports folder never write into one file
-        config.option.json_report_file = str(reports_dir / f".{JSON_REPORT}.{os.getpid()}.partial")
+        config.option.json_report_file = str(partial_json_report(reports_dir))
         config.option.json_report_indent = 1
         config.stash[JSON_REPORT_KEY] = reports_dir / JSON_REPORT
+
+
+def partial_json_report(reports_dir: Path) -> Path:
+    """Where this session's JSON report is written until complete: a file of its own (the process id), so two
+    sessions on one reports folder never write into one file and each moves its own report into place."""
+    return reports_dir / f".{JSON_REPORT}.{os.getpid()}.partial"
 
 
 def finish_json_report(partial: Path, final: Path) -> bool:

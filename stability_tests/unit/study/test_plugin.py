@@ -120,8 +120,9 @@ def test_shards_merge_into_the_same_summary(study_dir, capsys):
 
 
 @SESSIONS
-def test_sigterm_ends_a_study_with_errors_and_the_same_command_completes_it(study_dir):
-    """Preemption: the running run checkpoints and its test errors (never a crash or a pass), no
+def test_sigterm_ends_a_study_with_interrupted_tests_and_the_same_command_completes_it(study_dir):
+    """Preemption: the running run checkpoints and its test is recorded as interrupted (never a crash, a pass or a
+    harness error), no
     other test starts, the reports are written, the exit status asks for a requeue; then the same command
     resumes the run and completes the study."""
     import os
@@ -244,6 +245,17 @@ def test_a_full_disk_at_the_reports_is_one_line_and_keeps_the_previous_reports(s
     result.stderr.fnmatch_lines(["stability: reports not written: *no space left on the device writing "
                                  "*crash_hunt_summary.json*harness report --runs-dir runs*"])
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+def test_two_sessions_write_their_json_reports_to_files_of_their_own(tmp_path):
+    import subprocess
+    import sys
+
+    code = "import sys; from pathlib import Path; from harness.study.plugin import partial_json_report; " \
+           "print(partial_json_report(Path(sys.argv[1])))"
+    paths = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                            check=True).stdout.strip() for _ in range(2)}
+    assert len(paths) == 2 and all(Path(path).parent == tmp_path for path in paths)
 
 
 def test_a_study_whose_every_test_errored_replaces_no_report():
