@@ -25,7 +25,7 @@ def add_parser(subparsers, name: str) -> None:
                         help="a runs folder with runs/<study>/<arm>/<run>/stats.json (repeat for shards)")
     parser.add_argument("--reports-dir", default="reports", help="where to write the reports (default reports/)")
     parser.add_argument("--count-unfinished-as-crash", action="store_true",
-                        help="count inconclusive, oom and infeasible runs as crashes")
+                        help="count inconclusive and oom runs as crashes (infeasible ones never: they are no run)")
     parser.add_argument("--seeds", default=None, help="the seeds the sessions planned, e.g. 11,12 (default: the "
                         "design's, with any others found)")
     add_design_options(parser.add_argument)

@@ -13,7 +13,10 @@ from .quality import paired_quality, performance_profile
 from .statistics import clopper_pearson
 from .survival import kaplan_meier, permutation_logrank
 
-UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash; inside it only with --count-unfinished-as-crash
+UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash
+# inside it with --count-unfinished-as-crash: runs that started and did not finish; an infeasible configuration
+# never ran, so it can never be counted as a crash (nor make a depth crashy)
+COUNTABLE_AS_CRASH = ("inconclusive", "oom")
 CRASH_DEPTH_RULE = "crash depth = the shallowest depth decided crashy"
 ANY_CRASH_RULE = ("the smallest depth where at least one seed crashed (nonfinite, collapsed, wrong_solution/"
                   "twin_image or degraded): depends on the number of seeds, shown for reference only")
@@ -27,7 +30,7 @@ def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -
     runs = len(completed)
     crashes = sum(r.crashed for r in completed)
     if count_unfinished_as_crash:
-        extra = sum(by_outcome[name] for name in UNFINISHED)
+        extra = sum(by_outcome[name] for name in COUNTABLE_AS_CRASH)
         runs, crashes = runs + extra, crashes + extra
     return {
         "runs": runs,
@@ -45,10 +48,11 @@ def _counts(records: list[RunRecord], count_unfinished_as_crash: bool = False) -
 
 
 def _as_counted(records: list[RunRecord], count_unfinished_as_crash: bool) -> list[RunRecord]:
-    """With --count-unfinished-as-crash, the decisions see inconclusive, oom and infeasible runs as crashes."""
+    """With --count-unfinished-as-crash, the decisions see inconclusive and oom runs as crashes."""
     if not count_unfinished_as_crash:
         return records
-    return [r.replace(outcome="crashed", crashed=True) if r.outcome in UNFINISHED else r for r in records]
+    return [r.replace(outcome="crashed", crashed=True) if r.outcome in COUNTABLE_AS_CRASH else r
+            for r in records]
 
 
 def _plan(records: list[RunRecord], seeds) -> list[int]:

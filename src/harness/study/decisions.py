@@ -18,7 +18,9 @@ from .group_sequential import PENDING, UNDECIDED, Comparison, compare_sequential
 from .sprt import CRASHY, STABLE
 from .statistics import COMPARISON_TESTS, binomial_tail
 
-MIN_RUNS_FOR_UNCLASSIFIED = 3   # from this many finished runs, a depth mostly unclassified ends undecided
+# A depth whose finished runs are mostly unclassified ends undecided once this many of them are (fewer could
+# still be outweighed: two oom runs before two crashes must not end the depth before the crashes decide it).
+MIN_RUNS_FOR_UNCLASSIFIED = 3
 ADVICE = {"inconclusive": "under-trained: train longer (--epochs) or use the paper profile on a GPU",
           "oom": "out of memory: a smaller group (--group-size 1), a channel cap, or a larger device",
           "infeasible": "the configuration cannot be built (see each run's message)"}
@@ -91,7 +93,7 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
                 f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
             return result
         other = sum(unclassified.values())
-        if result.seeds_used >= MIN_RUNS_FOR_UNCLASSIFIED and other > result.seeds_used / 2:
+        if other >= MIN_RUNS_FOR_UNCLASSIFIED and other > result.seeds_used / 2:
             result.decision, result.why = UNDECIDED, _unclassified_why(unclassified, result.seeds_used)
             return result
     if result.seeds_used < budget or budget == 0:
@@ -109,12 +111,17 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
 
 
 def _fixed_depth(result: DepthDecision, design: Design) -> DepthDecision:
-    """A fixed design's answer: crashy when P(≥ crashes | p0) ≤ α, stable when P(≤ crashes | p1) ≤ β; else what
-    its seeds could reach and what 80 % power at the observed rate would take."""
+    """A fixed design's answer, meaning what the SPRT's does: crashy when P(≥ crashes | p0) ≤ α and P_crash ≥ p1 is
+    not excluded, stable when P(≤ crashes | p1) ≤ β and P_crash ≤ p0 is not excluded; when both are excluded P_crash
+    lies between p0 and p1 (undecided, said); else what its seeds could reach and what 80 % power would take."""
     crashy_p = binomial_tail(result.crashes, result.runs, design.p0, upper=True)
     stable_p = binomial_tail(result.crashes, result.runs, design.p1, upper=False)
     rate = result.crashes / result.runs
-    if crashy_p <= design.alpha:
+    if crashy_p <= design.alpha and stable_p <= design.beta:
+        result.why = (f"P_crash lies between p0 {design.p0} and p1 {design.p1}: P(≥ {result.crashes} crashes | "
+                      f"{design.p0}) = {crashy_p:.3g} ≤ α and P(≤ {result.crashes} | {design.p1}) = {stable_p:.3g} ≤ β; "
+                      "neither stable nor crashy")
+    elif crashy_p <= design.alpha:
         result.decision, result.p_value = CRASHY, crashy_p
         result.why = f"P(≥ {result.crashes} crashes | P_crash {design.p0}) = {crashy_p:.3g} ≤ α {design.alpha}"
     elif stable_p <= design.beta:

@@ -44,12 +44,16 @@ class Design:
         return Sprt(self.p0, self.p1, self.alpha, self.beta)
 
     def look_plan(self, seeds: int | None = None) -> LookPlan:
-        """The shootout's looks; a fixed design has one, at its seeds, and no futility stop."""
+        """The shootout's looks; a fixed design has one, at its seeds, and no futility stop. A sequential design
+        planned for fewer seeds than its budget (--n-seeds 12 under --max-seeds 20) looks last at those seeds, so
+        it ends once they are all in (the spending is over the planned seeds, fixed before any run)."""
         if not self.sequential:
             if seeds is None:
                 raise ValueError("a fixed design looks once, at its seeds: give their number")
             return LookPlan(looks=(seeds,), alpha=self.alpha, futility=0.0, test=COMPARISON_TESTS[self.test])
-        return LookPlan(looks=self.looks, alpha=self.alpha, futility=self.futility, test=COMPARISON_TESTS[self.test])
+        looks = self.looks if seeds is None or seeds >= self.max_seeds else (
+            *[look for look in self.looks if look < seeds], seeds)
+        return LookPlan(looks=looks, alpha=self.alpha, futility=self.futility, test=COMPARISON_TESTS[self.test])
 
     def as_dict(self) -> dict:
         return {**asdict(self), "looks": list(self.looks) if self.sequential else None}

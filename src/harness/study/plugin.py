@@ -61,7 +61,8 @@ def pytest_addoption(parser):
                     help="seeds of one configuration trained together as one stacked model (default: all on a GPU, "
                          "as memory allows; 1 on a CPU); with -n, such a group stays on one worker (--dist loadgroup)")
     group.addoption("--count-unfinished-as-crash", action="store_true",
-                    help="count inconclusive, oom and infeasible runs as crashes (default: listed beside P_crash)")
+                    help="count inconclusive and oom runs as crashes (default: listed beside P_crash; infeasible "
+                         "configurations never: they are no run)")
     group.addoption("--fail-on", default=None, metavar="GATES",
                     help="exit non-zero when the decisions say the recipe is unstable: crashy (a depth decided "
                          "crashy), worse (an arm decided to crash more than the control), or both as crashy,worse "

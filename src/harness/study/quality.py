@@ -16,16 +16,18 @@ from ..verdict.thresholds import RECONSTRUCTED_MARGIN
 from .statistics import sign_flip_test
 
 THRESHOLDS = [round(float(t), 3) for t in np.linspace(0.0, 1.0, 101)]
+# A crashed run whose reconstruction is not finite has no amp_ssim; it counts at the bottom, with the lowest
+# SSIM there is, so that dropping it never makes an arm look better.
+NONFINITE_SCORE = -1.0
 
 
 def _scored(records: Sequence[RunRecord]) -> list[RunRecord]:
-    return [r for r in records if r.classified and r.amp_ssim is not None]
+    return [r for r in records if r.classified and (r.amp_ssim is not None or r.crashed)]
 
 
 def _ssim(record: RunRecord) -> float:
-    """The amp_ssim of a scored record (which has one)."""
-    assert record.amp_ssim is not None
-    return record.amp_ssim
+    """The amp_ssim of a scored record; a crash without one scores NONFINITE_SCORE."""
+    return NONFINITE_SCORE if record.amp_ssim is None else record.amp_ssim
 
 
 def performance_profile(records: Sequence[RunRecord]) -> dict:
@@ -35,7 +37,7 @@ def performance_profile(records: Sequence[RunRecord]) -> dict:
     floors = [r.collapse_floor for r in _scored(records) if r.collapse_floor is not None]
     floor = median(floors) if floors else None
     reconstructed = [_ssim(r) >= floor_of + RECONSTRUCTED_MARGIN for r in _scored(records)
-                     if (floor_of := r.collapse_floor) is not None]
+                     if (floor_of := r.collapse_floor if r.collapse_floor is not None else floor) is not None]
     return {"runs": int(scores.size), "thresholds": THRESHOLDS,
             "share_reconstructed": float(np.mean(reconstructed)) if reconstructed else None,
             "fraction": [float(np.mean(scores >= t)) for t in THRESHOLDS] if scores.size else [],

@@ -93,6 +93,8 @@ def sign_flip_test(differences: Sequence[float]) -> dict | None:
     values = np.asarray(differences, dtype=float)
     if values.size == 0:
         return None
+    if values.size == 1:   # its two sign flips have the same |mean|: p = 1 exactly
+        return {"pairs": 1, "mean_difference": float(values[0]), "p_value": 1.0, "exact": True}
     exact = 2 ** values.size <= PERMUTATIONS
     result = stats.permutation_test((values,), lambda x, axis: np.mean(x, axis=axis), permutation_type="samples",
                                     vectorized=True, alternative="two-sided",

@@ -71,6 +71,17 @@ def kaplan_meier(records: Sequence[RunRecord], confidence: float = 0.95) -> dict
             "ci95": [1 - float(np.clip(high[-1], 0, 1)), 1 - float(np.clip(low[-1], 0, 1))] if events else None}
 
 
+def _one_run_p_value(scores: np.ndarray, size_a: int) -> float:
+    """The two-sided permutation p-value when one group holds a single run: every relabelling enumerated (the lone
+    run is any one of the pooled runs), p = 2·min(P(T ≤ t), P(T ≥ t)) capped at 1, as scipy defines it."""
+    observed = scores[:size_a].sum()
+    # group a's sum under each relabelling: the lone run's score, or the total less it when b is the lone group
+    sums = scores if size_a == 1 else scores.sum() - scores
+    tolerance = 1e-12 * max(1.0, abs(observed))
+    less, greater = np.mean(sums <= observed + tolerance), np.mean(sums >= observed - tolerance)
+    return float(min(1.0, 2 * min(less, greater)))
+
+
 def logrank_scores(times: Sequence[tuple[int, str | None]]) -> np.ndarray:
     """Each run's log-rank score on the pooled data (failed − expected failures up to its time): the log-rank
     statistic of a group is the sum of its runs' scores, so permuting the labels permutes the scores."""
@@ -93,6 +104,9 @@ def permutation_logrank(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> dict 
         return None
     scores = logrank_scores(pooled)
     exact = comb(len(pooled), len(times_a)) <= PERMUTATIONS
+    if min(len(times_a), len(times_b)) == 1:   # scipy wants two runs a group; one run's relabellings are few
+        return {"statistic": float(scores[:len(times_a)].sum()), "p_value": _one_run_p_value(scores, len(times_a)),
+                "exact": True, "runs": [len(times_a), len(times_b)]}
     result = stats.permutation_test((scores[:len(times_a)], scores[len(times_a):]),
                                     lambda x, y, axis: np.sum(x, axis=axis), permutation_type="independent",
                                     vectorized=True, alternative="two-sided",

@@ -170,3 +170,11 @@ def test_a_crash_hunt_of_several_probes_decides_per_probe_side_by_side():
     table = crash_hunt_table(summary)
     assert "| depth | control@disk | control@fzp |" in table
     assert "| 4 | crashy (2/2 crashed, P_crash 1.00) | stable (0/6 crashed, P_crash 0.00) |" in table
+
+
+def test_an_infeasible_depth_never_counts_as_crashy_even_when_unfinished_runs_do():
+    records = [record(depth=4, seed=s) for s in (1, 2, 3)] + [record(depth=8, seed=s, outcome="infeasible")
+                                                                for s in (1, 2, 3)]
+    summary = aggregate(records, count_unfinished_as_crash=True)["crash_hunt"]
+    depth8 = next(d for d in summary["depths"] if d["depth"] == 8)
+    assert depth8["decision"]["decision"] != "crashy" and depth8["crashes"] == 0 and summary["crash_depth"] is None

@@ -17,9 +17,10 @@ def test_a_gap_in_the_plan_holds_the_decision_whatever_finished_after_it():
 
 
 def test_mostly_unclassified_runs_end_a_depth_undecided_with_advice():
-    decision = depth_decision(8, ["inconclusive", "ok", "inconclusive"] + [None] * 17, Design())
-    assert decision.decision == "undecided" and decision.seeds_used == 3
-    assert "2 of 3 runs unclassified (2 inconclusive)" in decision.why and "paper profile" in decision.why
+    assert depth_decision(8, ["inconclusive", "ok", "inconclusive"] + [None] * 17, Design()).decision == "pending"
+    decision = depth_decision(8, ["inconclusive", "ok", "inconclusive", "inconclusive"] + [None] * 16, Design())
+    assert decision.decision == "undecided" and decision.seeds_used == 4
+    assert "3 of 4 runs unclassified (3 inconclusive)" in decision.why and "paper profile" in decision.why
     assert depth_decision(8, ["oom"] * 3, Design()).why.endswith("or a larger device")
 
 
@@ -44,3 +45,26 @@ def test_a_fixed_shootout_states_its_power():
     assert result.decision == "no difference shown" and result.look == 1
     assert "3 seeds per arm can reach p = 0.031 at best" in result.why
     assert "80 % power at the observed rates needs 19 seeds per arm" in result.why
+
+
+def test_two_unclassified_runs_before_the_crashes_do_not_end_a_depth():
+    decision = depth_decision(6, ["oom", "oom", "crashed", "crashed", "crashed"], Design())
+    assert decision.decision == "crashy" and decision.seeds_used == 4
+
+
+def test_a_fixed_design_between_p0_and_p1_is_neither_crashy_nor_stable():
+    decision = depth_decision(4, ["crashed"] * 5 + ["ok"] * 25, FIXED)      # 5 of 30: above p0 0.05, below p1 0.30
+    assert decision.decision == "undecided" and "lies between p0 0.05 and p1 0.3" in decision.why
+    assert depth_decision(4, ["crashed"] * 9 + ["ok"] * 21, FIXED).decision == "crashy"   # 9 of 30 = p1
+    assert depth_decision(4, ["ok"] * 30, FIXED).decision == "stable"
+
+
+def test_a_shootout_planned_for_fewer_seeds_than_its_budget_ends_when_they_are_in():
+    def records(arm, crashes):
+        return [RunRecord(study="shootout", arm=arm, architecture="hybrid", depth=4, seed=seed,
+                          outcome="crashed" if seed in crashes else "ok", crashed=seed in crashes) for seed in range(12)]
+
+    seeds = list(range(12))
+    results = shootout_decisions({"control": records("control", {0, 5}), "agc": records("agc", {1, 2})}, seeds,
+                                 Design(futility=0.0), "control")
+    assert results["agc"].decision == "no difference shown" and results["agc"].seeds == 12, results["agc"]

@@ -32,3 +32,18 @@ def test_paired_differences_use_the_seeds_classified_in_both_arms():
     result = paired_quality(arm, control)
     assert result["pairs"] == 2 and result["mean_difference"] == pytest.approx((0.1 + 0.5) / 2)
     assert result["p_value"] == pytest.approx(2 / 4)   # both positive: 2 of 4 sign assignments as extreme
+
+
+def test_a_crash_without_a_finite_reconstruction_counts_at_the_bottom_never_dropped():
+    records = [run(s, "crashed", None, floor=None) for s in (1, 2, 3)] + [run(4, "ok", 0.9), run(5, "ok", 0.95)]
+    profile = performance_profile(records)
+    assert profile["runs"] == 5 and profile["share_reconstructed"] == pytest.approx(2 / 5)
+    assert profile["fraction"][0] == pytest.approx(2 / 5)           # below even τ = 0
+    control = [run(s, "ok", 0.8) for s in (1, 2)]
+    paired = paired_quality([run(1, "crashed", None, "agc"), run(2, "ok", 0.8, "agc")], control)
+    assert paired["pairs"] == 2 and paired["mean_difference"] == pytest.approx((-1.0 - 0.8) / 2)
+
+
+def test_one_paired_seed_is_a_test_with_p_one_not_an_error():
+    result = paired_quality([run(1, "ok", 0.9, "agc")], [run(1, "ok", 0.5)])
+    assert result == {"pairs": 1, "mean_difference": pytest.approx(0.4), "p_value": 1.0, "exact": True}

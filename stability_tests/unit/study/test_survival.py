@@ -58,3 +58,13 @@ def test_the_permutation_log_rank_is_exact_where_the_asymptotic_one_is_not():
                                stats.CensoredData(right=[10] * 10)).pvalue
     assert asymptotic == pytest.approx(0.067, abs=1e-3)   # what scipy's normal approximation would claim
     assert permutation_logrank(healthy, healthy) is None
+
+
+def test_an_arm_with_one_run_gets_its_exact_permutation_p_value():
+    lone = [run(1, "crashed", 1, onset=1, arm="agc")]
+    others = [run(s, "ok", 5) for s in (1, 2, 3)]
+    result = permutation_logrank(lone, others)
+    # the lone run is, under relabelling, any of the 4 runs; its own (the earliest crash) is the most extreme of
+    # the 4 sums: P(T ≥ t) = 1/4, two-sided p = 2 · 1/4
+    assert result["p_value"] == pytest.approx(0.5) and result["runs"] == [1, 3] and result["exact"]
+    assert permutation_logrank(others, lone)["p_value"] == pytest.approx(0.5)
