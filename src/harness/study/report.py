@@ -25,8 +25,9 @@ VERDICT_NOTE = (
     "when its patches follow the point-reflected object; degraded = reconstructed the object, then lost it). "
     "Inconclusive (under-trained), oom and infeasible runs are listed beside it, not in it, unless "
     "--count-unfinished-as-crash. Intervals are exact 95% Clopper–Pearson; the Kaplan–Meier P_crash censors "
-    "ok and inconclusive runs at their last epoch instead of dropping them (Greenwood 95% band). Onset epochs "
-    "count from 1.")
+    "ok runs (and runs interrupted by a stop request) at their last epoch instead of dropping them, and leaves "
+    "inconclusive runs out (whether they crashed is unknown); its 95% band is Clopper–Pearson on the effective "
+    "sample size, exact without censoring. Onset epochs count from 1.")
 PORTABILITY_NOTE = (
     "Per-seed outcomes are not portable across devices, precision or library versions: float-level differences "
     "grow through training, so the same seed can crash on one machine and not on another. P_crash is the quantity; "
@@ -70,8 +71,7 @@ def design_line(design: dict) -> str:
 
 def _counts_cells(group: dict) -> str:
     km = group["survival"]
-    km_cell = ("–" if km.get("p_crash") is None else f"{km['p_crash']:.2f} {_interval(km['ci95'])}" if km["ci95"]
-               else f"0 of {km['runs']} crashed")
+    km_cell = "–" if km.get("p_crash") is None else f"{km['p_crash']:.2f} {_interval(km['ci95'])}"
     return (f"{group['runs']} | {group['crashes']} | {_fmt(group['p_crash'], 2)} | {_interval(group['ci95'])} | "
             f"{km_cell} | {group.get('inconclusive', 0)} | {group['oom']} | {group['infeasible']} | {group['errors']}"
             + (f" (+{group['interrupted']} interrupted)" if group.get("interrupted") else ""))
@@ -251,8 +251,9 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "## Counts", "", "",
     ]
     body = crash_hunt_table(summary) if study == CRASH_HUNT else shootout_tables(summary)
-    body += ("\n\n## Survival over epochs\n\nKaplan–Meier: a crashed run fails at its onset epoch, ok and "
-             "inconclusive runs are censored at their last epoch; oom and infeasible runs are left out.\n\n"
+    body += ("\n\n## Survival over epochs\n\nKaplan–Meier: a crashed run fails at its onset epoch, ok (and "
+             "interrupted) runs are censored at their last epoch; inconclusive, oom and infeasible runs are left "
+             "out.\n\n"
              + survival_table(study, summary))
     body += ("\n\n## Reconstruction quality over all classified runs\n\n" + quality_table(study, summary))
     images = ["", *[f"![{name}]({name})" for name in plots]]

@@ -1,21 +1,26 @@
-"""Crash-free survival over epochs with censoring: Kaplan–Meier (scipy.stats.ecdf on CensoredData), 95 %
-bands, runs at risk, the cumulative incidence of each crash reason, and an exact permutation log-rank test.
+"""Crash-free survival over epochs with censoring: Kaplan–Meier, exact 95 % bands, runs at risk, the cumulative
+incidence of each crash reason, and an exact permutation log-rank test.
 
 A crashed run fails at its onset epoch (its last epoch when no onset was recorded); an ok run is censored at
-its last epoch; an inconclusive run, or a run stopped before its end, at its last trained epoch. oom and
-infeasible runs never trained: a property of the configuration, not of a seed, so they are left out.
+its last epoch, and so is a run interrupted by a stop request (it is still running, as far as anyone knows). An
+inconclusive run finished without a verdict: whether it crashed is unknown, not "not yet", so it is left out, as
+from P_crash (counting it a survivor would bias survival up). oom and infeasible runs never trained: left out.
+
+The band is Clopper–Pearson's on the effective sample size (Dorey and Korn): at each epoch the runs whose
+binomial variance equals Greenwood's — S(1 − S)/V, or, where S is 0 or 1 and Greenwood's variance vanishes, the
+runs observed through that epoch. Without censoring it is the exact binomial interval of the surviving share,
+so it never collapses to zero width and covers at least its nominal level.
 """
 
 from __future__ import annotations
 
-import warnings
 from math import comb
 from typing import Sequence
 
 import numpy as np
 from scipy import stats
 
-from ..run.record import UNRECORDED, RunRecord
+from ..run.record import INTERRUPTED, RunRecord
 from .statistics import BATCH, PERMUTATIONS, RANDOM_PERMUTATIONS
 
 
@@ -25,7 +30,7 @@ def failure_times(records: Sequence[RunRecord]) -> list[tuple[int, str | None]]:
     for record in records:
         if record.outcome == "crashed":
             times.append((record.onset_epoch or record.n_epochs or 1, (record.reasons or ("crashed",))[0]))
-        elif record.outcome in ("ok", "inconclusive", *UNRECORDED) and record.n_epochs:
+        elif record.outcome in ("ok", INTERRUPTED) and record.n_epochs:
             times.append((record.n_epochs, None))
     return times
 
@@ -43,17 +48,8 @@ def kaplan_meier(records: Sequence[RunRecord], confidence: float = 0.95) -> dict
         return empty
     events = [epoch for epoch, reason in times if reason is not None]
     censored = [epoch for epoch, reason in times if reason is None]
-    if events:
-        curve = stats.ecdf(stats.CensoredData(uncensored=events, right=censored)).sf
-        with warnings.catch_warnings():  # Greenwood's band is undefined where survival is 0 or 1: no width there
-            warnings.simplefilter("ignore", RuntimeWarning)
-            band = curve.confidence_interval(confidence)
-        survival = curve.evaluate(epochs)
-        low, high = band.low.evaluate(epochs), band.high.evaluate(epochs)
-        low, high = np.where(np.isnan(low), survival, low), np.where(np.isnan(high), survival, high)
-    else:  # nothing failed: survival is 1 and its band has no width
-        survival = low = high = np.ones(len(epochs))
     at_risk = [sum(epoch >= e for epoch, _ in times) for e in epochs]
+    survival, low, high = _survival_with_band(epochs, at_risk, events, confidence)
     reasons = sorted({reason for _, reason in times if reason is not None})
     incidence: dict[str, list[float]] = {reason: [] for reason in reasons}
     before = 1.0
@@ -64,11 +60,43 @@ def kaplan_meier(records: Sequence[RunRecord], confidence: float = 0.95) -> dict
             running[reason] += before * failed / at_risk[index] if at_risk[index] else 0.0
             incidence[reason].append(running[reason])
         before = float(survival[index])
-    return {**empty, "survival": [float(v) for v in survival], "low": [float(v) for v in np.clip(low, 0, 1)],
-            "high": [float(v) for v in np.clip(high, 0, 1)], "at_risk": at_risk,
+    return {**empty, "survival": survival, "low": low, "high": high, "at_risk": at_risk,
             "censored": [censored.count(e) for e in epochs], "crashes": [events.count(e) for e in epochs],
-            "incidence": incidence, "p_crash": 1 - float(survival[-1]),
-            "ci95": [1 - float(np.clip(high[-1], 0, 1)), 1 - float(np.clip(low[-1], 0, 1))] if events else None}
+            "incidence": incidence, "p_crash": 1 - survival[-1], "ci95": [1 - high[-1], 1 - low[-1]]}
+
+
+def _survival_with_band(epochs: list[int], at_risk: list[int], events: list[int],
+                        confidence: float) -> tuple[list[float], list[float], list[float]]:
+    """Kaplan–Meier's S at the end of each epoch and its band: Clopper–Pearson on the effective sample size."""
+    survival, low, high = [], [], []
+    estimate, greenwood, failed_before = 1.0, 0.0, 0
+    for epoch, runs in zip(epochs, at_risk):
+        deaths = events.count(epoch)
+        if runs:
+            estimate *= 1 - deaths / runs
+            greenwood += deaths / (runs * (runs - deaths)) if runs > deaths else 0.0
+        failed_before += deaths
+        variance = estimate ** 2 * greenwood
+        if 0 < estimate < 1 and variance > 0:
+            effective = estimate * (1 - estimate) / variance
+        else:   # Greenwood's variance vanishes: the runs observed through this epoch
+            effective = float(runs - deaths + failed_before) if runs else float(failed_before)
+        survival.append(float(estimate))
+        band = _clopper_pearson_real(estimate * effective, effective, confidence)
+        low.append(band[0])
+        high.append(band[1])
+    return survival, low, high
+
+
+def _clopper_pearson_real(successes: float, trials: float, confidence: float) -> tuple[float, float]:
+    """The exact binomial interval's beta quantiles, for a real number of trials (an effective sample size)."""
+    if trials <= 0:
+        return 0.0, 1.0
+    tail = (1 - confidence) / 2
+    failures = trials - successes
+    lower = 0.0 if successes <= 1e-12 else float(stats.beta.ppf(tail, successes, failures + 1))
+    upper = 1.0 if failures <= 1e-12 else float(stats.beta.ppf(1 - tail, successes + 1, failures))
+    return lower, upper
 
 
 def _one_run_p_value(scores: np.ndarray, size_a: int) -> float:

@@ -135,7 +135,7 @@ def test_survival_is_kaplan_meier_with_unfinished_runs_censored():
                record("shootout", "control", 4, 2, "crashed", ["degraded"], onset=4, n_epochs=6),
                record("shootout", "control", 4, 3, "crashed", ["nonfinite"], onset=3, n_epochs=3),
                record("shootout", "control", 4, 4, "ok", n_epochs=6),
-               record("shootout", "control", 4, 5, "inconclusive", n_epochs=2),
+               record("shootout", "control", 4, 5, "interrupted", n_epochs=2),
                record("shootout", "control", 4, 6, "oom", n_epochs=None)]
     (arm,) = aggregate(records)["shootout"]["arms"]
     curve = arm["survival"]

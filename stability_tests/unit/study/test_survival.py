@@ -16,12 +16,19 @@ def run(seed, outcome, n_epochs, onset=None, reasons=("nonfinite",), arm="contro
 
 
 def test_the_worked_example_censors_interrupted_runs_instead_of_dropping_them():
-    # 3 crashes at epoch 2, 3 runs stopped at epoch 10 (inconclusive), 4 ok runs of 30 epochs
-    records = ([run(s, "crashed", 30, onset=2) for s in range(3)] + [run(s, "inconclusive", 10) for s in range(3, 6)]
+    # 3 crashes at epoch 2, 3 runs stopped at epoch 10 (interrupted), 4 ok runs of 30 epochs
+    records = ([run(s, "crashed", 30, onset=2) for s in range(3)] + [run(s, "interrupted", 10) for s in range(3, 6)]
                + [run(s, "ok", 30) for s in range(6, 10)])
     curve = kaplan_meier(records)
     assert curve["p_crash"] == pytest.approx(0.30)      # the classified-only fraction would be 3/7 = 0.43
-    assert curve["ci95"] == pytest.approx([0.016, 0.584], abs=1e-3)
+    # Greenwood's variance at S = 0.7 is 0.49 · 3/(10 · 7) = 0.021: an effective sample of 10, so the band is the
+    # exact binomial interval of 3 crashes in 10
+    exact = stats.binomtest(3, 10).proportion_ci(confidence_level=0.95, method="exact")
+    assert curve["ci95"] == pytest.approx([exact.low, exact.high])
+    # an inconclusive run's outcome is unknown: left out, not a survivor
+    unknown = kaplan_meier([*records[:3], *[run(s, "inconclusive", 30) for s in range(3, 10)]])
+    assert unknown["runs"] == 3 and unknown["p_crash"] == pytest.approx(1.0)
+    assert unknown["ci95"] == pytest.approx([stats.binomtest(3, 3).proportion_ci(method="exact").low, 1.0])
     assert curve["at_risk"][:3] == [10, 10, 7] and curve["censored"][9] == 3 and curve["censored"][29] == 4
 
 
@@ -40,7 +47,7 @@ def test_without_censoring_before_the_end_it_is_the_surviving_fraction(failures)
 
 def test_cumulative_incidence_splits_the_crashes_by_reason():
     records = [run(0, "crashed", 5, onset=1, reasons=("nonfinite",)), run(1, "crashed", 5, onset=3, reasons=("collapsed",)),
-               run(2, "inconclusive", 2), run(3, "ok", 5), run(4, "crashed", 5, onset=3, reasons=("collapsed", "degraded"))]
+               run(2, "interrupted", 2), run(3, "ok", 5), run(4, "crashed", 5, onset=3, reasons=("collapsed", "degraded"))]
     curve = kaplan_meier(records)
     assert curve["incidence"]["nonfinite"][-1] == pytest.approx(1 / 5)
     assert curve["incidence"]["collapsed"][-1] == pytest.approx(4 / 5 * 2 / 3)   # 2 of 3 at risk at epoch 3
@@ -68,3 +75,32 @@ def test_an_arm_with_one_run_gets_its_exact_permutation_p_value():
     # the 4 sums: P(T ≥ t) = 1/4, two-sided p = 2 · 1/4
     assert result["p_value"] == pytest.approx(0.5) and result["runs"] == [1, 3] and result["exact"]
     assert permutation_logrank(others, lone)["p_value"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("runs", [5, 10, 20])
+def test_the_band_covers_at_its_level_with_and_without_censoring(runs):
+    """Runs crash at a uniform epoch of 1..6 with probability p, else are ok to epoch 6; with censoring a third of
+    the runs are also interrupted at a uniform epoch. The band of P_crash at epoch 6 covers p (fixed seed)."""
+    import numpy as np
+
+    rng = np.random.default_rng(runs)
+    for censoring in (0.0, 1 / 3):
+        coverage = []
+        for p in (0.1, 0.3, 0.5, 0.7, 0.9):
+            hits = 0
+            for _ in range(300):
+                records = []
+                for seed in range(runs):
+                    crash_epoch = int(rng.integers(1, 7)) if rng.random() < p else None
+                    stop = int(rng.integers(1, 7)) if rng.random() < censoring else None
+                    if crash_epoch is not None and (stop is None or crash_epoch <= stop):
+                        records.append(run(seed, "crashed", 6, onset=crash_epoch))
+                    elif stop is not None and stop < 6:
+                        records.append(run(seed, "interrupted", stop))
+                    else:
+                        records.append(run(seed, "ok", 6))
+                curve = kaplan_meier(records)
+                low, high = curve["ci95"]
+                hits += low <= p <= high
+            coverage.append(hits / 300)
+        assert min(coverage) >= (0.95 if censoring == 0 else 0.93), (censoring, coverage)
