@@ -55,17 +55,22 @@ def _interval(ci, signed: bool = False) -> str:
     return f"[{ci[0]:+.2f}, {ci[1]:+.2f}]" if signed else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-def design_line(design: dict) -> str:
-    """The design in one sentence, with its error rates."""
+def design_line(design: dict, study: str) -> str:
+    """The design of one study in one sentence, with its error rates (a report states its own study's rule only)."""
     if design["design"] == "fixed":
-        return (f"Design: fixed seeds. A depth is crashy when P(≥ k crashes | P_crash {design['p0']}) ≤ α "
-                f"{design['alpha']}, stable when P(≤ k | {design['p1']}) ≤ β {design['beta']}; arms are compared with "
-                f"the control by the {design['test']} exact test at α {design['alpha']} (Holm across the arms).")
-    return (f"Design: sequential, up to {design['max_seeds']} seeds in batches of {design['batch']}. Per depth, "
-            f"Wald's SPRT of P_crash ≤ {design['p0']} (stable) against ≥ {design['p1']} (crashy), error rates α "
-            f"{design['alpha']} / β {design['beta']}; each arm against the control at looks "
-            f"{', '.join(map(str, design['looks']))} seeds: {design['test']} exact test, O'Brien–Fleming-type "
-            f"spending of α {design['alpha']}, Holm across the arms, non-binding futility below "
+        if study == CRASH_HUNT:
+            return (f"Design: fixed seeds. A depth is crashy when P(≥ k crashes | P_crash {design['p0']}) ≤ α "
+                    f"{design['alpha']} and P_crash ≥ {design['p1']} is not excluded, stable when P(≤ k | "
+                    f"{design['p1']}) ≤ β {design['beta']} and P_crash ≤ {design['p0']} is not excluded.")
+        return (f"Design: fixed seeds. Each arm is compared with the control by the {design['test']} exact test at "
+                f"α {design['alpha']} (Holm across the arms).")
+    if study == CRASH_HUNT:
+        return (f"Design: sequential, up to {design['max_seeds']} seeds per depth in batches of {design['batch']}: "
+                f"Wald's SPRT of P_crash ≤ {design['p0']} (stable) against ≥ {design['p1']} (crashy), error rates α "
+                f"{design['alpha']} / β {design['beta']}.")
+    return (f"Design: sequential, up to {design['max_seeds']} seeds per arm in batches of {design['batch']}: each arm "
+            f"against the control at looks {', '.join(map(str, design['looks']))} seeds, {design['test']} exact test, "
+            f"O'Brien–Fleming-type spending of α {design['alpha']}, Holm across the arms, non-binding futility below "
             f"{design['futility']} conditional power.")
 
 
@@ -235,7 +240,7 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
     answer = [f"# {title} report", "", *([f"> {note}", ""] if note else []), "## The answer", "",
               *[f"- {line}" for line in summary["decisions"]],
               *([f"- at depth {summary['depth']}: {summary['depth_why']}"] if summary.get("depth_why") else []),
-              "", design_line(summary["design"]), ""]
+              "", design_line(summary["design"], study), ""]
     header = [
         "## How it was computed", "",
         f"- profile: **{summary['profile']}**",

@@ -41,7 +41,8 @@ def test_the_report_opens_with_the_answer(tmp_path):
     del markdown[2:4]
     assert markdown[:4] == ["# Crash Hunt report", "", "## The answer", ""]
     assert markdown[4].startswith("- depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)")
-    assert markdown[5] == "- crash depth: 4" and markdown[7].startswith("Design: sequential, up to 20 seeds")
+    assert markdown[5] == "- crash depth: 4" and markdown[7].startswith("Design: sequential, up to 20 seeds per depth")
+    assert "SPRT" in markdown[7] and "look" not in markdown[7]      # its own study's design, not the shootout's
     assert {p.name for p in written} >= {"crash_hunt_survival.png", "crash_hunt_quality.png", "crash_hunt_loss_curves.png"}
 
 
@@ -85,3 +86,13 @@ def test_the_scale_note_names_the_quick_scale_everywhere_and_is_absent_for_the_p
     assert terminal_table(found).splitlines()[0] == quick
     found["crash_hunt"]["profile"] = "paper"
     assert "reduced-scale" not in terminal_table(found)
+
+
+def test_each_study_states_only_its_own_design():
+    from harness.study.design import Design
+    from harness.study.report import design_line
+
+    for design in (Design(), Design(design="fixed")):
+        hunt, shootout = design_line(design.as_dict(), "crash_hunt"), design_line(design.as_dict(), "shootout")
+        assert "crashy" in hunt and "control" not in hunt
+        assert "control" in shootout and "crashy" not in shootout and "SPRT" not in shootout
