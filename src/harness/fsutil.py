@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import socket
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -34,6 +36,18 @@ class DiskFull(OSError):
         free = shutil.disk_usage(path.parent).free if path.parent.exists() else 0
         super().__init__(errno.ENOSPC, f"no space left on the device writing {path} ({free / 2**20:.0f} MiB free)")
         self.path = path
+
+
+def content_digest(path: str | Path) -> str:
+    """sha256 of a file's bytes, read once per (path, modification time, size) in a process: a probe file or a
+    generator's source enters many run hashes."""
+    stat = Path(path).stat()
+    return _digest_of(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _digest_of(path: str, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def full_disk(path: Path, error: BaseException) -> bool:

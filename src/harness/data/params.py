@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UsageError
+from ..fsutil import content_digest
 
 # Bump when the simulation changes what it produces for the same parameters: old cache entries
 # then get a new key and are never mistaken for current data.
@@ -136,19 +136,13 @@ def probe_label(data: dict) -> str:
 
 
 def file_digest(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return content_digest(path)
 
 
 def probe_file_identity(path: str) -> str:
     """A probe file in a run's identity: its content's digest (a replaced file is another run), the path when it
     cannot be read (configure refuses such a file before any run)."""
     try:
-        stat = Path(path).stat()
-        return "sha256:" + _cached_digest(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+        return "sha256:" + content_digest(path)
     except OSError:
         return path
-
-
-@lru_cache(maxsize=64)
-def _cached_digest(path: str, mtime_ns: int, size: int) -> str:
-    return file_digest(path)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import sys
 from pathlib import Path
+
+from ..fsutil import content_digest
 
 
 def is_import_path(name: str) -> bool:
@@ -17,7 +18,7 @@ def is_import_path(name: str) -> bool:
 
 def _module_files(module_name: str, attribute: str) -> list[Path]:
     """The file of the module named and, when the callable is defined elsewhere, that module's file too."""
-    module = sys.modules.get(module_name) or importlib.import_module(module_name)
+    module = importlib.import_module(module_name)   # the imported module when it is (a process imports it once)
     files = [getattr(module, "__file__", None)]
     defined_in = inspect.getmodule(getattr(module, attribute, None))
     if defined_in is not None and defined_in is not module:
@@ -36,7 +37,7 @@ def source_digest(name: str) -> str:
         files = []
     for path in files:
         try:
-            digest.update(path.read_bytes())
+            digest.update(content_digest(path).encode())
         except OSError:
             digest.update(str(path).encode())
     return digest.hexdigest()[:16]
