@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from ..run.record import ERROR, INTERRUPTED, UNRECORDED, RunRecord
-from .decisions import comparison_line, crash_depth, depth_decision, depth_line, outcomes_in_plan, shootout_decisions
+from .crash_depth import estimate_crash_depth
+from .decisions import comparison_line, depth_decision, depth_line, outcomes_in_plan, shootout_decisions
 from .definitions import CONTROL_ARM, CRASH_HUNT, SHOOTOUT, split_variant
 from .design import Design
 from .quality import paired_quality, performance_profile
@@ -17,7 +18,8 @@ UNFINISHED = ("inconclusive", "oom", "infeasible")  # beside P_crash
 # inside it with --count-unfinished-as-crash: runs that started and did not finish; an infeasible configuration
 # never ran, so it can never be counted as a crash (nor make a depth crashy)
 COUNTABLE_AS_CRASH = ("inconclusive", "oom")
-CRASH_DEPTH_RULE = "crash depth = the shallowest depth decided crashy"
+CRASH_DEPTH_RULE = ("crash depth = the shallowest depth of the unbroken run of crashy depths counted from the deepest "
+                    "(a fixed sequence: the family-wise error across the depths is α)")
 ANY_CRASH_RULE = ("the smallest depth where at least one seed crashed (nonfinite, collapsed, wrong_solution/"
                   "twin_image or degraded): depends on the number of seeds, shown for reference only")
 
@@ -90,10 +92,10 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
             rows = [{k: v for k, v in r.row().items() if k != "arm"} for r in cell]
             depths.append({"depth": depth, "arm": arm, "decision": decision.as_dict(),
                            **_counts(cell, count_unfinished_as_crash), "seeds": rows})
-    by_arm = {arm: crash_depth([d for a, d in decisions if a == arm]) for arm in arms}
+    estimates = {arm: estimate_crash_depth([d for a, d in decisions if a == arm], design.p1) for arm in arms}
+    by_arm = {arm: found.depth for arm, found in estimates.items()}
     lines = [f"{arm} {depth_line(d)}" if len(arms) > 1 else depth_line(d) for arm, d in decisions]
-    lines += [f"crash depth{'' if len(arms) == 1 else ' of ' + arm}: "
-              + (str(found) if found is not None else "none (no depth decided crashy)") for arm, found in by_arm.items()]
+    lines += [("" if len(arms) == 1 else f"{arm}: ") + found.line(design.p1) for arm, found in estimates.items()]
     crashing = [d["depth"] for d in depths if d["crashes"] > 0]
     return {
         "profile": profile,
@@ -102,6 +104,7 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
         "rule": CRASH_DEPTH_RULE,
         "crash_depth": next(iter(by_arm.values())) if len(arms) == 1 else None,
         "crash_depths": by_arm,
+        "crash_depth_estimates": {arm: {**asdict(found), "line": found.line(design.p1)} for arm, found in estimates.items()},
         "any_crash_depth": {"rule": ANY_CRASH_RULE, "depth": min(crashing) if crashing else None},
         "count_unfinished_as_crash": count_unfinished_as_crash,
         "probes": probes_of(records),

@@ -12,11 +12,12 @@ from typing import Mapping, Sequence
 
 from ..run.record import UNRECORDED, RunRecord
 from . import power
+from .after_stop import StopEstimate, after_stop
 from .design import Design
 from .group_sequential import FINAL as COMPARISON_FINAL
-from .group_sequential import PENDING, UNDECIDED, Comparison, compare_sequentially
+from .group_sequential import NO_DIFFERENCE, PENDING, UNDECIDED, Comparison, compare_sequentially
 from .sprt import CRASHY, STABLE
-from .statistics import COMPARISON_TESTS, binomial_tail
+from .statistics import COMPARISON_TESTS, binomial_tail, clopper_pearson, one_sided_upper
 
 # A depth whose finished runs are mostly unclassified ends undecided once this many of them are (fewer could
 # still be outweighed: two oom runs before two crashes must not end the depth before the crashes decide it).
@@ -47,6 +48,7 @@ class DepthDecision:
     p_value: float | None = None
     smallest_p: float | None = None
     seeds_for_power: int | None = None
+    after_stop: StopEstimate | None = None   # the estimate and interval under the stopping rule (sequential)
     why: str = ""
 
     @property
@@ -89,6 +91,7 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
             continue
         if (decision := sprt.decide(result.llr)) is not None:
             result.decision = decision
+            result.after_stop = after_stop(sprt, result.crashes, result.runs, budget - sum(unclassified.values()))
             result.why = f"SPRT after {result.seeds_used} runs: log-LR {result.llr:+.2f} crossed " + (
                 f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
             return result
@@ -103,6 +106,7 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
     if sum(unclassified.values()) > result.seeds_used / 2:
         result.why = _unclassified_why(unclassified, result.seeds_used)
     elif design.sequential:
+        result.after_stop = after_stop(sprt, result.crashes, result.runs, result.runs)
         result.why = (f"budget of {budget} seeds spent: log-LR {result.llr:+.2f} between {sprt.lower:+.2f} and "
                       f"{sprt.upper:+.2f}")
     else:
@@ -165,7 +169,7 @@ def shootout_decisions(by_arm: Mapping[str, Sequence[RunRecord]], seeds: Sequenc
 
 
 def _fixed_comparison(result: Comparison, design: Design, family: int) -> None:
-    if result.decision != "no difference shown" or not result.runs or not result.control_runs:
+    if result.decision != NO_DIFFERENCE or not result.runs or not result.control_runs:
         return
     test = COMPARISON_TESTS[design.test]
     runs = min(result.runs, result.control_runs)
@@ -179,28 +183,46 @@ def _fixed_comparison(result: Comparison, design: Design, family: int) -> None:
                    f"at the observed rates needs {need}")
 
 
-def crash_depth(decisions: Sequence[DepthDecision]) -> int | None:
-    """The shallowest depth decided crashy."""
-    crashy = [d.depth for d in decisions if d.decision == CRASHY]
-    return min(crashy) if crashy else None
-
-
 def depth_line(decision: DepthDecision) -> str:
     if decision.decision in (STABLE, CRASHY):
         how = "exact test" if decision.p_value is not None else "SPRT"   # a fixed design's tests set p_value
         return (f"depth {decision.depth}: {decision.decision} ({decision.crashes} of {decision.runs} crashed, "
-                f"{how} after {decision.seeds_used} runs)")
-    return f"depth {decision.depth}: {decision.decision}: {decision.why}"
+                f"{how} after {decision.seeds_used} runs): {rate_statement(decision)}")
+    line = f"depth {decision.depth}: {decision.decision}: {decision.why}"
+    return f"{line}; {rate_statement(decision)}" if decision.final and decision.runs else line
+
+
+def rate_interval(decision: DepthDecision) -> list[float]:
+    """The 95 % interval for P_crash: under the SPRT's stopping rule where it stopped, else Clopper–Pearson."""
+    if decision.after_stop is not None:
+        return list(decision.after_stop.interval)
+    return clopper_pearson(decision.crashes, decision.runs) or [0.0, 1.0]
+
+
+def rate_statement(decision: DepthDecision) -> str:
+    """What the runs say about P_crash: for stable its one-sided bound, else the estimate with its interval —
+    under the SPRT's stopping rule where it stopped, the plain binomial figures where the seeds were fixed."""
+    found, (low, high) = decision.after_stop, rate_interval(decision)
+    if found is None:
+        if decision.decision == STABLE:
+            return f"P_crash < {one_sided_upper(decision.crashes, decision.runs):.2f} (one-sided 95 %, Clopper–Pearson)"
+        return f"P_crash {decision.crashes / decision.runs:.2f} [{low:.2f}, {high:.2f}] (95 %, Clopper–Pearson)"
+    if decision.decision == STABLE:
+        return f"P_crash < {found.upper_bound:.2f} (one-sided 95 %, exact under the stopping rule)"
+    return (f"P_crash {found.estimate:.2f} [{low:.2f}, {high:.2f}] (median-unbiased, 95 %, exact under the stopping "
+            f"rule; mean-unbiased {found.unbiased:.2f}, naive {found.naive:.2f})")
 
 
 def comparison_line(result: Comparison, control: str) -> str:
     head = f"{result.arm} vs {control}: {result.decision}"
     if result.risk_difference is None:
         return f"{head}: {result.why}"
-    assert result.ci95 is not None   # measured with the risk difference
-    low, high = result.ci95
-    numbers = (f"risk difference {result.risk_difference:+.2f} [{low:+.2f}, {high:+.2f}] "
-               f"({result.crashes}/{result.runs} vs {result.control_crashes}/{result.control_runs})")
+    assert result.ci95 is not None and result.repeated_ci is not None   # measured with the risk difference
+    (low, high), (naive_low, naive_high) = result.repeated_ci, result.ci95
+    numbers = (f"risk difference {result.risk_difference:+.2f} [{low:+.2f}, {high:+.2f}] (repeated "
+               f"{result.repeated_confidence:.1%} interval, valid at whichever look it stopped; naive Newcombe 95 % "
+               f"[{naive_low:+.2f}, {naive_high:+.2f}]; {result.crashes}/{result.runs} vs "
+               f"{result.control_crashes}/{result.control_runs})")
     if result.decision in COMPARISON_FINAL:
         return f"{head}, {numbers}, decided at look {result.look} ({result.seeds} seeds): {result.why}"
     return f"{head}, {numbers} at look {result.look}: {result.why}"

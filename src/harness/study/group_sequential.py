@@ -21,7 +21,8 @@ from .statistics import boschloo_exact, newcombe_interval
 
 CRASHED, OK = "crashed", "ok"   # a seed's outcome (any other: unclassified); None: not finished yet
 FEWER, MORE, FUTILE, NO_DIFFERENCE, UNDECIDED, PENDING = (
-    "fewer crashes", "more crashes", "no difference (futility)", "no difference shown", "undecided", "pending")
+    "fewer crashes", "more crashes", "difference not shown (futility stop)", "difference not shown", "undecided",
+    "pending")
 FINAL = (FEWER, MORE, FUTILE, NO_DIFFERENCE, UNDECIDED)
 
 
@@ -86,8 +87,10 @@ class Comparison:
     runs: int = 0
     control_crashes: int = 0
     control_runs: int = 0
-    risk_difference: float | None = None
-    ci95: list[float] | None = None
+    risk_difference: float | None = None   # naive: the fractions at the stop, as if the seeds had been fixed
+    ci95: list[float] | None = None        # naive: Newcombe's 95 % interval at the stop
+    repeated_ci: list[float] | None = None  # the repeated confidence interval, valid whenever the looks stopped
+    repeated_confidence: float | None = None
     conditional_power: float | None = None
     unclassified: dict | None = None    # the kinds of unclassified runs that left it undecided
     why: str = ""
@@ -135,7 +138,7 @@ def compare_sequentially(control: Sequence[str | None], arms: Mapping[str, Seque
         if any(None in control[:seeds] or len(control) < seeds or None in arms[arm][:seeds]
                or len(arms[arm]) < seeds for arm in active):
             break  # this look's runs are not all finished: the undecided arms stay pending
-        look = Look(index, seeds, *_counts(control, seeds)[:2])
+        look = Look(index, seeds, *_counts(control, seeds)[:2], repeated_levels(plan, family))
         testable = [results[arm] for arm in active if _measured(results[arm], arms[arm], control, look, test)]
         rejected = _holm_step_down(testable, plan, look, family, rejected)
         for result in testable:
@@ -152,6 +155,16 @@ class Look:
     seeds: int              # seeds per arm at this look
     control_crashes: int
     control_runs: int
+    levels: tuple[float, ...] = ()   # each look's level for the repeated confidence intervals
+
+
+def repeated_levels(plan: LookPlan, family: int) -> tuple[float, ...]:
+    """Each look's two-sided level for the repeated confidence intervals (Jennison & Turnbull): the spending
+    boundary of α / arms, Bonferroni over the arms, so every arm's intervals at every look cover together with
+    probability ≥ 1 − α whenever the looks stop — futility, Holm and unclassified runs included. Repeated
+    intervals rather than a stage-wise-ordering interval: with two binomial rates the ordering's interval needs
+    the control's rate as a nuisance, and several arms stop at different looks on a shared control."""
+    return tuple(nominal_levels(plan.looks, plan.alpha / family))
 
 
 def _measured(result: Comparison, outcomes: Sequence[str | None], control: Sequence[str | None], look: Look,
@@ -165,6 +178,8 @@ def _measured(result: Comparison, outcomes: Sequence[str | None], control: Seque
     result.control_crashes, result.control_runs = c_crashes, c_runs
     result.risk_difference = crashes / runs - c_crashes / c_runs if runs and c_runs else None
     result.ci95 = newcombe_interval(crashes, runs, c_crashes, c_runs)
+    result.repeated_confidence = 1 - look.levels[look.index]
+    result.repeated_ci = newcombe_interval(crashes, runs, c_crashes, c_runs, result.repeated_confidence)
     if other > runs or c_other > c_runs:
         name, found = (result.arm, outcomes) if other > runs else ("control", control)
         kinds = {kind: list(found[:seeds]).count(kind) for kind in dict.fromkeys(found[:seeds])

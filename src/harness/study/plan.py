@@ -28,13 +28,7 @@ class StudyPlan:
     def of(cls, options: StudyOptions, studies: Studies, on_gpu: bool = False) -> "StudyPlan":
         """The plan of these options (UsageError naming --arms or --hunt-arm for an arm the fixture lacks, or
         --seeds / --n-seeds for more seeds than the sequential design's budget)."""
-        arms = options.arms or list(studies.shootout["arms"])
-        if len(arms) == 1 and arms[0] in studies.arm_sets:
-            arms = list(studies.arm_sets[arms[0]])   # a named set of arms
-        known = f"known: {', '.join(studies.arms)}; sets: {', '.join(studies.arm_sets) or 'none'}"
-        for arm in arms:
-            if arm not in studies.arms:
-                raise UsageError("--arms", arm, f"unknown arm ({known})")
+        arms = shootout_arms(options.arms, studies)
         if options.hunt_arm is not None and options.hunt_arm not in studies.arms:
             raise UsageError("--hunt-arm", options.hunt_arm, f"unknown arm (known: {', '.join(studies.arms)})")
         design = make_design(studies.design_table, options.design, f"{studies.source} [design]")
@@ -131,3 +125,16 @@ class StudyPlan:
         if size <= 1:
             return None
         return f"{case.study}-{case.arm}-depth{case.depth}-part{self.seeds(case.study).index(case.seed) // size}"
+
+
+def shootout_arms(given: list[str] | None, studies: Studies) -> list[str]:
+    """The shootout's arms: those given (one name may be a set of arms), else the fixture's; UsageError naming
+    --arms for an arm the fixture lacks."""
+    arms = list(given or studies.shootout["arms"])
+    if len(arms) == 1 and arms[0] in studies.arm_sets:
+        arms = list(studies.arm_sets[arms[0]])   # a named set of arms
+    known = f"known: {', '.join(studies.arms)}; sets: {', '.join(studies.arm_sets) or 'none'}"
+    for arm in arms:
+        if arm not in studies.arms:
+            raise UsageError("--arms", arm, f"unknown arm ({known})")
+    return arms

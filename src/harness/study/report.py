@@ -17,6 +17,8 @@ from ..profiles import load_profile
 from ..run.record import outcome_label
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT, SHOOTOUT
+from .design import Design
+from .operating import crash_hunt_characteristics, shootout_characteristics
 from .plots import study_plots
 
 VERDICT_NOTE = (
@@ -74,6 +76,24 @@ def design_line(design: dict, study: str) -> str:
             f"{design['futility']} conditional power.")
 
 
+def operating_line(summary: dict, study: str) -> str:
+    """What the design could tell before it ran, computed exactly (`harness plan` gives the whole table)."""
+    design = Design(**{key: value for key, value in summary["design"].items() if key != "looks"})
+    if study == CRASH_HUNT:
+        rows = {row.rate: row for row in crash_hunt_characteristics(design, (design.p1, 0.2, design.p0))}
+        return (f"Before it ran: a depth at P_crash {design.p1} ends crashy with chance {rows[design.p1].crashy:.2f}, "
+                f"one at 0.2 ends stable with chance {rows[0.2].stable:.2f}, one at {design.p0} ends crashy with "
+                f"chance {rows[design.p0].crashy:.2f}; a false crash depth over all depths ≤ α {design.alpha} "
+                "(`harness plan` for the table).")
+    arms = max(len(summary["comparisons"]), 1)
+    if not design.sequential:
+        return "(`harness plan` states the sequential design's power.)"
+    found = shootout_characteristics(design.look_plan(), 0.0, design.p1, arms)
+    return (f"Before it ran: power {found.power:.2f} for one arm at P_crash 0 against a control at {design.p1} "
+            f"among {arms} arm(s) under Holm; the earliest look that can decide is "
+            f"{found.earliest_look or 'none'} (`harness plan` for more).")
+
+
 def _counts_cells(group: dict) -> str:
     km = group["survival"]
     km_cell = "–" if km.get("p_crash") is None else f"{km['p_crash']:.2f} {_interval(km['ci95'])}"
@@ -96,6 +116,7 @@ def crash_hunt_table(summary: dict) -> str:
     lines += ["", f"Crash depth: **{_fmt(summary['crash_depth']) if summary['crash_depth'] else 'none'}** "
               f"({summary['rule']}). For reference, {summary['any_crash_depth']['rule']}: "
               f"{summary['any_crash_depth']['depth'] or 'none'}."]
+    lines += [f"- {arm}: {found['line']}" for arm, found in summary.get("crash_depth_estimates", {}).items()]
     return "\n".join(lines)
 
 
@@ -122,16 +143,18 @@ def side_by_side_table(summary: dict) -> str | None:
 def comparison_table(summary: dict) -> str:
     if not summary["comparisons"]:
         return "No comparison (the shootout needs the control arm and another)."
-    lines = ["| arm vs control | decision | risk difference [Newcombe 95%] | p-value (level) | look (seeds) | "
-             "permutation log-rank p | Δ amp_ssim (sign-flip p) |", "|---" * 7 + "|"]
+    lines = ["| arm vs control | decision | risk difference [repeated CI, valid at the stop] | naive [Newcombe 95%] | "
+             "p-value (level) | look (seeds) | permutation log-rank p | Δ amp_ssim (sign-flip p) |", "|---" * 8 + "|"]
     for c in summary["comparisons"]:
         level = f" (≤ {c['level']:.3g} needed)" if c.get("level") is not None else ""
         rank = c["logrank"]
         rank_cell = "–" if rank is None else f"{rank['p_value']:.3f}" + ("" if rank["exact"] else " (random)")
         quality = c["quality"]
         quality_cell = "–" if quality is None else f"{quality['mean_difference']:+.3f} ({quality['p_value']:.3f})"
-        difference = "–" if c["risk_difference"] is None else f"{c['risk_difference']:+.2f} {_interval(c['ci95'], True)}"
-        lines.append(f"| {c['a']} vs {c['b']} | {c['decision']} | {difference} | {_fmt(c['p_value'])}{level} | "
+        repeated = "–" if c.get("repeated_ci") is None else (
+            f"{c['risk_difference']:+.2f} {_interval(c['repeated_ci'], True)} ({c['repeated_confidence']:.1%})")
+        naive = "–" if c["risk_difference"] is None else f"{c['risk_difference']:+.2f} {_interval(c['ci95'], True)}"
+        lines.append(f"| {c['a']} vs {c['b']} | {c['decision']} | {repeated} | {naive} | {_fmt(c['p_value'])}{level} | "
                      f"{_fmt(c['look'])} ({c['seeds']}) | {rank_cell} | {quality_cell} |")
     return "\n".join(lines)
 
@@ -240,7 +263,7 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
     answer = [f"# {title} report", "", *([f"> {note}", ""] if note else []), "## The answer", "",
               *[f"- {line}" for line in summary["decisions"]],
               *([f"- at depth {summary['depth']}: {summary['depth_why']}"] if summary.get("depth_why") else []),
-              "", design_line(summary["design"], study), ""]
+              "", design_line(summary["design"], study) + " " + operating_line(summary, study), ""]
     header = [
         "## How it was computed", "",
         f"- profile: **{summary['profile']}**",

@@ -24,6 +24,11 @@ def clopper_pearson(crashes: int, runs: int, confidence: float = 0.95) -> list[f
     return [low, high]
 
 
+def one_sided_upper(crashes: int, runs: int, confidence: float = 0.95) -> float:
+    """Exact one-sided upper confidence bound for the rate (Clopper–Pearson): the p with P(X ≤ crashes | p) = 1 − c."""
+    return 1.0 if crashes >= runs else float(stats.beta.ppf(confidence, crashes + 1, runs - crashes))
+
+
 def mcnemar_exact(a_only: int, b_only: int) -> float:
     """Exact McNemar p-value: a two-sided binomial test on the discordant pairs."""
     discordant = a_only + b_only

@@ -48,15 +48,24 @@ def test_unfinished_runs_count_as_crashes_only_when_asked():
     assert counted["runs"] == 2 and counted["crashes"] == 1
 
 
-def test_the_crash_depth_is_the_shallowest_depth_decided_crashy():
+def test_the_crash_depth_is_the_shallowest_of_the_crashy_depths_counted_from_the_deepest():
     crashing = [record(depth=d, seed=s, outcome="crashed", reasons=["nonfinite"], onset=1) for d in (6, 8) for s in (1, 2)]
     stable = [record(depth=4, seed=s) for s in range(1, 7)]
     summary = aggregate(crashing + stable)["crash_hunt"]
     assert summary["crash_depth"] == 6
-    assert summary["decisions"][:3] == ["depth 4: stable (0 of 6 crashed, SPRT after 6 runs)",
-                                        "depth 6: crashy (2 of 2 crashed, SPRT after 2 runs)",
-                                        "depth 8: crashy (2 of 2 crashed, SPRT after 2 runs)"]
+    bound = 1 - 0.05 ** (1 / 6)   # six ok runs, the earliest stop: (1 − p)⁶ = 0.05
+    assert summary["decisions"][0] == (f"depth 4: stable (0 of 6 crashed, SPRT after 6 runs): P_crash < {bound:.2f} "
+                                       "(one-sided 95 %, exact under the stopping rule)")
+    assert [line[:len("depth 6: crashy (2 of 2 crashed, SPRT after 2 runs)")] for line in summary["decisions"][1:3]] == [
+        "depth 6: crashy (2 of 2 crashed, SPRT after 2 runs)", "depth 8: crashy (2 of 2 crashed, SPRT after 2 runs)"]
+    assert summary["decisions"][3].startswith("crash depth 6 (fixed sequence from the deepest depth (8 → 6 → 4) "
+                                              "stopped at depth 4")
     assert aggregate(stable)["crash_hunt"]["crash_depth"] is None
+    # a crashy depth below a stable one is not the crash depth: the sequence from the deepest stops at once
+    deep_stable = [record(depth=8, seed=s) for s in range(1, 7)]
+    broken = aggregate([r for r in crashing if r.depth == 6] + stable + deep_stable)["crash_hunt"]
+    assert broken["crash_depth"] is None
+    assert "depth 6 was decided crashy on its own" in broken["decisions"][3]
 
 
 def test_shootout_compares_each_arm_with_the_control_on_the_planned_seeds():
@@ -77,8 +86,8 @@ def test_shootout_compares_each_arm_with_the_control_on_the_planned_seeds():
              [agc["runs"] - agc["crashes"], agc["control_runs"] - agc["control_crashes"]]]
     assert agc["p_value"] == pytest.approx(stats.boschloo_exact(table).pvalue, rel=1e-4)
     assert agc["p_value"] <= agc["level"]
-    assert comparisons["adamw"]["decision"] == "no difference (futility)"
-    assert summary["decisions"][0].startswith("adamw vs control: no difference (futility)")
+    assert comparisons["adamw"]["decision"] == "difference not shown (futility stop)"
+    assert summary["decisions"][0].startswith("adamw vs control: difference not shown (futility stop)")
     assert agc["logrank"]["p_value"] < 0.05 and agc["quality"]["pairs"] == 20
 
 
@@ -166,7 +175,7 @@ def test_a_crash_hunt_of_several_probes_decides_per_probe_side_by_side():
     assert [(d["arm"], d["decision"]["decision"]) for d in summary["depths"]] == [("control@disk", "crashy"),
                                                                                 ("control@fzp", "stable")]
     assert summary["crash_depths"] == {"control@disk": 4, "control@fzp": None} and summary["crash_depth"] is None
-    assert summary["decisions"][0] == "control@disk depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)"
+    assert summary["decisions"][0].startswith("control@disk depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)")
     table = crash_hunt_table(summary)
     assert "| depth | control@disk | control@fzp |" in table
     assert "| 4 | crashy (2/2 crashed, P_crash 1.00) | stable (0/6 crashed, P_crash 0.00) |" in table

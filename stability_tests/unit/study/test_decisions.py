@@ -42,7 +42,7 @@ def test_a_fixed_shootout_states_its_power():
     by_arm = {"control": [record("control", s, "crashed" if s == 1 else "ok") for s in (1, 2, 3)],
               "agc": [record("agc", s, "ok") for s in (1, 2, 3)]}
     (result,) = shootout_decisions(by_arm, [1, 2, 3], FIXED, "control").values()
-    assert result.decision == "no difference shown" and result.look == 1
+    assert result.decision == "difference not shown" and result.look == 1
     assert "3 seeds per arm can reach p = 0.031 at best" in result.why
     assert "80 % power at the observed rates needs 19 seeds per arm" in result.why
 
@@ -67,4 +67,4 @@ def test_a_shootout_planned_for_fewer_seeds_than_its_budget_ends_when_they_are_i
     seeds = list(range(12))
     results = shootout_decisions({"control": records("control", {0, 5}), "agc": records("agc", {1, 2})}, seeds,
                                  Design(futility=0.0), "control")
-    assert results["agc"].decision == "no difference shown" and results["agc"].seeds == 12, results["agc"]
+    assert results["agc"].decision == "difference not shown" and results["agc"].seeds == 12, results["agc"]

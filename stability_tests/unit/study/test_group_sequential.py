@@ -3,11 +3,13 @@ Holm across the arms, and the design's error rates and power by simulation with 
 
 import dataclasses
 import math
+import re
 
 import numpy as np
 import pytest
 from scipy import stats
 
+from harness.cli.main import main
 from harness.study.design import Design
 from harness.study.group_sequential import (
     FEWER,
@@ -103,3 +105,36 @@ def test_power_at_three_in_ten_against_none_by_simulation():
     # without the futility stop the design keeps the fixed 20-seed test's power (0.76)
     without, _ = simulate(0.3, 0.0, 2000, plan(futility=0.0))
     assert without == pytest.approx(0.76, abs=0.03)
+
+
+def three_arm_sessions(better, rate_control, rate_others, draws=2000, seed=20261205):
+    """Sessions of the default design with three arms on a shared control, as the shootout runs them: one arm
+    at `better`, two at `rate_others`."""
+    rng = np.random.default_rng(seed)
+    look_plan = Design().look_plan()
+    truths = {"a": better - rate_control, "b": rate_others - rate_control, "c": rate_others - rate_control}
+    for _ in range(draws):
+        def draw(rate):
+            return ["crashed" if c else "ok" for c in rng.random(20) < rate]
+        control = draw(rate_control)
+        arms = {"a": draw(better), "b": draw(rate_others), "c": draw(rate_others)}
+        yield truths, compare_sequentially(control, arms, look_plan)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("better, control", [(0.0, 0.3), (0.2, 0.2)])
+def test_three_arms_by_simulation_the_repeated_intervals_cover_and_harness_plan_states_the_power(
+        better, control, capsys):
+    covered, total, found_better = 0, 0, 0
+    for truths, results in three_arm_sessions(better, control, control):
+        for arm, truth in truths.items():
+            low, high = results[arm].repeated_ci
+            covered += low <= truth <= high
+            total += 1
+        found_better += results["a"].decision == FEWER
+    # whenever the looks stopped, every arm's interval at once (the adjusted coverage)
+    assert covered / total >= 0.94
+    # the power `harness plan` prints for one better arm of three, against the design as the code runs it
+    assert main(["plan", "--shootout-rates", f"{better},{control}"]) == 0
+    printed = re.search(r"the others equal to the control: ([0-9.]+)", capsys.readouterr().out)
+    assert printed and float(printed.group(1)) == pytest.approx(found_better / 2000, abs=0.03)

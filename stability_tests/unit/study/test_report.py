@@ -41,7 +41,8 @@ def test_the_report_opens_with_the_answer(tmp_path):
     del markdown[2:4]
     assert markdown[:4] == ["# Crash Hunt report", "", "## The answer", ""]
     assert markdown[4].startswith("- depth 4: crashy (2 of 2 crashed, SPRT after 2 runs)")
-    assert markdown[5] == "- crash depth: 4" and markdown[7].startswith("Design: sequential, up to 20 seeds per depth")
+    assert markdown[5].startswith("- crash depth 4 (fixed sequence from the deepest depth (4);")
+    assert markdown[7].startswith("Design: sequential, up to 20 seeds per depth")
     assert "SPRT" in markdown[7] and "look" not in markdown[7]      # its own study's design, not the shootout's
     assert {p.name for p in written} >= {"crash_hunt_survival.png", "crash_hunt_quality.png", "crash_hunt_loss_curves.png"}
 
