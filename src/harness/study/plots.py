@@ -12,10 +12,14 @@ import numpy as np
 
 from ..fsutil import atomic_save
 from ..run.folder import NotARunFolder, RunFolder
+from ..verdict import RECONSTRUCTED_MARGIN
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT
 
 VERDICT_STYLES: dict[str, Any] = {"ok": "-", "crashed": "--", "inconclusive": ":"}
+SURVIVAL_STYLES = ("-", "--", "-.", ":")
+SURVIVAL_OFFSET = 0.012
+OUTCOME_MARKERS = {"ok": "o", "crashed": "x", "inconclusive": "^"}
 
 
 def _pyplot():
@@ -126,9 +130,12 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
             axis.annotate("no classified runs\n" + ", ".join(unfinished), (index, 0.5), ha="center", fontsize=8,
                           color="tab:gray")
             continue
-        estimate = group["p_crash"]
-        axis.errorbar([index - 0.08], [estimate], yerr=[[estimate - group["ci95"][0]], [group["ci95"][1] - estimate]],
-                      fmt="o", capsize=6, color="black", label="classified runs (Clopper–Pearson)" if index == 0 else None)
+        stopped = group.get("decision", {}).get("after_stop")
+        estimate, (low, high) = ((stopped["estimate"], stopped["interval"]) if stopped
+                                 else (group["p_crash"], group["ci95"]))
+        axis.errorbar([index - 0.08], [estimate], yerr=[[estimate - low], [high - estimate]], fmt="o", capsize=6,
+                      color="black", label="classified runs (exact under the SPRT's stopping rule where it stopped, "
+                      "else Clopper–Pearson)" if index == 0 else None)
         axis.annotate(f"{group['crashes']}/{group['runs']}", (index - 0.08, estimate), textcoords="offset points",
                       xytext=(-28, 0), fontsize=9)
         km = group["survival"]
@@ -142,6 +149,32 @@ def p_crash_plot(study: str, summary: dict, path: Path) -> Path:
                    title=f"{study.replace('_', ' ')}: P_crash, profile {summary['profile']}")
 
 
+def risk_difference_plot(summary: dict, path: Path) -> Path:
+    """The shootout's decision per arm: the risk difference against the control with its repeated confidence
+    interval (valid at whichever look stopped), the naive interval beside it, and the decision."""
+    plt = _pyplot()
+    shown = [c for c in summary["comparisons"] if c.get("risk_difference") is not None]
+    figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    if not shown:
+        _no_data(axis, "no data: no arm compared with the control")
+        return _save(figure, path)
+    axis.axhline(0.0, color="tab:gray", linewidth=1)
+    for index, c in enumerate(shown):
+        difference, (low, high) = c["risk_difference"], c["repeated_ci"] or c["ci95"]
+        axis.errorbar([index], [difference], yerr=[[difference - low], [high - difference]], fmt="o", capsize=6,
+                      color="black", linewidth=2, label="repeated CI (valid at the stop)" if index == 0 else None)
+        naive_low, naive_high = c["ci95"]
+        axis.errorbar([index + 0.15], [difference], yerr=[[difference - naive_low], [naive_high - difference]],
+                      fmt="none", capsize=3, color="tab:gray", label="naive Newcombe 95%" if index == 0 else None)
+        axis.annotate(f"{c['crashes']}/{c['runs']} vs {c['control_crashes']}/{c['control_runs']}",
+                      (index, difference), textcoords="offset points", xytext=(-50, 0), fontsize=8)
+    axis.set_xticks(range(len(shown)), [f"{c['a']} vs {c['b']}\n{c['decision']}" for c in shown], fontsize=8)
+    axis.set_xlim(-0.6, len(shown) - 0.4)
+    return _finish(figure, axis, path, xlabel="", ylabel="risk difference P_crash(arm) − P_crash(control)",
+                   ylim=(-1.05, 1.05), title=f"shootout at depth {summary.get('depth')}: the decision per arm, "
+                   f"profile {summary['profile']}")
+
+
 def survival_plot(study: str, summary: dict, path: Path) -> Path:
     """Kaplan–Meier curves with 95% bands and censor marks, and the runs at risk per epoch beneath."""
     from matplotlib.transforms import blended_transform_factory
@@ -153,14 +186,21 @@ def survival_plot(study: str, summary: dict, path: Path) -> Path:
     if not named:
         _no_data(axis, "no data: no run trained (oom or infeasible runs are left out)")
         return _save(figure, path)
-    for name, curve in named:
+    for index, (name, curve) in enumerate(named):
+        # curves that coincide stay visible: each is drawn a little lower than the one before, in its own style
+        offset = -SURVIVAL_OFFSET * index
         epochs = [0, *curve["epochs"]]
-        colour = colours[name]
-        axis.step(epochs, [1.0, *curve["survival"]], where="post", color=colour, label=f"{name} ({curve['runs']} runs)")
-        axis.fill_between(epochs, [1.0, *curve["low"]], [1.0, *curve["high"]], step="post", color=colour, alpha=0.15)
-        marks = [(e, s) for e, s, c in zip(curve["epochs"], curve["survival"], curve["censored"]) for _ in range(min(c, 1))]
-        if marks:
-            axis.plot(*zip(*marks), linestyle="none", marker="+", markersize=10, color=colour)
+        colour, style = colours[name], SURVIVAL_STYLES[index % len(SURVIVAL_STYLES)]
+        survival = np.array([1.0, *curve["survival"]]) + offset
+        axis.step(epochs, survival, where="post", color=colour, linestyle=style, linewidth=1.8,
+                  label=f"{name} ({curve['runs']} runs)" + (f", drawn {-offset:.2f} low" if offset else ""))
+        axis.fill_between(epochs, [1.0, *curve["low"]], [1.0, *curve["high"]], step="post", color=colour, alpha=0.12)
+        for epoch, value, censored in zip(curve["epochs"], survival[1:], curve["censored"]):
+            if censored:   # one mark per epoch, with the number of runs it stands for
+                axis.plot([epoch], [value], linestyle="none", marker="+", markersize=10, color=colour)
+                if censored > 1:
+                    axis.annotate(f"{censored}", (epoch, value), textcoords="offset points", xytext=(4, 3),
+                                  fontsize=7, color=colour)
     horizon = max(len(curve["epochs"]) for _, curve in named)
     ticks = list(range(1, horizon + 1, max(1, horizon // 10)))
     axis.set_xticks(ticks)
@@ -174,42 +214,66 @@ def survival_plot(study: str, summary: dict, path: Path) -> Path:
                 axis.text(tick, height, str(curve["at_risk"][tick - 1]), transform=under, ha="center", va="center",
                           fontsize=8, color=colours[name])
     axis.set_xlim(0, horizon + 0.5)
-    return _finish(figure, axis, path, xlabel="epoch (+ marks a censored run)",
+    return _finish(figure, axis, path, xlabel="epoch (+ marks censored runs, with their number when more than one)",
                    ylabel="not yet crashed (Kaplan–Meier, 95% band)",
                    title=f"{study.replace('_', ' ')}: survival over epochs, profile {summary['profile']}")
 
 
 def performance_profile_plot(study: str, summary: dict, path: Path) -> Path:
-    """The share of classified runs with final amp_ssim ≥ τ, every τ; collapse floor and reconstructs line."""
+    """The share of classified runs with final amp_ssim ≥ τ, every τ, with its bootstrap band; beneath it every
+    run with an amp_ssim (inconclusive ones too, marked by outcome); the collapse floor and reconstructs line."""
+    from matplotlib.lines import Line2D
+
     plt = _pyplot()
-    named = [(name, group["quality"]) for name, group in summary_groups(study, summary) if group["quality"]["runs"]]
-    colours = _colours([name for name, _ in named])
-    figure, axis = plt.subplots(figsize=(8, 4), constrained_layout=True)
-    if not named:
-        _no_data(axis, "no data: no classified run with an amp_ssim")
+    groups = summary_groups(study, summary)
+    colours = _colours([name for name, _ in groups])
+    runs = [row for row in _rows(study, summary) if row.get("amp_ssim") is not None]
+    figure, axis = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
+    if not runs:
+        _no_data(axis, "no data: no run with an amp_ssim")
         return _save(figure, path)
-    for name, quality in named:
-        axis.step(quality["thresholds"], quality["fraction"], where="post", color=colours[name],
-                  label=f"{name} ({quality['runs']} runs)")
-    floors = [q["collapse_floor"] for _, q in named if q["collapse_floor"] is not None]
+    for name, group in groups:
+        quality = group["quality"]
+        if quality["runs"]:
+            axis.step(quality["thresholds"], quality["fraction"], where="post", color=colours[name],
+                      label=f"{name} ({quality['runs']} classified runs)")
+            if quality.get("band_low"):
+                axis.fill_between(quality["thresholds"], quality["band_low"], quality["band_high"], step="post",
+                                  color=colours[name], alpha=0.12)
+    names = [name for name, _ in groups]
+    for row in runs:
+        height = -0.04 - 0.035 * names.index(row["group"])
+        axis.plot([row["amp_ssim"]], [height], linestyle="none", marker=OUTCOME_MARKERS.get(row["outcome"], "."),
+                  color=colours[row["group"]], markersize=6, alpha=0.8)
+    floors = [row["collapse_floor"] for row in runs if row.get("collapse_floor") is not None]
     if floors:
         floor = float(np.median(floors))
         axis.axvline(floor, color="tab:red", linestyle=":", label=f"collapse floor {floor:.2f}")
-        lines = [q["reconstructs"] for _, q in named if q["reconstructs"] is not None]
-        axis.axvline(float(np.median(lines)), color="tab:green", linestyle=":", label="reconstructs (floor + 0.20)")
+        axis.axvline(floor + RECONSTRUCTED_MARGIN, color="tab:green", linestyle=":",
+                     label=f"reconstructs (floor + {RECONSTRUCTED_MARGIN})")
+    handles = axis.get_legend_handles_labels()[0] + [
+        Line2D([], [], color="black", marker=marker, linestyle="none", label=f"a run: {outcome}")
+        for outcome, marker in OUTCOME_MARKERS.items() if any(row["outcome"] == outcome for row in runs)]
     axis.set_xlim(0, 1)
-    return _finish(figure, axis, path, xlabel="τ (final amp SSIM)", ylabel="share of classified runs with amp SSIM ≥ τ",
-                   title=f"{study.replace('_', ' ')}: performance profile (crashed runs included)")
+    return _finish(figure, axis, path, xlabel="τ (final amp SSIM)", handles=handles,
+                   ylim=(-0.06 - 0.035 * len(names), 1.05),
+                   ylabel="share of classified runs with amp SSIM ≥ τ (95% bootstrap band)",
+                   title=f"{study.replace('_', ' ')}: performance profile (crashed runs included; every run beneath)")
 
 
-def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
-    """The median classified run (by amp_ssim; of the inconclusive runs when none is classified) and the first
-    run of each crash reason."""
+def _median_run(rows: list[dict]) -> dict | None:
+    """The median classified run by amp_ssim (of the inconclusive runs when none is classified)."""
     scored = [r for r in rows if r.get("amp_ssim") is not None]
     classified = sorted((r for r in scored if r["outcome"] in ("ok", "crashed")), key=lambda r: r["amp_ssim"])
     if not classified:
         classified = sorted((r for r in scored if r["outcome"] == "inconclusive"), key=lambda r: r["amp_ssim"])
-    picks = [("median run", classified[(len(classified) - 1) // 2])] if classified else []
+    return classified[(len(classified) - 1) // 2] if classified else None
+
+
+def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
+    """The median run of each depth or arm, side by side, then the first run of each crash reason."""
+    picks = [(f"median of {group}", found) for group in dict.fromkeys(r["group"] for r in rows)
+             if (found := _median_run([r for r in rows if r["group"] == group])) is not None]
     for reason in dict.fromkeys(reason for r in rows if r["outcome"] == "crashed" for reason in r.get("reasons") or ()):
         showing = [r for r in rows if r["outcome"] == "crashed" and reason in (r.get("reasons") or ())]
         unseen = [r for r in showing if all(r is not shown for _, shown in picks)]
@@ -219,7 +283,8 @@ def _picks(rows: list[dict]) -> list[tuple[str, dict]]:
 
 
 def reconstructions_plot(study: str, summary: dict, path: Path) -> Path:
-    """Amplitude of the truth, the median run and one run per failure mode (not the best run)."""
+    """Amplitude of the truth, the median run of each depth or arm and one run per failure mode (not the best
+    run), on one colour scale with its bar."""
     plt = _pyplot()
     loaded, truth = [], None
     for title, row in _picks(_rows(study, summary)):
@@ -235,20 +300,25 @@ def reconstructions_plot(study: str, summary: dict, path: Path) -> Path:
     if truth is None:
         _no_data(axes[0], "no data: no reconstruction on disk")
         return _save(figure, path)
-    axes[0].imshow(np.abs(truth[0]), cmap="gray")
+    # one colour scale for every panel, so that a brighter or flatter reconstruction reads as such
+    shown = [np.abs(truth[0]), *[np.nan_to_num(amplitude, posinf=0.0, neginf=0.0) for _, _, amplitude in loaded]]
+    top = max(float(np.percentile(image, 99.5)) for image in shown) or 1.0
+    image = axes[0].imshow(shown[0], cmap="gray", vmin=0.0, vmax=top)
     axes[0].set_title("ground truth amplitude", fontsize=9)
     axes[0].axis("off")
-    for axis, (title, row, amplitude) in zip(axes[1:], loaded):
-        axis.imshow(np.nan_to_num(amplitude), cmap="gray")
+    for axis, (title, row, _), amplitude in zip(axes[1:], loaded, shown[1:]):
+        axis.imshow(amplitude, cmap="gray", vmin=0.0, vmax=top)
         ssim = row.get("amp_ssim")
         axis.set_title(f"{title}: {row['label']}\n{row['outcome']} (amp SSIM "
                        f"{'–' if ssim is None else f'{ssim:.3f}'})", fontsize=9)
         axis.axis("off")
+    figure.colorbar(image, ax=list(axes), shrink=0.8, label="amplitude (one scale for all panels)")
     return _save(figure, path)
 
 
 def study_plots(study: str, summary: dict, reports_dir: Path) -> list[Path]:
-    return [
+    first = [] if study == CRASH_HUNT else [risk_difference_plot(summary, reports_dir / f"{study}_risk_difference.png")]
+    return first + [
         loss_curves(study, summary, reports_dir / f"{study}_loss_curves.png"),
         p_crash_plot(study, summary, reports_dir / f"{study}_p_crash.png"),
         survival_plot(study, summary, reports_dir / f"{study}_survival.png"),

@@ -30,10 +30,26 @@ def _ssim(record: RunRecord) -> float:
     return NONFINITE_SCORE if record.amp_ssim is None else record.amp_ssim
 
 
+BOOTSTRAP_DRAWS = 2000
+
+
+def profile_band(scores: np.ndarray, confidence: float = 0.95, draws: int = BOOTSTRAP_DRAWS,
+                 seed: int = 0) -> tuple[list[float], list[float]]:
+    """The percentile bootstrap band of the profile (rliable's stratified bootstrap: runs are resampled within
+    their own depth or arm, the stratum, never pooled across them), fixed seed."""
+    rng = np.random.default_rng(seed)
+    resampled = scores[rng.integers(0, scores.size, size=(draws, scores.size))]
+    fractions = (resampled[:, :, None] >= np.array(THRESHOLDS)[None, None, :]).mean(axis=1)   # [draw, τ]
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(fractions, [tail, 100 - tail], axis=0)
+    return [float(v) for v in low], [float(v) for v in high]
+
+
 def performance_profile(records: Sequence[RunRecord]) -> dict:
-    """Fractions of classified runs with final amp_ssim ≥ τ over THRESHOLDS, with the collapse floor (median
-    over the runs) and the "reconstructs" line above it."""
+    """Fractions of classified runs with final amp_ssim ≥ τ over THRESHOLDS with their bootstrap band, the
+    collapse floor (median over the runs) and the "reconstructs" line above it."""
     scores = np.array([_ssim(r) for r in _scored(records)])
+    band = profile_band(scores) if scores.size else ([], [])
     floors = [r.collapse_floor for r in _scored(records) if r.collapse_floor is not None]
     floor = median(floors) if floors else None
     reconstructed = [_ssim(r) >= floor_of + RECONSTRUCTED_MARGIN for r in _scored(records)
@@ -41,6 +57,7 @@ def performance_profile(records: Sequence[RunRecord]) -> dict:
     return {"runs": int(scores.size), "thresholds": THRESHOLDS,
             "share_reconstructed": float(np.mean(reconstructed)) if reconstructed else None,
             "fraction": [float(np.mean(scores >= t)) for t in THRESHOLDS] if scores.size else [],
+            "band_low": band[0], "band_high": band[1],
             "collapse_floor": floor, "reconstructs": None if floor is None else floor + RECONSTRUCTED_MARGIN,
             "median_amp_ssim": float(np.median(scores)) if scores.size else None}
 

@@ -15,6 +15,7 @@ from ..fsutil import atomic_write_bytes, atomic_write_json
 from ..physics.probe import twin_phrase
 from ..profiles import load_profile
 from ..run.record import outcome_label
+from ..verdict import RECONSTRUCTED_MARGIN, fit_threshold
 from .aggregate import summary_groups
 from .definitions import CRASH_HUNT, SHOOTOUT
 from .design import Design
@@ -164,12 +165,18 @@ def shootout_tables(summary: dict) -> str:
              f"| arm | {COUNT_HEADER} |", "|---" * 10 + "|"]
     for arm in summary["arms"]:
         lines.append(f"| {arm['arm']} | {_counts_cells(arm)} |")
-    lines += ["", "| arm | seed | outcome (onset epoch) | best val loss | fit error | amp SSIM | peak amp SSIM (epoch) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "Each run's verdict from its own references: it fits the data when its fit error is at most its fit "
+              "line (from its noise floor and a constant object's misfit); it reconstructs when its amp SSIM is at "
+              f"least its collapse floor + {RECONSTRUCTED_MARGIN}.", "",
+              "| arm | seed | outcome (onset epoch) | best val loss | fit error (fit line) | amp SSIM (collapse floor; "
+              "reconstructs line) | peak amp SSIM (epoch) |", "|---|---|---|---|---|---|---|"]
     for row in summary["rows"]:
         peak = "–" if row.get("peak_amp_ssim") is None else f"{row['peak_amp_ssim']:.3f} ({row.get('peak_epoch')})"
+        floor = row.get("collapse_floor")
+        lines_cell = "" if floor is None else f" ({floor:.3f}; {floor + RECONSTRUCTED_MARGIN:.3f})"
         lines.append(f"| {row['arm']} | {row['seed']} | {outcome_label(row)} | {_fmt(row['best_val_loss'], 4)} | "
-                     f"{_fmt(row.get('fit_error'), 4)} | {_fmt(row['amp_ssim'])} | {peak} |")
+                     f"{_fmt(row.get('fit_error'), 4)} ({fit_threshold(row):.4f}) | {_fmt(row['amp_ssim'])}{lines_cell} | "
+                     f"{peak} |")
     return "\n".join(lines)
 
 

@@ -47,3 +47,21 @@ def test_a_crash_without_a_finite_reconstruction_counts_at_the_bottom_never_drop
 def test_one_paired_seed_is_a_test_with_p_one_not_an_error():
     result = paired_quality([run(1, "ok", 0.9, "agc")], [run(1, "ok", 0.5)])
     assert result == {"pairs": 1, "mean_difference": pytest.approx(0.4), "p_value": 1.0, "exact": True}
+
+
+def test_the_profile_band_covers_the_true_profile_by_simulation():
+    """The bootstrap band around the profile at τ = 0.5, for runs whose amp_ssim is uniform on [0, 1]: its
+    coverage of the true share 0.5 over 300 simulated arms of 20 runs (percentile bootstrap: roughly nominal)."""
+    import numpy as np
+
+    from harness.study.quality import THRESHOLDS, profile_band
+    rng = np.random.default_rng(4)
+    at = THRESHOLDS.index(0.5)
+    covered = 0
+    for draw in range(300):
+        low, high = profile_band(rng.random(20), draws=500, seed=draw)
+        covered += low[at] <= 0.5 <= high[at]
+    assert covered / 300 >= 0.90
+    found = performance_profile([RunRecord(study="crash_hunt", arm="control", architecture="hybrid", depth=4, seed=s,
+                                           outcome="ok", amp_ssim=0.1 * s) for s in range(1, 6)])
+    assert all(lo <= f <= hi for lo, f, hi in zip(found["band_low"], found["fraction"], found["band_high"]))
