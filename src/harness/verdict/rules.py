@@ -27,7 +27,7 @@ from .thresholds import (
 )
 from .trajectory import Trajectory, is_finite
 
-VERDICT_VERSION = 2            # bump when the rules change: stats.json of older versions are re-derived
+VERDICT_VERSION = 3            # bump when the rules change: stats.json of older versions are re-derived
 
 
 def fit_threshold(metrics: dict) -> float:
@@ -184,6 +184,12 @@ def no_better_than_constant_finding(evidence: Evidence) -> Finding | None:
     no_better = (f"amp_ssim {amp_ssim:.3f} no better than a constant image (floor {floor:.3f} + {FLOOR_MARGIN})"
                  f" from epoch {onset}")
     if evidence.fits:
+        # a wrong solution is one that fits the data: it exists from the epoch from which both held as measured
+        # then, not from the first low SSIM of a run that did not yet fit
+        fitting = evidence.trajectory.onset_of_final_streak("fit_error", lambda value: value <= evidence.fit_limit)
+        onset = max(onset, fitting) if onset and fitting else onset
+        no_better = (f"amp_ssim {amp_ssim:.3f} no better than a constant image (floor {floor:.3f} + {FLOOR_MARGIN})"
+                     f", and fitting the data, from epoch {onset}")
         twin = evidence.twin
         named = twin_named(twin)
         text = f"fits the data (fit error {evidence.fit_error:.3f} ≤ {evidence.fit_limit:.3f}) but {no_better}"
