@@ -21,6 +21,7 @@ import numpy as np
 from scipy import stats
 
 from .after_stop import stopping_points
+from .decisions import depth_decision
 from .design import Design
 from .group_sequential import LookPlan, nominal_levels
 from .power import boschloo_pvalues
@@ -65,8 +66,6 @@ def crash_hunt_characteristics(design: Design, rates=RATES, seeds: int | None = 
             rows.append(DepthCharacteristics(rate, share["stable"], share["crashy"], share["undecided"],
                                              float(masses @ np.array([p.runs for p in points]))))
         return rows
-    from .decisions import depth_decision  # the fixed rule as the study applies it (decisions imports this module)
-
     runs = seeds or design.max_seeds
     outcome = [depth_decision(0, ["crashed"] * k + ["ok"] * (runs - k), design).decision for k in range(runs + 1)]
     rows = []
