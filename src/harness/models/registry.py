@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from . import neuralop_models
+from .cnn import CnnGenerator, check_cnn
 from .factorized import FfnoGenerator
 from .generator import ConstantResolutionGenerator, PtychoGenerator
 from .plan import GeneratorPlan, InfeasibleModel
@@ -72,6 +73,8 @@ ARCHITECTURES = {
                                 "resolution and constant width, no U (the original study's baseline)", stackable=True),
     "ffno": Architecture(FfnoGenerator, "factorised FNO: depth residual blocks at full resolution sharing one "
                          "factorised (per-axis) spectral layer, a 2× channel MLP and a gate, then two local refiners"),
+    "cnn": Architecture(CnnGenerator, "PtychoPINN's default CNN: a max-pooling convolutional encoder and separate "
+                        "amplitude (sigmoid) and phase (π·tanh) decoders", halves=True, check=check_cnn),
     "neuralop-fno": Architecture(neuralop_models.build_fno, "neuraloperator's FNO: depth Fourier layers",
                                  extra=neuralop_models.EXTRA),
     "neuralop-uno": Architecture(neuralop_models.build_uno, "neuraloperator's U-NO: depth Fourier layers in a U of "

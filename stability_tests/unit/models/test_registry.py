@@ -18,7 +18,8 @@ NEURALOP = importlib.util.find_spec("neuralop") is not None
 needs_neuralop = pytest.mark.skipif(not NEURALOP, reason="needs the neuralop extra: pip install -e .[neuralop]")
 
 # depth 4, width 32, 12 modes, 64 px, channel cap 512: the paper protocol's settings
-PINNED_PARAMS = {"hybrid": 17_202_402, "stable_hybrid": 17_204_610, "fno_vanilla": 636_450, "ffno": 88_227}
+PINNED_PARAMS = {"hybrid": 17_202_402, "stable_hybrid": 17_204_610, "fno_vanilla": 636_450, "ffno": 88_227,
+                 "cnn": 585_244}
 
 
 @pytest.mark.parametrize("name", sorted(PINNED_PARAMS))
@@ -39,7 +40,38 @@ def test_the_later_architectures_count_what_their_definitions_say():
     assert PINNED_PARAMS["ffno"] == lift + factorised + 1 + depth * block + 2 * refiner + head   # + 1 shared gate
 
 
-@pytest.mark.parametrize("name", ["fno_vanilla", "ffno"])
+def test_the_cnn_counts_what_its_definition_says():
+    """PtychoPINN's CNN at depth 4: three encoder levels (width, 2·width, 4·width), two 3×3 convolutions each;
+    two heads that climb back to n/2 and end in a central 3×3 convolution on 7/8 of the channels and a
+    full-patch path (one more climbing pair on the other 1/8, then a 3×3 convolution)."""
+    def conv(cin, cout):
+        return 9 * cin * cout + cout
+    width = 32
+    c = [width, 2 * width, 4 * width]
+    encoder = conv(1, c[0]) + conv(c[0], c[0]) + conv(c[0], c[1]) + conv(c[1], c[1]) + conv(c[1], c[2]) + conv(c[2], c[2])
+    outer = width // 8
+    head = (conv(c[2], c[1]) + conv(c[1], c[1]) + conv(c[1], c[0]) + conv(c[0], c[0])
+            + conv(width - outer, 1) + conv(outer, width) + conv(width, width) + conv(width, 1))
+    assert PINNED_PARAMS["cnn"] == encoder + 2 * head
+
+
+def test_the_cnn_keeps_amplitude_and_phase_apart_and_its_object_in_the_centre():
+    with seeded(1):
+        model = build_generator(GeneratorPlan("cnn", 3, width=16, n=32))
+    out = model(torch.rand(2, 1, 32, 32))
+    assert out.shape == (2, 32, 32) and out.dtype == torch.complex64
+    assert model.phase.activation(torch.tensor([1e6])).item() == pytest.approx(torch.pi)   # π·tanh bounds the phase
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        before = model(x)
+        model.amplitude.centre.bias += 1.0      # the central path reaches the middle n/2 × n/2 only
+        changed = (model(x) - before).abs() > 1e-7
+    assert changed[0, 8:24, 8:24].any() and not changed[0, :8].any() and not changed[0, :, 24:].any()
+    with pytest.raises(InfeasibleModel, match="depth ≥ 2"):
+        check_plan(GeneratorPlan("cnn", 1, width=8, n=32))
+
+
+@pytest.mark.parametrize("name", ["fno_vanilla", "ffno", "cnn"])
 def test_the_later_architectures_train_and_their_loss_falls(name, tiny_dataset):
     data = TrainingData.from_dataset(tiny_dataset)
     config = TrainConfig(epochs=4, batch_size=16, learning_rate=2e-3, seed=5, grad_clip=1.0)
