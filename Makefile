@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e .
 	touch $(STAMP)
 
-# The optional libraries the tests also cover (neuraloperator's models as arms), and the linter and type checker;
+# The optional libraries the tests also cover (neuraloperator's models as arms, the experiment trackers), and the
+# linter and type checker;
 # the studies need none.
 $(EXTRAS): $(STAMP)
-	$(PY) -m pip install -e ".[neuralop,dev]"
+	$(PY) -m pip install -e ".[neuralop,dev,trackers]"
 	touch $(EXTRAS)
 
 crashhunt: $(STAMP)

@@ -189,6 +189,8 @@ SETTINGS = (
                  "minute and 50 times a write's duration apart, at most 2%% of the training time; 0: every epoch)"),
     Setting("--no-checkpoints", "where", bool, help="write no checkpoints (an interrupted run starts over)"),
     Setting("--keep-checkpoint", "where", bool, help="keep the last checkpoint when the run finishes"),
+    Setting("--logger", "where", str, "csv", "experiment tracker each finished run is logged to: none | csv (the run "
+            "folder's logs/csv) | tensorboard | mlflow | wandb (the last three: pip install -e .[trackers])"),
 )
 BY_FLAG = {setting.flag: setting for setting in SETTINGS}
 # Every numeric setting's (smallest, largest, kind): the studies' options reuse the ranges of the flags they mirror.

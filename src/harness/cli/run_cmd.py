@@ -14,6 +14,7 @@ from ..run.folder import RunFolder
 from ..run.grouping import make_groups
 from ..run.launch import Launch, launch_group
 from ..run.reuse import another_run_in
+from ..run.tracking import check_tracker
 from ..settings import add_flags
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .run_args import run_folders
@@ -57,6 +58,7 @@ def _check_user_generators(configs) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    logger = check_tracker(args.logger)
     configs = run_configs(args)
     _check_user_generators(configs)
     folders = dict(zip(configs, run_folders(args, configs)))
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                 raise UsageError(flag, folder, reason)
     ensure_writable_dirs([*([(args.cache_dir, "--cache-dir")] if args.cache_dir is not None else []),
                           *[(folder, flag) for folder in folders.values()]])
-    launch = Launch(rerun=args.rerun, cache_dir=args.cache_dir, checkpoints=checkpoint_policy(args))
+    launch = Launch(rerun=args.rerun, cache_dir=args.cache_dir, checkpoints=checkpoint_policy(args),
+                    logger=logger)
     progress = Progress.for_terminal(sys.stderr)  # a step bar on a terminal; flushed lines in a log
     # SIGTERM (a scheduler's preemption) and SIGINT end the run after its current step, with a checkpoint.
     with stop_request.signals_caught():

@@ -16,6 +16,7 @@ from ..train.checkpoint import CheckpointPolicy
 from .config import RunConfig
 from .execute import execute_group
 from .record import RunRecord
+from .tracking import track_run
 
 Say = Callable[[str], None]
 
@@ -27,6 +28,7 @@ class Launch:
     rerun: bool = False                     # retrain even where a finished run (or a checkpoint) exists
     cache_dir: Path | None = None           # the dataset cache (None: the default)
     checkpoints: CheckpointPolicy = field(default_factory=CheckpointPolicy)
+    logger: str = "csv"                     # the experiment tracker each trained run is logged to (tracking.py)
 
 
 def launch_group(group: Sequence[RunConfig], folders: Sequence[Path], launch: Launch, say: Sequence[Say], *,
@@ -40,10 +42,14 @@ def launch_group(group: Sequence[RunConfig], folders: Sequence[Path], launch: La
             Path(folder).mkdir(parents=True, exist_ok=True)
             log = logs.enter_context(open(Path(folder) / "progress.log", "a"))
             progress.append(Progress(_both(log, say_line)))
-        return execute_group(list(group), list(folders), rerun=launch.rerun, cache_dir=launch.cache_dir,
-                             progress=progress, step_progress=step or progress[0].step,
-                             reuse_candidates=list(reuse_candidates) if reuse_candidates is not None else None,
-                             checkpoints=launch.checkpoints)
+        records = execute_group(list(group), list(folders), rerun=launch.rerun, cache_dir=launch.cache_dir,
+                                progress=progress, step_progress=step or progress[0].step,
+                                reuse_candidates=list(reuse_candidates) if reuse_candidates is not None else None,
+                                checkpoints=launch.checkpoints)
+    for config, folder, record in zip(group, folders, records):
+        if not record.reused:   # a reused run was logged when it trained
+            track_run(launch.logger, config, Path(folder), record)
+    return records
 
 
 def _both(log, say: Say) -> Say:

@@ -10,6 +10,7 @@ from ..errors import UsageError
 from ..physics.probe_presets import preset
 from ..profiles import load_profile
 from ..run.configure import check_device
+from ..run.tracking import check_tracker
 from ..settings import MAX_DEPTH, NUMBERS, STUDY_PROFILE, check_folder, check_number, int_list, name_list
 from .design import DESIGN_OPTIONS, make_design
 from .gate import GATES
@@ -27,6 +28,7 @@ class StudyOptions:
     runs_dir: Path = Path("runs")
     reports_dir: Path = Path("reports")
     rerun: bool = False
+    logger: str = "csv"                          # the experiment tracker of each trained run (run/tracking.py)
     device: str = "auto"
     cache_dir: Path | None = None
     count_unfinished_as_crash: bool = False
@@ -63,6 +65,7 @@ class StudyOptions:
             runs_dir=check_folder("--runs-dir", option("--runs-dir")),
             reports_dir=check_folder("--reports-dir", option("--reports-dir")),
             rerun=option("--rerun"),
+            logger=check_tracker(option("--logger")),
             device=option("--device"),
             cache_dir=check_folder("--cache-dir", option("--cache-dir")) if option("--cache-dir") is not None else None,
             count_unfinished_as_crash=option("--count-unfinished-as-crash"),

@@ -154,7 +154,7 @@ def risk_difference_plot(summary: dict, path: Path) -> Path:
     interval (valid at whichever look stopped), the naive interval beside it, and the decision."""
     plt = _pyplot()
     shown = [c for c in summary["comparisons"] if c.get("risk_difference") is not None]
-    figure, axis = plt.subplots(figsize=(6.5, 4), constrained_layout=True)
+    figure, axis = plt.subplots(figsize=(3 + 2.4 * max(len(shown), 1), 4.5), constrained_layout=True)
     if not shown:
         _no_data(axis, "no data: no arm compared with the control")
         return _save(figure, path)
@@ -167,8 +167,9 @@ def risk_difference_plot(summary: dict, path: Path) -> Path:
         axis.errorbar([index + 0.15], [difference], yerr=[[difference - naive_low], [naive_high - difference]],
                       fmt="none", capsize=3, color="tab:gray", label="naive Newcombe 95%" if index == 0 else None)
         axis.annotate(f"{c['crashes']}/{c['runs']} vs {c['control_crashes']}/{c['control_runs']}",
-                      (index, difference), textcoords="offset points", xytext=(-50, 0), fontsize=8)
-    axis.set_xticks(range(len(shown)), [f"{c['a']} vs {c['b']}\n{c['decision']}" for c in shown], fontsize=8)
+                      (index, difference), textcoords="offset points", xytext=(6, 6), fontsize=8)
+    labels = [f"{c['a']} vs {c['b']}\n" + c["decision"].replace(" (", "\n(") for c in shown]
+    axis.set_xticks(range(len(shown)), labels, fontsize=8)
     axis.set_xlim(-0.6, len(shown) - 0.4)
     return _finish(figure, axis, path, xlabel="", ylabel="risk difference P_crash(arm) − P_crash(control)",
                    ylim=(-1.05, 1.05), title=f"shootout at depth {summary.get('depth')}: the decision per arm, "

@@ -53,6 +53,8 @@ def pytest_addoption(parser):
     group.addoption("--runs-dir", default="runs", help="run folders (default runs/)")
     group.addoption("--reports-dir", default="reports", help="summaries, Markdown and plots (default reports/)")
     group.addoption("--rerun", action="store_true", help="retrain runs that already finished")
+    group.addoption("--logger", default="csv", help="experiment tracker each trained run is logged to, grouped by "
+                    "configuration: none | csv (default) | tensorboard | mlflow | wandb")
     group.addoption("--device", default="auto", help="auto | cpu | cuda")
     group.addoption("--cache-dir", default=None, help="dataset cache (default $HARNESS_CACHE_DIR or fixtures/.cache)")
     group.addoption("--threads-per-run", type=int, default=1,

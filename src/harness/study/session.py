@@ -71,7 +71,7 @@ class StudySession:
         candidates = [sorted(self.options.runs_dir.glob(f"*/*/{folder.name}")) for folder in folders]
         # --rerun retrains a group once per session: its later tests find it retrained
         launch = Launch(rerun=self.options.rerun and not self._retrained.issuperset(folders),
-                        cache_dir=self.options.cache_dir)
+                        cache_dir=self.options.cache_dir, logger=self.options.logger)
         say = [_say(label.replace(f"seed{case.seed}", f"seed{config.seed}")) for config in group]
         records = launch_group(group, folders, launch, say, reuse_candidates=candidates)
         self._retrained.update(folders)

@@ -15,6 +15,7 @@ BAD_OPTIONS = [
     ("--fail-on", "everything"), ("--fail-on", "crashy,crashy"), ("--fail-on", ""),
     ("--probe-source", "zoneplate"), ("--probe-source", "disk,disk"), ("--probe-source", ","),
     ("--probe-source", "disk,ideal_disk"),     # one probe under two names would train twice
+    ("--logger", "neptune"),
 ]
 
 

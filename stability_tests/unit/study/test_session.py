@@ -11,7 +11,7 @@ def test_a_case_trains_once_into_the_folder_its_ledger_reads_and_is_then_found_f
     fixture = tmp_path / "studies.toml"
     fixture.write_text(TINY_STUDIES)
     options = study_options(**{"--runs-dir": str(tmp_path / "runs"), "--cache-dir": str(cache_dir), "--epochs": 1,
-                               "--device": "cpu"})
+                               "--device": "cpu", "--logger": "none"})
     session = StudySession(options, load_studies(fixture))
     case = next(c for c in session.plan.cases("crash_hunt") if c.depth == 2)
     record = session.run(case, label=case.test_id)
@@ -19,6 +19,12 @@ def test_a_case_trains_once_into_the_folder_its_ledger_reads_and_is_then_found_f
     assert session.ledger.record(case) == record
     log = (session.ledger.folder(case) / "progress.log").read_text()
     assert "epoch 1/1" in log
+    assert not (session.ledger.folder(case) / "logs").exists()     # --logger none reached the launch
     assert f"[{case.test_id}] " in capsys.readouterr().err           # the same lines on the terminal, named
     again = StudySession(options, load_studies(fixture)).run(case, label=case.test_id)
     assert again.reused and again == record
+    other = next(c for c in session.plan.cases("crash_hunt") if c.depth == 2 and c.seed != case.seed)
+    logged = StudySession(study_options(**{**{"--runs-dir": str(tmp_path / "runs"), "--cache-dir": str(cache_dir),
+                                              "--epochs": 1, "--device": "cpu"}}), load_studies(fixture))
+    logged.run(other, label=other.test_id)
+    assert (logged.ledger.folder(other) / "logs" / "csv" / "metrics.csv").is_file()   # the default: csv
