@@ -21,16 +21,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
 project=$(cd "$here/../.." && pwd)
-study=${1:?usage: submit.sh crashhunt|shootout}
-case "$study" in
-  crashhunt) items=${DEPTHS:-4 6 8} ;;
-  shootout)  items=${ARMS:-control layerscale agc adamw}
-             : "${CRASH_DEPTH:?the shootout needs CRASH_DEPTH=D (the crash depth of the crash hunt)}" ;;
-  *) echo "submit.sh: unknown study '$study' (crashhunt or shootout)" >&2; exit 2 ;;
-esac
-tag=${TAG:-$study-$(date +%Y%m%d-%H%M%S)}
-python=${PYTHON:-$project/.venv/bin/python}
-[ -x "$python" ] || { echo "submit.sh: PYTHON=$python is not executable (run 'make install' first)" >&2; exit 2; }
+. "$here/../submit_setup.sh"
 gpus=${GPUS:-auto}
 if [ "$gpus" = auto ]; then
   if sinfo -h -o '%G' 2>/dev/null | grep -q 'gpu'; then gpus=1; else gpus=0; fi
