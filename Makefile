@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # linter and type checker;
 # the studies need none.
 $(EXTRAS): $(STAMP)
-	$(PY) -m pip install -e ".[neuralop,dev,trackers]"
+	$(PY) -m pip install -e ".[neuralop,dev,trackers,cluster]"
 	touch $(EXTRAS)
 
 crashhunt: $(STAMP)

@@ -9,12 +9,12 @@ from ..errors import UsageError
 from ..fsutil import DiskFull
 from ..train.checkpoint import CheckpointRefused
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted
-from . import bench_cmd, dataset_cmd, describe_cmd, plan_cmd, report_cmd, run_cmd, stats_cmd
+from . import bench_cmd, dataset_cmd, describe_cmd, launch_cmd, plan_cmd, report_cmd, run_cmd, stats_cmd
 
 # Each command module defines add_parser() and run(); heavy imports stay inside run().
 COMMANDS = {
     "dataset": dataset_cmd, "describe": describe_cmd, "run": run_cmd, "stats": stats_cmd, "report": report_cmd,
-    "plan": plan_cmd, "bench": bench_cmd,
+    "plan": plan_cmd, "launch": launch_cmd, "bench": bench_cmd,
 }
 
 

@@ -1,0 +1,69 @@
+"""A study fanned out through submitit: one array task per shard (a crash hunt's depth, a shootout's arm), each a
+pytest session of the study writing its own runs folder, then the shards merged as `harness report` merges them.
+
+A shard is `Checkpointable`: when the scheduler preempts it or its time runs out, submitit calls `checkpoint`,
+which asks the session to stop (SIGTERM: the running runs finish their step and write a checkpoint, the session
+exits 75) and resubmits the same shard, which resumes those runs. Without Slurm, submitit's local executor runs
+the shards as processes on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import submitit
+
+from ..train.interrupt import REQUEUE_EXIT_STATUS
+
+_RUNNING: dict[str, subprocess.Popen] = {}   # the shard's session in this job process (a Popen does not pickle)
+
+
+@dataclass
+class Shard(submitit.helpers.Checkpointable):
+    """One pytest session of the study: its selection, its folders, the project it runs in."""
+
+    name: str
+    command: list[str]
+    project: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __call__(self) -> int:
+        process = subprocess.Popen(self.command, cwd=self.project, env={**os.environ, **self.env})
+        _RUNNING[self.name] = process
+        status = process.wait()
+        if status not in (0, 1, REQUEUE_EXIT_STATUS):   # 1: the session ran and some test failed (a gate)
+            raise RuntimeError(f"shard {self.name}: pytest exited {status}")
+        return status
+
+    def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        process = _RUNNING.get(self.name)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)   # its runs checkpoint and the session exits 75
+            process.wait()
+        return submitit.helpers.DelayedSubmission(self)
+
+
+def shard_commands(study: str, items: list[str], root: Path, crash_depth: int | None, extra: list[str],
+                   project: Path) -> list[Shard]:
+    """One shard per item: a depth of the crash hunt, an arm of the shootout, in `root`/shard<i>."""
+    shards = []
+    for index, item in enumerate(items):
+        folder = root / f"shard{index}"
+        selection = ["--depths", item] if study == "crashhunt" else ["--arms", item, "--crash-depth", str(crash_depth)]
+        command = [sys.executable, "-m", "pytest", "-m", study, *selection, f"--runs-dir={folder / 'runs'}",
+                   f"--reports-dir={folder / 'reports'}", "-p", "no:cacheprovider", *extra]
+        shards.append(Shard(f"{study}-{item}", command, str(project)))
+    return shards
+
+
+def run_shards(shards: list[Shard], executor: submitit.Executor) -> list[int]:
+    """Submit the shards as one job array (each its own checkpointable callable) and wait for them; their exit
+    statuses, in order."""
+    with executor.batch():
+        jobs = [executor.submit(shard) for shard in shards]
+    return [job.result() for job in jobs]
