@@ -69,6 +69,9 @@ def test_wandb_offline_logs_the_run_in_its_configuration_group_with_its_verdict(
     record = RunRecord(study="crash_hunt", arm="control", architecture="hybrid", depth=2, seed=4, outcome="crashed",
                        crashed=True, reasons=("collapsed",), onset_epoch=2, n_epochs=2)
     track_run("wandb", config, folder, record)
+    import wandb
+
+    wandb.teardown()   # the offline run file is written by wandb's service process: stopping it flushes the file
     (written,) = folder.glob("logs/wandb/offline-run-*/run-*.wandb")
     content = written.read_bytes()
     for expected in (Group.of(config).name, "verdict/outcome", "crashed", "collapsed", "val_loss", "amp_ssim"):
