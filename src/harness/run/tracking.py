@@ -38,6 +38,8 @@ class Tracker:
     open: Callable[[RunConfig, Path, "Group"], "Logger"] | None   # (config, folder, group) → a Lightning logger
     module: str | None = None       # the library it needs, with the extra that installs it
     extra: str | None = None
+    # (logger, tags, record): the verdict where this tracker shows a run's outcome, beyond its hyperparameters
+    show_verdict: Callable[["Logger", dict[str, str], RunRecord], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,27 @@ def _wandb(config: RunConfig, folder: Path, group: Group):
 
 
 # The registry and the list of valid names.
+def _mlflow_tags(logger, tags: dict[str, str], record: RunRecord) -> None:
+    for key, value in tags.items():
+        logger.experiment.set_tag(logger.run_id, key, value[:5000])
+
+
+def _wandb_summary(logger, tags: dict[str, str], record: RunRecord) -> None:
+    logger.experiment.summary.update({**tags, "amp_ssim": record.amp_ssim})
+    logger.experiment.tags = (record.outcome, *record.reasons)
+    logger.experiment.finish()
+
+
+def _tensorboard_text(logger, tags: dict[str, str], record: RunRecord) -> None:
+    logger.experiment.add_text("verdict", "\n\n".join(f"{key}: {value}" for key, value in tags.items()))
+
+
 TRACKERS = {
     "none": Tracker(None),
     "csv": Tracker(_csv),
-    "tensorboard": Tracker(_tensorboard, "tensorboard", "trackers"),
-    "mlflow": Tracker(_mlflow, "mlflow", "trackers"),
-    "wandb": Tracker(_wandb, "wandb", "trackers"),
+    "tensorboard": Tracker(_tensorboard, "tensorboard", "trackers", _tensorboard_text),
+    "mlflow": Tracker(_mlflow, "mlflow", "trackers", _mlflow_tags),
+    "wandb": Tracker(_wandb, "wandb", "trackers", _wandb_summary),
 }
 
 
@@ -143,19 +160,6 @@ def track_run(name: str, config: RunConfig, folder: Path, record: RunRecord) -> 
         metrics = _finite({key: value for key, value in epoch.items() if key != "epoch"})
         if metrics:
             logger.log_metrics(metrics, step=int(epoch["epoch"]) + 1)
-    _finish(name, logger, tags, record)
-
-
-def _finish(name: str, logger, tags: dict[str, str], record: RunRecord) -> None:
-    """The verdict where each tracker shows a run's outcome, then the logger closed."""
-    if name == "mlflow":
-        for key, value in tags.items():
-            logger.experiment.set_tag(logger.run_id, key, value[:5000])
-    elif name == "wandb":
-        logger.experiment.summary.update({**tags, "amp_ssim": record.amp_ssim})
-        logger.experiment.tags = (record.outcome, *record.reasons)
-    elif name == "tensorboard":
-        logger.experiment.add_text("verdict", "\n\n".join(f"{key}: {value}" for key, value in tags.items()))
+    if tracker.show_verdict is not None:   # before the logger closes its writer
+        tracker.show_verdict(logger, tags, record)
     logger.finalize("success")
-    if name == "wandb":
-        logger.experiment.finish()

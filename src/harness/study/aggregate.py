@@ -95,7 +95,8 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
     estimates = {arm: estimate_crash_depth([d for a, d in decisions if a == arm], design.p1) for arm in arms}
     by_arm = {arm: found.depth for arm, found in estimates.items()}
     lines = [f"{arm} {depth_line(d)}" if len(arms) > 1 else depth_line(d) for arm, d in decisions]
-    lines += [("" if len(arms) == 1 else f"{arm}: ") + found.line(design.p1) for arm, found in estimates.items()]
+    said = {arm: found.line(design.p1) for arm, found in estimates.items()}
+    lines += [("" if len(arms) == 1 else f"{arm}: ") + line for arm, line in said.items()]
     crashing = [d["depth"] for d in depths if d["crashes"] > 0]
     return {
         "profile": profile,
@@ -104,7 +105,7 @@ def crash_hunt_summary(records: list[RunRecord], *, design: Design | None = None
         "rule": CRASH_DEPTH_RULE,
         "crash_depth": next(iter(by_arm.values())) if len(arms) == 1 else None,
         "crash_depths": by_arm,
-        "crash_depth_estimates": {arm: {**asdict(found), "line": found.line(design.p1)} for arm, found in estimates.items()},
+        "crash_depth_estimates": {arm: {**asdict(found), "line": said[arm]} for arm, found in estimates.items()},
         "any_crash_depth": {"rule": ANY_CRASH_RULE, "depth": min(crashing) if crashing else None},
         "count_unfinished_as_crash": count_unfinished_as_crash,
         "probes": probes_of(records),

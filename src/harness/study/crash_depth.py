@@ -65,7 +65,7 @@ def estimate_crash_depth(decisions: Sequence[DepthDecision], p1: float) -> Crash
     crashy = [d.depth for d in by_depth if d.decision == CRASHY]
     result.shallowest_crashy = min(crashy) if crashy else None
     for decision in reversed(by_depth):
-        if not decision.runs or (decision.final and decision.decision != CRASHY and _unclassified_stop(decision)):
+        if not decision.runs or (decision.final and decision.decision != CRASHY and decision.mostly_unclassified):
             result.passed_over.append(decision.depth)
             continue
         result.sequence.append(decision.depth)
@@ -81,7 +81,3 @@ def estimate_crash_depth(decisions: Sequence[DepthDecision], p1: float) -> Crash
         reaching = [d.depth for d in classified if rate_interval(d)[1] >= p1]
         result.may_be = (min(reaching) if reaching else None, result.depth)
     return result
-
-
-def _unclassified_stop(decision: DepthDecision) -> bool:
-    return sum(decision.unclassified.values()) > decision.seeds_used / 2

@@ -55,6 +55,11 @@ class DepthDecision:
     def final(self) -> bool:
         return self.decision in (STABLE, CRASHY, UNDECIDED)
 
+    @property
+    def mostly_unclassified(self) -> bool:
+        """More than half of the runs read so far were unclassified (no test can speak for this depth)."""
+        return sum(self.unclassified.values()) > self.seeds_used / 2
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -95,15 +100,14 @@ def depth_decision(depth: int, outcomes: Sequence[str | None], design: Design) -
             result.why = f"SPRT after {result.seeds_used} runs: log-LR {result.llr:+.2f} crossed " + (
                 f"{sprt.upper:+.2f}" if decision == CRASHY else f"{sprt.lower:+.2f}")
             return result
-        other = sum(unclassified.values())
-        if other >= MIN_RUNS_FOR_UNCLASSIFIED and other > result.seeds_used / 2:
+        if sum(unclassified.values()) >= MIN_RUNS_FOR_UNCLASSIFIED and result.mostly_unclassified:
             result.decision, result.why = UNDECIDED, _unclassified_why(unclassified, result.seeds_used)
             return result
     if result.seeds_used < budget or budget == 0:
         result.why = "no seeds planned" if budget == 0 else f"waiting for seed {result.seeds_used + 1} of {budget}"
         return result
     result.decision = UNDECIDED
-    if sum(unclassified.values()) > result.seeds_used / 2:
+    if result.mostly_unclassified:
         result.why = _unclassified_why(unclassified, result.seeds_used)
     elif design.sequential:
         result.after_stop = after_stop(sprt, result.crashes, result.runs, result.runs)

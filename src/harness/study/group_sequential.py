@@ -131,6 +131,7 @@ def compare_sequentially(control: Sequence[str | None], arms: Mapping[str, Seque
     test = plan.test or boschloo_exact
     results = {arm: Comparison(arm) for arm in arms}
     family, rejected = len(arms), 0
+    levels = repeated_levels(plan, family)
     for index, seeds in enumerate(plan.looks):
         active = [arm for arm in arms if not results[arm].final]
         if not active:
@@ -138,7 +139,7 @@ def compare_sequentially(control: Sequence[str | None], arms: Mapping[str, Seque
         if any(None in control[:seeds] or len(control) < seeds or None in arms[arm][:seeds]
                or len(arms[arm]) < seeds for arm in active):
             break  # this look's runs are not all finished: the undecided arms stay pending
-        look = Look(index, seeds, *_counts(control, seeds)[:2], repeated_levels(plan, family))
+        look = Look(index, seeds, *_counts(control, seeds)[:2], levels)
         testable = [results[arm] for arm in active if _measured(results[arm], arms[arm], control, look, test)]
         rejected = _holm_step_down(testable, plan, look, family, rejected)
         for result in testable:
@@ -155,7 +156,7 @@ class Look:
     seeds: int              # seeds per arm at this look
     control_crashes: int
     control_runs: int
-    levels: tuple[float, ...] = ()   # each look's level for the repeated confidence intervals
+    levels: tuple[float, ...]   # each look's level for the repeated confidence intervals
 
 
 def repeated_levels(plan: LookPlan, family: int) -> tuple[float, ...]:

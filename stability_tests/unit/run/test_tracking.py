@@ -102,6 +102,8 @@ def test_tensorboard_event_files_read_back_with_every_epoch(tmp_path):
     events = EventAccumulator(str(tmp_path / "seed3" / "logs" / "tensorboard"))
     events.Reload()
     assert [(e.step, round(e.value, 6)) for e in events.Scalars("val_loss")] == [(1, 0.31), (2, 0.21)]
+    (verdict,) = events.Tensors("verdict/text_summary")
+    assert b"verdict/outcome: ok" in verdict.tensor_proto.string_val[0]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs mlflow: pip install -e .[trackers]")
