@@ -38,6 +38,7 @@ def test_the_rates_and_the_design_options_reach_the_tables(capsys):
     assert power_of(out)[0] == pytest.approx(expected, abs=0.005)
 
 
+@pytest.mark.integration
 def test_the_power_asked_for_sets_the_budget_searched(capsys):
     low = re.search(r"shootout: --max-seeds (\d+)", plan(capsys, "--power", "0.6")).group(1)
     high = re.search(r"shootout: --max-seeds (\d+)", plan(capsys, "--power", "0.9")).group(1)

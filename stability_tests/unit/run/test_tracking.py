@@ -55,6 +55,7 @@ def test_the_seeds_of_one_configuration_share_a_group_and_other_configurations_d
     assert Group.of(config).name.startswith("crash_hunt/control/depth2-")
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is None, reason="needs wandb: pip install -e .[trackers]")
 def test_wandb_offline_logs_the_run_in_its_configuration_group_with_its_verdict(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
@@ -106,6 +107,7 @@ def test_tensorboard_event_files_read_back_with_every_epoch(tmp_path):
     assert b"verdict/outcome: ok" in verdict.tensor_proto.string_val[0]
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(importlib.util.find_spec("mlflow") is None, reason="needs mlflow: pip install -e .[trackers]")
 def test_mlflow_puts_the_seeds_under_one_parent_run_per_configuration(tmp_path, monkeypatch):
     from mlflow.tracking import MlflowClient

@@ -24,6 +24,7 @@ def session(rates, rng, design=DEFAULT):
     return decisions
 
 
+@pytest.mark.integration
 def test_three_stable_depths_give_a_crash_depth_at_most_alpha_of_the_time():
     rng = np.random.default_rng(11)
     found = [estimate_crash_depth(session((0.05, 0.05, 0.05), rng), 0.3) for _ in range(3000)]

@@ -14,6 +14,7 @@ from harness.study.operating import (
 )
 
 
+@pytest.mark.integration
 def test_the_crash_hunt_table_matches_sessions_of_the_decision_code():
     design, draws = Design(), 4000
     rng = np.random.default_rng(3)
@@ -42,6 +43,7 @@ def test_look_one_cannot_decide_with_three_arms_by_scipys_own_test():
     assert stats.boschloo_exact([[0, 8], [10, 2]], alternative="two-sided").pvalue <= found.levels[1]
 
 
+@pytest.mark.integration
 def test_power_falls_with_more_arms_and_rises_with_the_budget():
     plan = Design().look_plan()
     one, three = (shootout_characteristics(plan, 0.0, 0.3, arms).power for arms in (1, 3))
