@@ -52,6 +52,8 @@ def _executor(args: argparse.Namespace, folder: Path):
     import submitit
 
     cluster = None if args.executor == "auto" else args.executor
+    if cluster == "slurm" and submitit.SlurmExecutor.affinity() <= 0:
+        raise UsageError("--executor", args.executor, "no Slurm on this machine (srun not found)")
     executor = submitit.AutoExecutor(folder=str(folder / "submitit"), cluster=cluster)
     executor.update_parameters(timeout_min=args.timeout_min, cpus_per_task=args.cpus_per_task,
                                gpus_per_node=args.gpus_per_task or 0, slurm_partition=args.partition,
@@ -62,8 +64,7 @@ def _executor(args: argparse.Namespace, folder: Path):
 def run(args: argparse.Namespace) -> int:
     import shlex
 
-    from ..study.launcher import run_shards, shard_commands
-    from .main import main
+    from ..study.launcher import merge_of, shard_commands, submit_shards
 
     items = _items(args)
     tag = f"{args.study}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -72,13 +73,17 @@ def run(args: argparse.Namespace) -> int:
     executor = _executor(args, folder)
     shards = shard_commands(args.study, items, folder, args.crash_depth, shlex.split(args.pytest_args),
                             Path(args.project_dir).resolve())
+    merge = merge_of(shards, reports)
     print(f"harness launch: {len(shards)} shard(s) of the {args.study} through submitit ({executor.cluster}): "
           f"{', '.join(items)}; logs under {folder / 'submitit'}")
-    statuses = run_shards(shards, executor)
-    for shard, status in zip(shards, statuses):
-        print(f"harness launch: shard {shard.name} ended with status {status}")
-    runs = [arg for index in range(len(shards)) for arg in ("--runs-dir", str(folder / f"shard{index}" / "runs"))
-            if (folder / f"shard{index}" / "runs").is_dir()]
-    if not runs:
-        raise UsageError("--items", ",".join(items), "no shard wrote a runs folder")
-    return main(["report", *runs, "--reports-dir", str(reports)])
+    launched = submit_shards(shards, merge, executor)
+    if launched.merge_job is not None:
+        print(f"harness launch: shards are jobs {', '.join(job.job_id for job in launched.shard_jobs)}; the merge, job "
+              f"{launched.merge_job.job_id}, runs once they all ended and writes {reports}")
+        return 0
+    for shard, job in zip(shards, launched.shard_jobs):
+        print(f"harness launch: shard {shard.name} ended with status {job.result()}")
+    try:
+        return merge()
+    except RuntimeError as exc:
+        raise UsageError("--items", ",".join(items), str(exc)) from None

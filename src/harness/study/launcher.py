@@ -1,5 +1,6 @@
 """A study fanned out through submitit: one array task per shard (a crash hunt's depth, a shootout's arm), each a
-pytest session of the study writing its own runs folder, then the shards merged as `harness report` merges them.
+pytest session of the study writing its own runs folder, then the shards merged as `harness report` merges them:
+on Slurm by a job that depends on the whole array (`afterany`), without Slurm by this process once they end.
 
 A shard is `Checkpointable`: when the scheduler preempts it or its time runs out, submitit calls `checkpoint`,
 which asks the session to stop (SIGTERM: the running runs finish their step and write a checkpoint, the session
@@ -61,9 +62,49 @@ def shard_commands(study: str, items: list[str], root: Path, crash_depth: int | 
     return shards
 
 
-def run_shards(shards: list[Shard], executor: submitit.Executor) -> list[int]:
-    """Submit the shards as one job array (each its own checkpointable callable) and wait for them; their exit
-    statuses, in order."""
+@dataclass
+class Merge:
+    """The shards' runs folders merged into one set of reports (`harness report`), as its own job or in process."""
+
+    runs_dirs: list[str]
+    reports_dir: str
+
+    def __call__(self) -> int:
+        from ..cli.main import main
+
+        present = [folder for folder in self.runs_dirs if Path(folder).is_dir()]
+        if not present:
+            raise RuntimeError(f"no shard wrote a runs folder ({', '.join(self.runs_dirs)})")
+        return main(["report", *[arg for folder in present for arg in ("--runs-dir", folder)],
+                     "--reports-dir", self.reports_dir])
+
+
+def merge_of(shards: list[Shard], reports_dir: Path) -> Merge:
+    return Merge([shard_runs_dir(shard) for shard in shards], str(reports_dir))
+
+
+def shard_runs_dir(shard: Shard) -> str:
+    return next(arg.split("=", 1)[1] for arg in shard.command if arg.startswith("--runs-dir="))
+
+
+def after_the_array(jobs) -> str:
+    """Slurm's dependency of the merge: every shard ended, however (a failed shard's finished runs still count),
+    requeues included (a requeued task keeps its job id)."""
+    return "afterany:" + ":".join(dict.fromkeys(job.job_id.split("_")[0] for job in jobs))
+
+
+@dataclass
+class Launched:
+    shard_jobs: list[submitit.Job]
+    merge_job: submitit.Job | None    # the dependent merge job on Slurm; None where this process merges
+
+
+def submit_shards(shards: list[Shard], merge: Merge, executor: submitit.AutoExecutor) -> Launched:
+    """The shards as one job array (each its own checkpointable callable); on Slurm, the merge as a job after it."""
     with executor.batch():
         jobs = [executor.submit(shard) for shard in shards]
-    return [job.result() for job in jobs]
+    if executor.cluster != "slurm":
+        return Launched(jobs, None)
+    executor.update_parameters(slurm_dependency=after_the_array(jobs), name="harness-merge", cpus_per_task=1,
+                               gpus_per_node=0, timeout_min=60)
+    return Launched(jobs, executor.submit(merge))

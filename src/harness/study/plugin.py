@@ -82,8 +82,9 @@ def _workers(config) -> int:
 
 
 def selected_studies(markexpr: str) -> list[str]:
-    """The study markers whose tests `-m markexpr` selects, read with pytest's own expression grammar (so that
-    `not crashhunt` selects none, and `crashhunt or shootout` both)."""
+    """The study markers whose tests `-m markexpr` can select, read with pytest's own expression grammar (so that
+    `not crashhunt` selects none, and `crashhunt or shootout` both). Read when the session is configured, before
+    anything is collected: the settings of these studies are checked and their scheduling chosen then."""
     if not markexpr.strip():
         return []
     expression = Expression.compile(markexpr)
@@ -91,8 +92,11 @@ def selected_studies(markexpr: str) -> list[str]:
             if expression.evaluate(lambda name, /, markers=markers, **_: name in markers)]
 
 
-def _selects_studies(config) -> bool:
-    return bool(selected_studies(config.getoption("markexpr") or ""))
+def collected_studies(nodeids, plan: StudyPlan) -> list[str]:
+    """The study markers whose tests are among these collected node ids (after `-m` and `-k` and the paths given
+    have selected them): the studies this session runs."""
+    found = {case.study for nodeid in nodeids if (case := plan.case_of(nodeid)) is not None}
+    return [marker for marker, study in MARKER_STUDIES.items() if study in found]
 
 
 def _schedule_for_the_design(config, plan: StudyPlan) -> None:
@@ -158,16 +162,22 @@ def pytest_configure(config):
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[SESSION_KEY] = session
+    studies = selected_studies(config.getoption("markexpr") or "")
     if not is_xdist_worker(config):  # aggregate once, in the controlling process only
-        config.pluginmanager.register(StudyRecorder(config), "stability-recorder")
-    if studies := selected_studies(config.getoption("markexpr") or ""):
-        try:
-            session.check([MARKER_STUDIES[study] for study in studies])
-        except ValueError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        config.pluginmanager.register(StudyRecorder(config, checked=studies), "stability-recorder")
+    if studies:
+        check_studies(session, studies)
         config.pluginmanager.register(StopOnSignal(config), "stability-stop-on-signal")
         _schedule_for_the_design(config, session.plan)
         _keep_json_report(config, session.options.reports_dir)
+
+
+def check_studies(session: StudySession, studies: list[str]) -> None:
+    """The session's settings checked for these studies before any of their tests runs (a usage error if not)."""
+    try:
+        session.check([MARKER_STUDIES[study] for study in studies])
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_generate_tests(metafunc):
@@ -226,11 +236,15 @@ class StudyRecorder:
     def pytest_unconfigure(self, config):
         if (final := config.stash.get(JSON_REPORT_KEY, None)) is not None:
             partial = Path(config.option.json_report_file)
-            if partial.exists() and not finish_json_report(partial, final):
+            if not self.studies:   # no study test was selected: the previous report stays
+                partial.unlink(missing_ok=True)
+            elif partial.exists() and not finish_json_report(partial, final):
                 print(f"stability: {partial} was incomplete (a full disk?): {final} left as it was", file=sys.stderr)
 
-    def __init__(self, config):
+    def __init__(self, config, checked: list[str]):
         self.config = config
+        self.checked = set(checked)          # studies whose settings were checked when the session was configured
+        self.studies: set[str] = set()       # studies among the collected tests: the ones this session runs
         self.records: list[RunRecord] = []
         self.decided: set[str] = set()
         self.started = time.time()
@@ -238,14 +252,29 @@ class StudyRecorder:
         self.written: list[Path] = []
         self.run_seconds: list[float] = []
         self.gate_failures: list[str] = []
-        self.status = None
+        self.status: StatusPrinter | None = None
 
-    def pytest_sessionstart(self, session):
-        """A status line every 30 s while a study trains (the controller only)."""
+    @pytest.hookimpl(trylast=True)   # after `-m` and `-k` have deselected
+    def pytest_collection_modifyitems(self, items):
+        self.collected([item.nodeid for item in items])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids):
+        """Under pytest-xdist the workers collect; each tells this process its node ids."""
+        self.collected(ids)
+
+    def collected(self, nodeids: list[str]) -> None:
+        """Study mode follows the collected tests: a study none of whose tests is selected writes nothing (no
+        JSON report, no status), one selected without the `-m` expression naming it (`-m ""`) is checked now."""
+        studies = collected_studies(nodeids, self.config.stash[SESSION_KEY].plan)
+        if unchecked := [study for study in studies if study not in self.checked]:
+            check_studies(self.config.stash[SESSION_KEY], unchecked)
+            self.checked.update(unchecked)
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None and _selects_studies(self.config):
+        if studies and self.status is None and reporter is not None:   # a status line every 30 s while it trains
             self.status = StatusPrinter(lambda line: reporter.write_line(f"status {line}"), self.status_text)
             self.status.start()
+        self.studies.update(studies)
 
     def status_text(self) -> str:
         session = self.config.stash[SESSION_KEY]

@@ -43,3 +43,36 @@ def test_a_launch_without_what_it_needs_is_one_line(usage_error, tmp_path):
     usage_error(["launch", "shootout", "--launch-dir", str(tmp_path / "l")], "--crash-depth", [tmp_path / "l"])
     usage_error(["launch", "crashhunt", "--executor", "pbs", "--launch-dir", str(tmp_path / "l")], "--executor pbs",
                 [tmp_path / "l"])
+
+
+@needs_submitit
+def test_on_slurm_the_merge_is_a_job_that_waits_for_the_whole_array(usage_error, tmp_path, monkeypatch, capsys):
+    """What is handed to sbatch, read back from a stand-in sbatch: the shards as one array, the merge as a job
+    depending on all of it (afterany), the launcher returning once both are submitted."""
+    import os
+    import stat
+
+    bin_dir, submitted = tmp_path / "bin", tmp_path / "submitted"
+    bin_dir.mkdir(), submitted.mkdir()
+    sbatch = bin_dir / "sbatch"
+    sbatch.write_text('#!/bin/sh\nn=$(ls "$SUBMITTED" | wc -l)\ncp "$1" "$SUBMITTED/$n.sh"\n'
+                      'echo "Submitted batch job $((700 + n))"\n')
+    (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")   # submitit looks for it to know it is on Slurm
+    path = os.environ["PATH"]
+    monkeypatch.setenv("PATH", str(bin_dir))   # no executable srun: not on Slurm
+    usage_error(["launch", "crashhunt", "--executor", "slurm", "--launch-dir", str(tmp_path / "l")],
+                "--executor slurm", [tmp_path / "l"])
+    for tool in bin_dir.iterdir():
+        tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{path}")
+    monkeypatch.setenv("SUBMITTED", str(submitted))
+    status = main(["launch", "crashhunt", "--items", "4,6,8", "--executor", "slurm", "--launch-dir",
+                   str(tmp_path / "launch"), "--reports-dir", str(tmp_path / "merged"), "--partition", "gpu"])
+    assert status == 0
+    array, merge = [path.read_text() for path in sorted(submitted.glob("*.sh"))]
+    assert "#SBATCH --array=0-2" in array and "#SBATCH --partition=gpu" in array
+    assert "--dependency" not in array
+    assert "#SBATCH --dependency=afterany:700" in merge and "#SBATCH --cpus-per-task=1" in merge
+    out = capsys.readouterr().out
+    assert "shards are jobs 700_0, 700_1, 700_2; the merge, job 701" in out
+    assert not (tmp_path / "merged").exists()   # written by the merge job, not by the launcher

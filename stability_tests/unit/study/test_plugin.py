@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli.main import main
+from harness.study.plugin import SESSION_KEY
 from stability_tests.tiny import TINY_STUDIES
 
 pytest_plugins = ["pytester"]
@@ -356,6 +357,47 @@ def test_study_mode_follows_what_the_marker_expression_selects(expression, studi
     assert selected_studies(expression) == studies
 
 
+@pytest.mark.parametrize("selection", [["-m", "crashhunt", "-k", "no_such_test"], ["-m", "crashhunt", "test_shootout.py"],
+                                       ["-m", "not crashhunt and not shootout"], ["-m", "crashhunt", "-k", "not depth"]])
+def test_a_session_that_selects_no_study_test_writes_nothing(study_dir, selection):
+    """Study mode follows the tests collected after -m, -k and the paths: a study named by -m none of whose tests
+    is selected leaves the previous JSON report (and every other report) as it was."""
+    reports = study_dir.path / "reports"
+    reports.mkdir()
+    (reports / "pytest_report.json").write_text("previous")
+    result = study_dir.runpytest_inprocess(*selection, "--profile", "smoke", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.NO_TESTS_COLLECTED
+    assert sorted(p.name for p in reports.iterdir()) == ["pytest_report.json"]
+    assert (reports / "pytest_report.json").read_text() == "previous"
+
+
+@pytest.mark.parametrize("workers", [[], pytest.param(["-n", "2"], marks=SESSIONS)])
+def test_a_study_selected_without_its_marker_is_checked_before_any_test_runs(study_dir, workers):
+    """`-m ""` selects the shootout's tests without naming them: its settings are checked once they are collected
+    (here: no crash depth known), a usage error before any run trains, with or without xdist workers."""
+    result = study_dir.runpytest_subprocess("-m", "", "test_shootout.py", "--profile", "smoke", *workers,
+                                            "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --crash-depth (not given): no crash depth for the shootout*"])
+    assert not (study_dir.path / "runs" / "shootout").exists()
+
+
+@pytest.mark.parametrize("expression, studies", [
+    ("crashhunt", ["crashhunt"]), ("not crashhunt", ["shootout"]), ("crashhunt or shootout", ["crashhunt", "shootout"]),
+    ("(crashhunt or shootout) and not shootout", ["crashhunt"]), ("slow and not (crashhunt or shootout)", []),
+    ("not slow", []),
+])
+def test_the_collected_tests_name_the_same_studies_as_the_expression(study_dir, expression, studies):
+    """What a session runs is decided from its collected tests; for every form of -m they agree with the
+    expression read at configuration."""
+    from harness.study.plugin import collected_studies, selected_studies
+
+    recorder = study_dir.inline_run("--collect-only", "-m", expression, "--profile", "smoke", "--crash-depth", "2")
+    session = recorder.getcall("pytest_collection_finish").session   # its items: what -m left selected
+    plan = session.config.stash[SESSION_KEY].plan
+    assert collected_studies([item.nodeid for item in session.items], plan) == studies == selected_studies(expression)
+
+
 def test_the_study_tests_carry_the_markers_the_selection_reads():
     """The table the selection is read against is the study test files' own pytestmark."""
     import importlib.util
@@ -409,7 +451,7 @@ def test_the_session_eta_reads_only_the_durations_of_runs_trained_in_the_session
     lines = []
     reporter = SimpleNamespace(write_line=lines.append)
     config = SimpleNamespace(pluginmanager=SimpleNamespace(get_plugin=lambda name: reporter), stash={SESSION_KEY: session})
-    recorder = StudyRecorder(config)
+    recorder = StudyRecorder(config, checked=[])
     runs = {("shootout", "agc", 4, 1): ("ok", None, 96.0),                       # trained in this session
             ("shootout", "control", 4, 1): ("ok", "runs/crash_hunt/control/x", 0.3),  # adopted
             ("crash_hunt", "control", 8, 1): ("infeasible", None, 0.1),          # refused before training
