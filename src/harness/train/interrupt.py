@@ -2,7 +2,7 @@
 
 The handler only records the request; the training loop looks at it after every step and at every
 epoch's end, writes a checkpoint there and raises RunInterrupted. A Slurm job that sees the exit
-status REQUEUE_EXIT_STATUS requeues itself (README, "Preemption and requeue").
+status REQUEUE_EXIT_STATUS requeues itself (docs/clusters.md, "Preemption and requeue").
 """
 
 from __future__ import annotations
