@@ -71,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
     folder = Path(args.launch_dir or Path("runs") / "launch" / tag).resolve()
     reports = Path(args.reports_dir or Path("reports") / "launch" / tag).resolve()
     executor = _executor(args, folder)
-    shards = shard_commands(args.study, items, folder, args.crash_depth, shlex.split(args.pytest_args),
-                            Path(args.project_dir).resolve())
-    merge = merge_of(shards, reports)
+    pytest_args = shlex.split(args.pytest_args)
+    shards = shard_commands(args.study, items, folder, args.crash_depth, pytest_args, Path(args.project_dir).resolve())
+    merge = merge_of(shards, reports, pytest_args)
     print(f"harness launch: {len(shards)} shard(s) of the {args.study} through submitit ({executor.cluster}): "
           f"{', '.join(items)}; logs under {folder / 'submitit'}")
     launched = submit_shards(shards, merge, executor)

@@ -10,6 +10,7 @@ the shards as processes on this machine.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 import submitit
 
 from ..train.interrupt import REQUEUE_EXIT_STATUS
+from .design import DESIGN_OPTIONS, add_design_options
 
 _RUNNING: dict[str, subprocess.Popen] = {}   # the shard's session in this job process (a Popen does not pickle)
 
@@ -34,7 +36,10 @@ class Shard(submitit.helpers.Checkpointable):
     env: dict[str, str] = field(default_factory=dict)
 
     def __call__(self) -> int:
-        process = subprocess.Popen(self.command, cwd=self.project, env={**os.environ, **self.env})
+        # Slurm signals every process of the job (USR2 before the time limit): the session ignores it and is
+        # stopped by checkpoint()'s SIGTERM instead, which it answers by checkpointing its runs
+        process = subprocess.Popen(self.command, cwd=self.project, env={**os.environ, **self.env},
+                                   preexec_fn=_ignore_submitit_signal)
         _RUNNING[self.name] = process
         status = process.wait()
         if status not in (0, 1, REQUEUE_EXIT_STATUS):   # 1: the session ran and some test failed (a gate)
@@ -42,11 +47,20 @@ class Shard(submitit.helpers.Checkpointable):
         return status
 
     def checkpoint(self, *args, **kwargs) -> submitit.helpers.DelayedSubmission:
+        """Called in submitit's signal handler, which interrupted `process.wait()` above: Popen's own poll and
+        wait would wait for that interrupted wait's lock forever, so the session is signalled and reaped by pid."""
         process = _RUNNING.get(self.name)
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)   # its runs checkpoint and the session exits 75
-            process.wait()
+        if process is not None and process.returncode is None:
+            try:
+                os.kill(process.pid, signal.SIGTERM)   # its runs checkpoint and the session exits 75
+                os.waitpid(process.pid, 0)
+            except (ProcessLookupError, ChildProcessError):   # already ended and reaped
+                pass
         return submitit.helpers.DelayedSubmission(self)
+
+
+def _ignore_submitit_signal() -> None:
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
 
 
 def shard_commands(study: str, items: list[str], root: Path, crash_depth: int | None, extra: list[str],
@@ -64,10 +78,12 @@ def shard_commands(study: str, items: list[str], root: Path, crash_depth: int | 
 
 @dataclass
 class Merge:
-    """The shards' runs folders merged into one set of reports (`harness report`), as its own job or in process."""
+    """The shards' runs folders merged into one set of reports (`harness report`, deciding with the design the
+    shards decided with), as its own job or in process."""
 
     runs_dirs: list[str]
     reports_dir: str
+    deciding: list[str] = field(default_factory=list)
 
     def __call__(self) -> int:
         from ..cli.main import main
@@ -76,11 +92,25 @@ class Merge:
         if not present:
             raise RuntimeError(f"no shard wrote a runs folder ({', '.join(self.runs_dirs)})")
         return main(["report", *[arg for folder in present for arg in ("--runs-dir", folder)],
-                     "--reports-dir", self.reports_dir])
+                     "--reports-dir", self.reports_dir, *self.deciding])
 
 
-def merge_of(shards: list[Shard], reports_dir: Path) -> Merge:
-    return Merge([shard_runs_dir(shard) for shard in shards], str(reports_dir))
+def merge_of(shards: list[Shard], reports_dir: Path, pytest_args: list[str]) -> Merge:
+    return Merge([shard_runs_dir(shard) for shard in shards], str(reports_dir), deciding_options(pytest_args))
+
+
+def deciding_options(pytest_args: list[str]) -> list[str]:
+    """The shards' options that decide rather than train (the design, the seeds planned, counting unfinished
+    runs as crashes), as `harness report` takes them, so that the merge decides as each shard did."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    add_design_options(parser.add_argument)
+    parser.add_argument("--seeds", default=None)
+    parser.add_argument("--count-unfinished-as-crash", action="store_true")
+    given = vars(parser.parse_known_args(pytest_args)[0])
+    options = [[option, str(given[option[2:].replace("-", "_")])] for option in [*DESIGN_OPTIONS, "--seeds"]
+               if given[option[2:].replace("-", "_")] is not None]
+    return [arg for pair in options for arg in pair] + (["--count-unfinished-as-crash"]
+                                                        if given["count_unfinished_as_crash"] else [])
 
 
 def shard_runs_dir(shard: Shard) -> str:

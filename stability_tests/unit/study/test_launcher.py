@@ -25,7 +25,7 @@ def _decided(reports: Path) -> tuple[list[str], list[tuple]]:
 @pytest.mark.integration
 def test_the_shards_of_a_local_launch_decide_as_one_session(pytester, study_project, tmp_path):
     project = study_project(pytester, TINY_STUDIES)
-    common = ["--profile", "smoke", "--epochs", "1"]
+    common = ["--profile", "smoke", "--epochs", "1", "--count-unfinished-as-crash", "--design=sequential", "--max-seeds=2"]
     single = project.runpytest_inprocess("-m", "crashhunt", "--depths", "2,7", *common, "--runs-dir", "single",
                                          "--reports-dir", "single_reports", "-p", "no:cacheprovider")
     single.assert_outcomes(passed=4)
@@ -36,6 +36,18 @@ def test_the_shards_of_a_local_launch_decide_as_one_session(pytester, study_proj
     assert sorted((tmp_path / "launch").glob("shard*/runs")) == [tmp_path / "launch" / "shard0" / "runs",
                                                                   tmp_path / "launch" / "shard1" / "runs"]
     assert _decided(tmp_path / "merged") == _decided(project.path / "single_reports")
+    merged = json.loads((tmp_path / "merged" / "crash_hunt_summary.json").read_text())
+    assert (merged["design"]["design"], merged["design"]["max_seeds"]) == ("sequential", 2)   # the shards' design
+
+
+def test_the_merge_decides_with_the_options_the_shards_decided_with():
+    from harness.study.launcher import deciding_options
+
+    shard_args = ["--profile", "smoke", "-n", "2", "--max-seeds", "6", "--p1=0.4", "--count-unfinished-as-crash",
+                  "--seeds", "1,2", "--epochs", "3", "--design=fixed"]
+    assert deciding_options(shard_args) == ["--design", "fixed", "--max-seeds", "6", "--p1", "0.4", "--seeds", "1,2",
+                                            "--count-unfinished-as-crash"]
+    assert deciding_options(["--profile", "paper"]) == []
 
 
 @needs_submitit
@@ -76,3 +88,59 @@ def test_on_slurm_the_merge_is_a_job_that_waits_for_the_whole_array(usage_error,
     out = capsys.readouterr().out
     assert "shards are jobs 700_0, 700_1, 700_2; the merge, job 701" in out
     assert not (tmp_path / "merged").exists()   # written by the merge job, not by the launcher
+
+
+
+# A study session that checkpoints on SIGTERM, run as a shard under a handler that does what submitit's does on
+# USR2 (checkpoint, requeue, exit).
+SESSION_UNDER_SHARD = r"""
+import pathlib, signal, sys, time
+def stop(*_):
+    pathlib.Path(sys.argv[1]).write_text("checkpointed")
+    sys.exit(75)
+signal.signal(signal.SIGTERM, stop)
+time.sleep(60)
+"""
+SHARD_UNDER_SIGNAL = r"""
+import signal, sys
+from harness.study.launcher import Shard
+
+shard = Shard("s", [sys.executable, "-c", sys.argv[1], sys.argv[2]], ".")
+def preempted(*_):
+    shard.checkpoint()
+    sys.exit(3)
+signal.signal(signal.SIGUSR2, preempted)
+shard()
+"""
+
+
+@needs_submitit
+@pytest.mark.integration
+def test_a_shard_signalled_as_slurm_signals_a_job_checkpoints_its_session_and_returns(tmp_path):
+    """Slurm sends USR2 to every process of the job before its time limit (as a real single-node Slurm did):
+    the session must not die of it, and submitit's handler, which interrupts the shard's wait, must stop the
+    session with SIGTERM (its runs checkpoint) and return, not wait for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "session_stopped"
+    process = subprocess.Popen([sys.executable, "-c", SHARD_UNDER_SIGNAL, SESSION_UNDER_SHARD, str(marker)],
+                               start_new_session=True)
+    deadline = time.time() + 60
+    while not _children(process.pid) and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)   # the session's handler installed
+    os.killpg(process.pid, signal.SIGUSR2)     # the whole job, the session included
+    try:
+        assert process.wait(timeout=30) == 3
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+    assert marker.read_text() == "checkpointed"
+
+
+def _children(pid: int) -> list[str]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return path.read_text().split() if path.exists() else []
