@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
+from ..data.ptycho_npz import MeasuredDataset, read_ptycho_npz
 from ..data.simulation import resolve_probe
 from ..fsutil import ensure_writable_dirs, place_file
-from ..physics.probe import twin_phrase
+from ..physics.probe import probe_symmetry, twin_phrase
 from ..profiles import load_profile
 from ..run.configure import dataset_params
 from ..settings import add_flags, check_numbers
@@ -20,6 +21,9 @@ def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="build or verify the simulated dataset cache")
     add_flags(parser, ("data",))
     parser.add_argument("--output-dir", default=None, help="place train.npz and test.npz here (links to the cache)")
+    parser.add_argument("--data-npz", default=None, metavar="FILE",
+                        help="summarise a measured dataset file instead (PtychoPINN's NPZ: diff3d or diffraction, "
+                             "probeGuess, xcoords, ycoords): patterns, counts or amplitudes, photons, scan, probe")
 
 
 def summary_lines(dataset) -> list[str]:
@@ -43,7 +47,43 @@ def probe_line(dataset) -> str:
     return f"  probe {dataset.params.probe_label}: {twin_phrase(symmetry['asymmetry'], symmetry['exact_twin'])}"
 
 
+def measured_summary_lines(data: MeasuredDataset) -> list[str]:
+    """A measured file, before any training: what it holds and what its values say."""
+    photons = data.photons_per_pattern()
+    x, y = data.xcoords, data.ycoords
+    lines = [
+        f"dataset file {data.path} (content {data.digest})",
+        f"  patterns: {data.n_patterns} of {data.N}×{data.N}, stored as {data.stored}",
+        f"  values: {data.domain.how}",
+        "  photons per pattern: " + (f"mean {photons.mean():.4g} (min {photons.min():.4g}, max {photons.max():.4g})"
+                                     if photons is not None else "unknown (the values are not counts)"),
+        f"  positions: x {x.min():.1f} to {x.max():.1f} px, y {y.min():.1f} to {y.max():.1f} px; "
+        f"step {scan_step(x, y):.2f} px (median distance to the nearest other position)",
+        f"  probe: {twin_phrase(**probe_symmetry_of(data.probe))}",
+        "  objectGuess: " + (f"{data.object_guess.shape[0]}×{data.object_guess.shape[1]}, a reconstruction by another "
+                             "method (a reference, not ground truth)" if data.object_guess is not None else "none"),
+    ]
+    return lines + [f"  note: {note}" for note in data.notes]
+
+
+def scan_step(x: np.ndarray, y: np.ndarray) -> float:
+    from scipy.spatial import cKDTree
+
+    if x.size < 2:
+        return float("nan")
+    distances, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
+    return float(np.median(distances[:, 1]))
+
+
+def probe_symmetry_of(probe: np.ndarray) -> dict:
+    symmetry = probe_symmetry(probe)
+    return {"asymmetry": symmetry["asymmetry"], "exact_twin": symmetry["exact_twin"]}
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.data_npz is not None:
+        print("\n".join(measured_summary_lines(read_ptycho_npz(args.data_npz))))
+        return 0
     check_numbers(args)
     profile = load_profile(args.profile)
     params = dataset_params(args, profile)

@@ -43,3 +43,31 @@ def test_the_summary_says_which_probe_and_whether_its_twin_is_exact(tmp_path, ca
 def test_bad_input_is_one_line_and_status_2(tmp_path, arguments, flag, usage_error):
     cache_dir = tmp_path / "cache"
     usage_error(["dataset", "--cache-dir", str(cache_dir), *arguments], flag, [cache_dir])
+
+
+def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tiny_dataset):
+    """`harness dataset --data-npz FILE`: our simulated test split written as the field's file (with a probe of
+    three modes, to be said) reads back as what it is: its patterns, √counts with the simulation's photon scale,
+    the raster's extent and step, the probe's twin, no objectGuess."""
+    from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
+
+    arrays, _ = simulated_as_ptycho_npz(tiny_dataset.test, tiny_dataset.params)
+    probe = arrays.pop("probe")
+    write_ptycho_npz(tmp_path / "measured.npz", probe=np.stack([probe, probe, probe]), **arrays)
+    capsys.readouterr()
+    assert main(["dataset", "--data-npz", str(tmp_path / "measured.npz")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    params, scale = tiny_dataset.params, float(tiny_dataset.test["intensity_scale"])
+    assert out[1] == "  patterns: 81 of 32×32, stored as 'diff3d' float32 (M, N, N)"
+    assert out[2].startswith(f"  values: amplitudes √k·{1 / scale:.6g} of whole counts k: photon scale {scale:.6g}")
+    assert out[4] == (f"  positions: x 16.0 to {16.0 + 8 * params.test_stride:.1f} px, y 16.0 to "
+                      f"{16.0 + 8 * params.test_stride:.1f} px; step {params.test_stride:.2f} px (median distance to "
+                      "the nearest other position)")
+    assert out[5].startswith("  probe: |P| is point-asymmetric")      # the tiny data's probe is the default zone plate
+    assert out[6:] == ["  objectGuess: none", "  note: 'probeGuess' holds 3 probe modes: the first is used"]
+    assert not list(tmp_path.glob("*.npz"))[1:]                       # nothing written beside the file
+
+
+def test_a_file_that_is_no_ptychography_dataset_is_one_line(tmp_path, usage_error):
+    np.savez(tmp_path / "images.npz", images=np.zeros((3, 8, 8)))
+    usage_error(["dataset", "--data-npz", str(tmp_path / "images.npz")], f"--data-npz {tmp_path / 'images.npz'}", [])
