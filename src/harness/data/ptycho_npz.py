@@ -190,7 +190,7 @@ def measurement_domain(values: np.ndarray, key: str = "diffraction", refuse=None
     low = multiples[multiples < LATTICE_LIMIT]
     low_squares = multiples[multiples**2 < LATTICE_LIMIT] ** 2
     if _on_lattice(low) and _has_non_squares(low):
-        if abs(unit - 1.0) < WHOLE_TOLERANCE:
+        if unit == 1.0:
             return MeasurementDomain("counts", 1.0, "whole numbers stored as floats: photon counts")
         return MeasurementDomain("counts", 1.0 / np.sqrt(unit), f"whole multiples of {unit:.6g} (taken as one "
                                  "photon): scaled photon counts, intensities")
