@@ -10,8 +10,9 @@ import numpy as np
 from ..data import get_dataset
 from ..data.ptycho_npz import MeasuredDataset, read_ptycho_npz
 from ..data.simulation import resolve_probe
+from ..evaluate.fit_reference import constant_object_misfit, poisson_floor_from_counts
 from ..fsutil import ensure_writable_dirs, place_file
-from ..physics.probe import probe_symmetry, twin_phrase
+from ..physics.probe import normalize_probe, probe_symmetry, twin_phrase
 from ..profiles import load_profile
 from ..run.configure import dataset_params
 from ..settings import add_flags, check_numbers
@@ -62,8 +63,18 @@ def measured_summary_lines(data: MeasuredDataset) -> list[str]:
         f"  probe: {twin_phrase(**probe_symmetry_of(data.probe))}",
         "  objectGuess: " + (f"{data.object_guess.shape[0]}×{data.object_guess.shape[1]}, a reconstruction by another "
                              "method (a reference, not ground truth)" if data.object_guess is not None else "none"),
+        fit_references_line(data),
     ]
     return lines + [f"  note: {note}" for note in data.notes]
+
+
+def fit_references_line(data: MeasuredDataset) -> str:
+    """What a run's fit error will be read against, from the data and the probe alone."""
+    probe = normalize_probe(data.probe)
+    floor = ("Poisson floor " + f"{poisson_floor_from_counts(data.diffraction, data.domain.photon_scale):.4g}"
+             if data.domain.photon_scale is not None else "Poisson floor unavailable (photons unknown)")
+    return (f"  fit references (relative MAE of the amplitudes): a constant object "
+            f"{constant_object_misfit(data.diffraction, probe):.4g}; {floor}")
 
 
 def scan_step(x: np.ndarray, y: np.ndarray) -> float:

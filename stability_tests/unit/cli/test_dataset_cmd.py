@@ -50,6 +50,8 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
     three modes, to be said) reads back as what it is: its patterns, √counts with the simulation's photon scale,
     the raster's extent and step, the probe's twin, no objectGuess."""
     from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
+    from harness.evaluate.fit_reference import fit_references
+    from harness.physics import normalize_probe
 
     arrays, _ = simulated_as_ptycho_npz(tiny_dataset.test, tiny_dataset.params)
     probe = arrays.pop("probe")
@@ -64,7 +66,14 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
                       f"{16.0 + 8 * params.test_stride:.1f} px; step {params.test_stride:.2f} px (median distance to "
                       "the nearest other position)")
     assert out[5].startswith("  probe: |P| is point-asymmetric")      # the tiny data's probe is the default zone plate
-    assert out[6:] == ["  objectGuess: none", "  note: 'probeGuess' holds 3 probe modes: the first is used"]
+    assert out[6] == "  objectGuess: none" and out[8:] == ["  note: 'probeGuess' holds 3 probe modes: the first is used"]
+    # the references from the data alone: the Poisson floor is the true object's misfit, the constant far above it
+    constant, floor = (float(part.rsplit(" ", 1)[1]) for part in out[7].split(": ", 1)[1].split("; "))
+    test = tiny_dataset.test
+    truth = fit_references(test["diffraction"][..., 0], test["Y_I"][..., 0], test["Y_phi"][..., 0],
+                           normalize_probe(np.asarray(test["probeGuess"])))
+    assert floor == pytest.approx(truth["fit_noise_floor"], rel=0.05)
+    assert constant > 20 * floor
     assert not list(tmp_path.glob("*.npz"))[1:]                       # nothing written beside the file
 
 
