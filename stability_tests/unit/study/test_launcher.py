@@ -99,6 +99,7 @@ def stop(*_):
     pathlib.Path(sys.argv[1]).write_text("checkpointed")
     sys.exit(75)
 signal.signal(signal.SIGTERM, stop)
+pathlib.Path(sys.argv[1] + ".ready").write_text("")
 time.sleep(60)
 """
 SHARD_UNDER_SIGNAL = r"""
@@ -120,6 +121,7 @@ def test_a_shard_signalled_as_slurm_signals_a_job_checkpoints_its_session_and_re
     """Slurm sends USR2 to every process of the job before its time limit (as a real single-node Slurm did):
     the session must not die of it, and submitit's handler, which interrupts the shard's wait, must stop the
     session with SIGTERM (its runs checkpoint) and return, not wait for ever."""
+    import contextlib
     import os
     import signal
     import subprocess
@@ -130,17 +132,13 @@ def test_a_shard_signalled_as_slurm_signals_a_job_checkpoints_its_session_and_re
     process = subprocess.Popen([sys.executable, "-c", SHARD_UNDER_SIGNAL, SESSION_UNDER_SHARD, str(marker)],
                                start_new_session=True)
     deadline = time.time() + 60
-    while not _children(process.pid) and time.time() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)   # the session's handler installed
+    while not (tmp_path / "session_stopped.ready").exists() and time.time() < deadline:   # its handler installed
+        time.sleep(0.1)
     os.killpg(process.pid, signal.SIGUSR2)     # the whole job, the session included
     try:
         assert process.wait(timeout=30) == 3
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
+    finally:   # nothing of it left running, whatever happened
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
     assert marker.read_text() == "checkpointed"
 
-
-def _children(pid: int) -> list[str]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return path.read_text().split() if path.exists() else []
