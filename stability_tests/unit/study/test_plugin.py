@@ -248,6 +248,7 @@ def test_a_full_disk_at_the_reports_is_one_line_and_keeps_the_previous_reports(s
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
+@SESSIONS   # two Python processes, each importing the plugin
 def test_two_sessions_write_their_json_reports_to_files_of_their_own(tmp_path):
     import subprocess
     import sys
@@ -371,7 +372,8 @@ def test_a_session_that_selects_no_study_test_writes_nothing(study_dir, selectio
     assert (reports / "pytest_report.json").read_text() == "previous"
 
 
-@pytest.mark.parametrize("workers", [[], pytest.param(["-n", "2"], marks=SESSIONS)])
+@SESSIONS
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]])
 def test_a_study_selected_without_its_marker_is_checked_before_any_test_runs(study_dir, workers):
     """`-m ""` selects the shootout's tests without naming them: its settings are checked once they are collected
     (here: no crash depth known), a usage error before any run trains, with or without xdist workers."""
