@@ -29,3 +29,22 @@ def stitch_central_tiles(patches: np.ndarray, stride: int, positions: int) -> np
     tiles = patches[:, margin:margin + stride, margin:margin + stride]
     tiles = tiles.reshape(positions, positions, stride, stride)
     return tiles.transpose(0, 2, 1, 3).reshape(positions * stride, positions * stride)
+
+
+def stitch_at_positions(patches: np.ndarray, xcoords: np.ndarray, ycoords: np.ndarray,
+                        tile: int) -> tuple[np.ndarray, np.ndarray]:
+    """The central tile×tile pixels of each (M, N, N) patch placed where its centre (x, y) in pixels lies, rounded
+    to the pixel; where tiles overlap, their mean. Any scan, not only a raster (a measured file's positions).
+    Returns the image, over the bounding box of the tiles, and the mask of the pixels some tile covers; on a
+    raster with tile = stride it is `stitch_central_tiles`."""
+    margin = (patches.shape[-1] - tile) // 2
+    tiles = patches[:, margin:margin + tile, margin:margin + tile]
+    tops, lefts = (np.rint(np.asarray(c, dtype=np.float64) - tile / 2).astype(np.int64) for c in (ycoords, xcoords))
+    tops, lefts = tops - tops.min(), lefts - lefts.min()
+    total = np.zeros((int(tops.max()) + tile, int(lefts.max()) + tile), dtype=np.result_type(patches.dtype, np.float64))
+    count = np.zeros(total.shape, dtype=np.int64)
+    for tile_values, top, left in zip(tiles, tops, lefts):
+        total[top:top + tile, left:left + tile] += tile_values
+        count[top:top + tile, left:left + tile] += 1
+    covered = count > 0
+    return np.where(covered, total / np.maximum(count, 1), 0), covered
