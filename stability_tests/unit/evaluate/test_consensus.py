@@ -51,3 +51,28 @@ def test_what_it_cannot_tell_every_seed_finding_the_same_wrong_object(truth):
     wrong = _object(5)
     labels = consensus_labels({seed: _run(wrong, seed) for seed in (11, 12, 13)} | {14: _run(truth, 14)})
     assert [result.label for result in labels] == ["agrees", "agrees", "agrees", "wrong_solution"]
+
+
+def test_a_run_whose_patches_are_the_consensus_patches_reflected_is_named_by_the_patch_evidence(tiny_params, cache_dir):
+    """Under the disk probe a network's twin is each patch reflected about the probe's centre: against the
+    consensus run's patches (the object with noise), a run with the same patches, each with its own phase offset,
+    follows the consensus, and one with the reflected conjugate patches its reflection."""
+    import dataclasses
+
+    from harness.data import get_dataset
+    from harness.evaluate.consensus import patch_twin_evidence
+    from harness.evaluate.twin import point_reflect
+    from harness.physics import normalize_probe
+    from harness.physics.probe import probe_symmetry
+
+    test = get_dataset(dataclasses.replace(tiny_params, probe_source="disk"), cache_dir).test
+    probe = normalize_probe(test["probeGuess"])
+    rng = np.random.default_rng(3)
+    truth = (test["Y_I"][..., 0] / np.abs(probe)) * np.exp(1j * test["Y_phi"][..., 0])
+    consensus = truth * (1 + 0.05 * rng.normal(size=truth.shape))
+    offsets = np.exp(1j * rng.uniform(-np.pi, np.pi, (truth.shape[0], 1, 1)))
+    follows = patch_twin_evidence(truth * offsets, consensus, probe)
+    twin = patch_twin_evidence(np.conj(point_reflect(truth, tuple(probe_symmetry(probe)["shift"]))) * offsets,
+                               consensus, probe)
+    assert follows["median_direct"] > 0.9 > follows["median_twin"]
+    assert twin["median_twin"] > 0.9 > twin["median_direct"] and twin["twin_better_fraction"] > 0.5
