@@ -31,7 +31,7 @@ def register(image: np.ndarray, reference: np.ndarray) -> Registration:
     """The registration of a complex 2-D image onto a reference of the same shape: a first shift from the
     amplitudes (no phase affects them), the ramp from the product of the two so placed, then the shift again from
     the complex images with the ramp removed (exact for a shift, where amplitudes of a sub-pixel shift are not),
-    and the global phase."""
+    and the global phase; then the ramp and phase refined on what is left."""
     amplitude, reference_amplitude = (np.abs(a) - np.abs(a).mean() for a in (image, reference))
     first = _peak(np.fft.fft2(reference_amplitude) * np.conj(np.fft.fft2(amplitude)), sign=1)
     rows, cols = reference.shape
@@ -40,7 +40,22 @@ def register(image: np.ndarray, reference: np.ndarray) -> Registration:
     deramped = image * _ramp(reference.shape, ramp)
     shift = _peak(np.fft.fft2(reference) * np.conj(np.fft.fft2(deramped)), sign=1)
     phase = float(np.angle(np.vdot(shift_image(deramped, shift), reference)))
-    return Registration(shift=shift, ramp=ramp, phase=phase)
+    return _refined(image, reference, Registration(shift=shift, ramp=ramp, phase=phase))
+
+
+def _refined(image: np.ndarray, reference: np.ndarray, registration: Registration) -> Registration:
+    """The ramp and phase corrected by the plane fitted to what phase is left (weighted by the amplitudes; small
+    by now, so it does not wrap): a spectrum's peak is blurred by the amplitudes that carry the ramp."""
+    mask = interior(reference.shape, registration)
+    residual = (reference * np.conj(apply_registration(image, registration)))[mask]
+    rows, cols = np.nonzero(mask)
+    weight = np.sqrt(np.abs(residual))
+    design = np.column_stack([np.ones(rows.size), rows, cols]) * weight[:, None]
+    offset, row_slope, col_slope = np.linalg.lstsq(design, np.angle(residual) * weight, rcond=None)[0]
+    # a ramp is applied before the shift: the slope added there also moves the phase by slope · shift
+    shift = registration.shift
+    return Registration(shift=shift, ramp=(registration.ramp[0] + row_slope, registration.ramp[1] + col_slope),
+                        phase=registration.phase + offset + row_slope * shift[0] + col_slope * shift[1])
 
 
 def apply_registration(image: np.ndarray, registration: Registration) -> np.ndarray:

@@ -28,10 +28,11 @@ def _moved(image, shift, ramp, phase):
 def test_a_known_shift_ramp_and_global_phase_are_recovered(grid_lines_object, shift, ramp, phase):
     image = _moved(grid_lines_object, shift, ramp, phase)
     registration = register(image, grid_lines_object)
-    # to one step of the grid the refinement searches, 1/UPSAMPLE of a pixel and of a frequency bin (2π/SIZE per
-    # pixel); a step, not half of one: a half-pixel shift of an even-sized image is ambiguous at the Nyquist row
-    assert registration.shift == pytest.approx((-shift[0], -shift[1]), abs=1 / UPSAMPLE + 1e-6)
-    assert registration.ramp == pytest.approx((-ramp[0], -ramp[1]), abs=2 * np.pi / SIZE / UPSAMPLE)
+    # the shift to the grid the refinement searches, 1/UPSAMPLE px (measured: at most 0.049 over 200 draws; not
+    # half a step: a half-pixel shift of an even-sized image is ambiguous at the Nyquist row, and the shifted test
+    # image wraps at its edges); the ramp, refined by the plane fit, far below its grid's 2π/SIZE/UPSAMPLE
+    assert registration.shift == pytest.approx((-shift[0], -shift[1]), abs=1.5 / UPSAMPLE)
+    assert registration.ramp == pytest.approx((-ramp[0], -ramp[1]), abs=1e-3)
     aligned = apply_registration(image, registration)
     assert agreement(aligned, grid_lines_object, interior(aligned.shape, registration), kind="complex") > 0.99
 
