@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
-from ..data.ptycho_npz import MeasuredDataset, read_ptycho_npz
+from ..data.ptycho_npz import MeasuredDataset, read_ptycho_npz, simulated_as_ptycho_npz, write_ptycho_npz
 from ..data.simulation import resolve_probe
 from ..evaluate.fit_reference import constant_object_misfit, poisson_floor_from_counts
-from ..fsutil import ensure_writable_dirs, place_file
+from ..fsutil import atomic_save, ensure_writable_dirs, place_file
 from ..physics.probe import normalize_probe, probe_symmetry, twin_phrase
 from ..profiles import load_profile
 from ..run.configure import dataset_params
@@ -25,6 +25,9 @@ def add_parser(subparsers, name: str) -> None:
     parser.add_argument("--data-npz", default=None, metavar="FILE",
                         help="summarise a measured dataset file instead (PtychoPINN's NPZ: diff3d or diffraction, "
                              "probeGuess, xcoords, ycoords): patterns, counts or amplitudes, photons, scan, probe")
+    parser.add_argument("--write-ptycho-npz", default=None, metavar="DIR",
+                        help="also write the simulated splits in that format, DIR/train.npz and DIR/test.npz, with their "
+                             "true object patches kept aside in DIR/train_truth.npz and DIR/test_truth.npz (key Y)")
 
 
 def summary_lines(dataset) -> list[str]:
@@ -53,7 +56,7 @@ def measured_summary_lines(data: MeasuredDataset) -> list[str]:
     photons = data.photons_per_pattern()
     x, y = data.xcoords, data.ycoords
     lines = [
-        f"dataset file {data.path} (content {data.digest})",
+        f"dataset file {data.path} (content sha256 {data.digest[:16]})",
         f"  patterns: {data.n_patterns} of {data.N}×{data.N}, stored as {data.stored}",
         f"  values: {data.domain.how}",
         "  photons per pattern: " + (f"mean {photons.mean():.4g} (min {photons.min():.4g}, max {photons.max():.4g})"
@@ -91,6 +94,15 @@ def probe_symmetry_of(probe: np.ndarray) -> dict:
     return {"asymmetry": symmetry["asymmetry"], "exact_twin": symmetry["exact_twin"]}
 
 
+def write_field_files(dataset, folder: Path) -> None:
+    """Both splits as the field's files, as a measured dataset would come, with the truth in files of its own."""
+    for split in ("train", "test"):
+        arrays, truth = simulated_as_ptycho_npz(getattr(dataset, split), dataset.params)
+        write_ptycho_npz(folder / f"{split}.npz", **arrays)
+        atomic_save(folder / f"{split}_truth.npz", lambda temporary, truth=truth: np.savez(temporary, Y=truth))
+        print(f"wrote {folder / f'{split}.npz'} ({truth.shape[0]} patterns; the true patches in {split}_truth.npz)")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.data_npz is not None:
         print("\n".join(measured_summary_lines(read_ptycho_npz(args.data_npz))))
@@ -101,12 +113,15 @@ def run(args: argparse.Namespace) -> int:
     params.validate()
     resolve_probe(params)  # a bad probe file is refused before any folder is made
     ensure_writable_dirs([(folder, flag) for folder, flag in ((args.output_dir, "--output-dir"),
-                                                              (args.cache_dir, "--cache-dir")) if folder])
+                                                              (args.cache_dir, "--cache-dir"),
+                                                              (args.write_ptycho_npz, "--write-ptycho-npz")) if folder])
     output_dir = Path(args.output_dir) if args.output_dir else None
     dataset = get_dataset(params, args.cache_dir)
     if output_dir is not None:
         for split in ("train", "test"):
             place_file(dataset.path(split), Path(output_dir) / f"{split}.npz")
+    if args.write_ptycho_npz is not None:
+        write_field_files(dataset, Path(args.write_ptycho_npz))
     print(f"profile {profile.name}")
     print("\n".join(summary_lines(dataset)))
     return 0

@@ -11,7 +11,6 @@ ground truth) and `Y` (M, N, N) complex object patches.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UsageError
+from ..fsutil import atomic_save, content_digest
 
 DIFFRACTION_KEYS = ("diff3d", "diffraction")
 # Values this close to whole numbers (relative to the unit) count as whole: float32 holds √k to 6e-8 relative,
@@ -82,14 +82,6 @@ class MeasuredDataset:
         return np.sum((self.diffraction.astype(np.float64) * scale) ** 2, axis=(1, 2))
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def read_ptycho_npz(path: str | Path, flag: str = "--data-npz") -> MeasuredDataset:
     """The file read and normalised; anything that is not a ptychography NPZ is one UsageError naming `flag`, the
     file and the key at fault, and what was expected."""
@@ -117,7 +109,7 @@ def read_ptycho_npz(path: str | Path, flag: str = "--data-npz") -> MeasuredDatas
         notes.append(f"'{key}' holds intensities: the amplitudes are their square roots")
     probe = _probe(arrays, diffraction.shape[1], refuse, notes)
     return MeasuredDataset(
-        path=str(path), digest=file_digest(path), diffraction=np.ascontiguousarray(amplitude, dtype=np.float32),
+        path=str(path), digest=content_digest(path), diffraction=np.ascontiguousarray(amplitude, dtype=np.float32),
         probe=probe, xcoords=xcoords, ycoords=ycoords, domain=domain,
         stored=f"'{key}' {raw.dtype} {layout}", notes=tuple(notes),
         scan_index=_optional(arrays, "scan_index", (xcoords.shape[0],), refuse),
@@ -265,7 +257,7 @@ def write_ptycho_npz(path: str | Path, diffraction: np.ndarray, probe: np.ndarra
     arrays: dict[str, np.ndarray] = {
         "diff3d": np.asarray(diffraction, dtype=np.float32), "probeGuess": np.asarray(probe, dtype=np.complex64),
         "xcoords": np.asarray(xcoords, dtype=np.float64), "ycoords": np.asarray(ycoords, dtype=np.float64), **optional}
-    np.savez(path, **arrays)  # type: ignore[arg-type]
+    atomic_save(path, lambda temporary: np.savez(temporary, **arrays))  # type: ignore[arg-type]
 
 
 def raster_centres(size: int, patch: int, stride: int, nimgs: int = 1) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,13 @@
 """`harness dataset` from the command line."""
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from harness.cli.main import main
+from harness.physics import normalize_probe
 
 DISK_SAYS = "probe disk: |P| is point-symmetric: an object with the reflected amplitude fits every pattern exactly"
 
@@ -51,7 +55,6 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
     the raster's extent and step, the probe's twin, no objectGuess."""
     from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
     from harness.evaluate.fit_reference import fit_references
-    from harness.physics import normalize_probe
 
     arrays, _ = simulated_as_ptycho_npz(tiny_dataset.test, tiny_dataset.params)
     probe = arrays.pop("probe")
@@ -80,3 +83,38 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
 def test_a_file_that_is_no_ptychography_dataset_is_one_line(tmp_path, usage_error):
     np.savez(tmp_path / "images.npz", images=np.zeros((3, 8, 8)))
     usage_error(["dataset", "--data-npz", str(tmp_path / "images.npz")], f"--data-npz {tmp_path / 'images.npz'}", [])
+
+
+def test_the_simulated_splits_are_written_as_the_fields_files_with_the_truth_aside(tmp_path, capsys):
+    """`--write-ptycho-npz DIR`: each split as a measured file would come, read back to its own patterns and
+    photon scale, and its true patches in a file of their own (the data to validate a reference-free verdict on)."""
+    from harness.data import get_dataset
+    from harness.data.ptycho_npz import read_ptycho_npz
+
+    arguments = ["dataset", "--set-phi", "--profile", "smoke", "--N", "32", "--cache-dir", str(tmp_path / "cache")]
+    assert main([*arguments, "--write-ptycho-npz", str(tmp_path / "field")]) == 0
+    assert sorted(p.name for p in (tmp_path / "field").iterdir()) == ["test.npz", "test_truth.npz", "train.npz",
+                                                                      "train_truth.npz"]
+    assert "wrote" in capsys.readouterr().out
+    for split in ("train", "test"):
+        data = read_ptycho_npz(tmp_path / "field" / f"{split}.npz")
+        dataset = get_dataset(get_dataset_params_of(tmp_path / "cache"), tmp_path / "cache")
+        stored = getattr(dataset, split)
+        np.testing.assert_array_equal(data.diffraction, stored["diffraction"][..., 0])
+        assert data.domain.photon_scale == pytest.approx(float(stored["intensity_scale"]), rel=1e-5)
+        with np.load(tmp_path / "field" / f"{split}_truth.npz") as truth:
+            assert truth.files == ["Y"] and truth["Y"].shape == data.diffraction.shape
+            # the true amplitudes are the stored patches' (Y·|P| divided by |P| where the probe is lit)
+            modulus = np.abs(normalize_probe(stored["probeGuess"]))
+            lit = modulus > 1e-3 * modulus.max()
+            np.testing.assert_allclose(np.abs(truth["Y"])[:, lit], stored["Y_I"][..., 0][:, lit] / modulus[lit],
+                                       rtol=1e-4, atol=1e-6)
+
+
+def get_dataset_params_of(cache: Path):
+    """The parameters of the one dataset in a cache folder, from its metadata."""
+    from harness.data import DatasetParams
+
+    (entry,) = [path for path in cache.iterdir() if path.is_dir()]
+    with np.load(entry / "train.npz") as archive:
+        return DatasetParams(**json.loads(str(archive["metadata"]))["params"])
