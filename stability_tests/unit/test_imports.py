@@ -12,12 +12,14 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imported(path: Path, name: str, modules: set[str]) -> set[str]:
-    """The harness modules `path` imports at module level, and the packages above each of them."""
+def imported(path: Path, name: str, modules: set[str], anywhere: bool = False) -> set[str]:
+    """The harness modules `path` imports at module level (`anywhere`: in functions too), and the packages above
+    each of them."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     targets = set()
-    for node in ast.parse(path.read_text()).body:
-        for statement in node.body if isinstance(node, ast.If) else [node]:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree) if anywhere else tree.body:
+        for statement in node.body if isinstance(node, ast.If) and not anywhere else [node]:
             if isinstance(statement, ast.ImportFrom):
                 base = package.split(".")[:len(package.split(".")) - statement.level + 1] if statement.level else []
                 target = ".".join(base + ([statement.module] if statement.module else []))
@@ -29,9 +31,9 @@ def imported(path: Path, name: str, modules: set[str]) -> set[str]:
     return {t for t in with_parents if t in modules and t != name and not name.startswith(t + ".")}
 
 
-def import_graph() -> dict[str, set[str]]:
+def import_graph(anywhere: bool = False) -> dict[str, set[str]]:
     paths = {module_name(path): path for path in (SRC / "harness").rglob("*.py")}
-    return {name: imported(path, name, set(paths)) for name, path in paths.items()}
+    return {name: imported(path, name, set(paths), anywhere) for name, path in paths.items()}
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -78,6 +80,16 @@ def test_the_walk_sees_relative_imports_and_the_packages_they_pass_through():
 
 def test_no_import_cycle_in_the_package():
     assert cycles(import_graph()) == []
+
+
+def test_nothing_below_the_command_line_imports_it():
+    """cli/ is a thin layer on top: no other module imports it, in a function either."""
+    graph = import_graph(anywhere=True)
+    # the walk sees an import inside a function (launch_cmd.run imports the launcher there)
+    assert "harness.study.launcher" in graph["harness.cli.launch_cmd"] - import_graph()["harness.cli.launch_cmd"]
+    assert {name: sorted(t for t in targets if t.startswith("harness.cli"))
+            for name, targets in graph.items()
+            if not name.startswith("harness.cli") and any(t.startswith("harness.cli") for t in targets)} == {}
 
 
 MAX_FUNCTION_LINES = 60

@@ -78,25 +78,27 @@ def shard_commands(study: str, items: list[str], root: Path, crash_depth: int | 
 
 @dataclass
 class Merge:
-    """The shards' runs folders merged into one set of reports (`harness report`, deciding with the design the
-    shards decided with), as its own job or in process."""
+    """The shards' runs folders merged into one set of reports by `harness report` (deciding with the design the
+    shards decided with), run in the project as the shards are, as its own job or from the launcher."""
 
     runs_dirs: list[str]
     reports_dir: str
+    project: str
     deciding: list[str] = field(default_factory=list)
 
     def __call__(self) -> int:
-        from ..cli.main import main
-
         present = [folder for folder in self.runs_dirs if Path(folder).is_dir()]
         if not present:
             raise RuntimeError(f"no shard wrote a runs folder ({', '.join(self.runs_dirs)})")
-        return main(["report", *[arg for folder in present for arg in ("--runs-dir", folder)],
-                     "--reports-dir", self.reports_dir, *self.deciding])
+        command = [sys.executable, "-m", "harness.cli.main", "report",
+                   *[arg for folder in present for arg in ("--runs-dir", folder)], "--reports-dir", self.reports_dir,
+                   *self.deciding]
+        return subprocess.run(command, cwd=self.project).returncode
 
 
 def merge_of(shards: list[Shard], reports_dir: Path, pytest_args: list[str]) -> Merge:
-    return Merge([shard_runs_dir(shard) for shard in shards], str(reports_dir), deciding_options(pytest_args))
+    return Merge([shard_runs_dir(shard) for shard in shards], str(reports_dir), shards[0].project,
+                 deciding_options(pytest_args))
 
 
 def deciding_options(pytest_args: list[str]) -> list[str]:
