@@ -55,6 +55,7 @@ def measured_summary_lines(data: MeasuredDataset) -> list[str]:
     """A measured file, before any training: what it holds and what its values say."""
     photons = data.photons_per_pattern()
     x, y = data.xcoords, data.ycoords
+    symmetry = probe_symmetry(data.probe)
     lines = [
         f"dataset file {data.path} (content sha256 {data.digest[:16]})",
         f"  patterns: {data.n_patterns} of {data.N}×{data.N}, stored as {data.stored}",
@@ -63,7 +64,7 @@ def measured_summary_lines(data: MeasuredDataset) -> list[str]:
                                      if photons is not None else "unknown (the values are not counts)"),
         f"  positions: x {x.min():.1f} to {x.max():.1f} px, y {y.min():.1f} to {y.max():.1f} px; "
         f"step {scan_step(x, y):.2f} px (median distance to the nearest other position)",
-        f"  probe: {twin_phrase(**probe_symmetry_of(data.probe))}",
+        f"  probe: {twin_phrase(symmetry['asymmetry'], symmetry['exact_twin'])}",
         "  objectGuess: " + (f"{data.object_guess.shape[0]}×{data.object_guess.shape[1]}, a reconstruction by another "
                              "method (a reference, not ground truth)" if data.object_guess is not None else "none"),
         fit_references_line(data),
@@ -89,15 +90,10 @@ def scan_step(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.median(distances[:, 1]))
 
 
-def probe_symmetry_of(probe: np.ndarray) -> dict:
-    symmetry = probe_symmetry(probe)
-    return {"asymmetry": symmetry["asymmetry"], "exact_twin": symmetry["exact_twin"]}
-
-
 def write_field_files(dataset, folder: Path) -> None:
     """Both splits as the field's files, as a measured dataset would come, with the truth in files of its own."""
     for split in ("train", "test"):
-        arrays, truth = simulated_as_ptycho_npz(getattr(dataset, split), dataset.params)
+        arrays, truth = simulated_as_ptycho_npz(dataset, split)
         write_ptycho_npz(folder / f"{split}.npz", **arrays)
         atomic_save(folder / f"{split}_truth.npz", lambda temporary, truth=truth: np.savez(temporary, Y=truth))
         print(f"wrote {folder / f'{split}.npz'} ({truth.shape[0]} patterns; the true patches in {split}_truth.npz)")

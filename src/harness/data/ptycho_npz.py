@@ -11,7 +11,6 @@ ground truth) and `Y` (M, N, N) complex object patches.
 
 from __future__ import annotations
 
-import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from ..errors import UsageError
 from ..fsutil import atomic_save, content_digest
+from .params import patches_per_axis
 
 DIFFRACTION_KEYS = ("diff3d", "diffraction")
 # Values this close to whole numbers (relative to the unit) count as whole: float32 holds √k to 6e-8 relative,
@@ -43,10 +43,6 @@ class MeasurementDomain:
     kind: str
     photon_scale: float | None
     how: str
-
-    @property
-    def photons_known(self) -> bool:
-        return self.photon_scale is not None
 
 
 @dataclass(frozen=True)
@@ -262,29 +258,26 @@ def write_ptycho_npz(path: str | Path, diffraction: np.ndarray, probe: np.ndarra
 
 def raster_centres(size: int, patch: int, stride: int, nimgs: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The centres (x, y) in pixels of a raster's patches, row-major per canvas, as `extract_patches` cuts them."""
-    count = (size - patch) // stride + 1
+    count = patches_per_axis(size, patch, stride)
     rows, cols = np.meshgrid(np.arange(count) * stride, np.arange(count) * stride, indexing="ij")
     x = np.tile(cols.ravel() + patch / 2, nimgs)
     y = np.tile(rows.ravel() + patch / 2, nimgs)
     return x.astype(np.float64), y.astype(np.float64)
 
 
-def simulated_as_ptycho_npz(split: dict[str, np.ndarray], params) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """One split of our simulated dataset as the field's file (the arrays `write_ptycho_npz` takes: the measured
-    amplitudes, the probe the forward model used, the raster's centres, the scan index) and, kept aside, the
-    true object patches (M, N, N) complex — what a file of measured data never holds."""
+def simulated_as_ptycho_npz(dataset, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """One split ("train" or "test") of our simulated dataset as the field's file (the arrays `write_ptycho_npz`
+    takes: the measured amplitudes, the probe the forward model used, the raster's centres, the scan index) and,
+    kept aside, the true object patches (M, N, N) complex — what a file of measured data never holds."""
     from ..physics.probe import normalize_probe
     from .scan import extract_patches
 
-    stride = params.train_stride if _metadata_field(split, "split") == "train" else params.test_stride
-    canvas = split["YY_full"][..., 0]
+    params, arrays = dataset.params, getattr(dataset, split)
+    stride = params.train_stride if split == "train" else params.test_stride
+    canvas = arrays["YY_full"][..., 0]
     x, y = raster_centres(canvas.shape[1], params.N, stride, canvas.shape[0])
-    truth = (extract_patches(np.abs(canvas).astype(np.float32), params.N, stride) / np.float32(split["norm_Y_I"])
+    truth = (extract_patches(np.abs(canvas).astype(np.float32), params.N, stride) / np.float32(arrays["norm_Y_I"])
              * np.exp(1j * extract_patches(np.angle(canvas).astype(np.float32), params.N, stride)))
-    arrays = {"diffraction": split["diffraction"][..., 0], "probe": normalize_probe(split["probeGuess"]),
-              "xcoords": x, "ycoords": y, "scan_index": np.arange(x.size)}
-    return arrays, truth.astype(np.complex64)
-
-
-def _metadata_field(split: dict[str, np.ndarray], name: str):
-    return json.loads(str(split["metadata"]))[name]
+    field_arrays = {"diffraction": arrays["diffraction"][..., 0], "probe": normalize_probe(arrays["probeGuess"]),
+                    "xcoords": x, "ycoords": y, "scan_index": np.arange(x.size)}
+    return field_arrays, truth.astype(np.complex64)

@@ -56,7 +56,7 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
     from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
     from harness.evaluate.fit_reference import fit_references
 
-    arrays, _ = simulated_as_ptycho_npz(tiny_dataset.test, tiny_dataset.params)
+    arrays, _ = simulated_as_ptycho_npz(tiny_dataset, "test")
     probe = arrays.pop("probe")
     write_ptycho_npz(tmp_path / "measured.npz", probe=np.stack([probe, probe, probe]), **arrays)
     capsys.readouterr()

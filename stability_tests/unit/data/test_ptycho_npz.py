@@ -22,7 +22,7 @@ from harness.physics.forward import predicted_amplitude
 @pytest.fixture(scope="module")
 def exported(tiny_dataset):
     """Our tiny simulated test split as the field's file, and the truth kept aside."""
-    return simulated_as_ptycho_npz(tiny_dataset.test, tiny_dataset.params)
+    return simulated_as_ptycho_npz(tiny_dataset, "test")
 
 
 def _write(path, arrays, **changes):
