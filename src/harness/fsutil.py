@@ -39,14 +39,15 @@ class DiskFull(OSError):
 
 
 def content_digest(path: str | Path) -> str:
-    """sha256 of a file's bytes, read once per (path, modification time, size) in a process: a probe file or a
-    generator's source enters many run hashes."""
+    """sha256 of a file's bytes, read once per (path, inode, modification time, size) in a process: a probe file or
+    a generator's source enters many run hashes. The inode tells a file replaced by a rename (how files are saved
+    atomically) within the file system's clock tick, whose modification time can be the same."""
     stat = Path(path).stat()
-    return _digest_of(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size)
+    return _digest_of(str(Path(path).resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=256)
-def _digest_of(path: str, mtime_ns: int, size: int) -> str:
+def _digest_of(path: str, inode: int, mtime_ns: int, size: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

@@ -127,6 +127,14 @@ SETTINGS = (
     Setting("--probe-defocus", "data", float, DATA.probe_defocus, metavar="RADIANS", low=-1e3, high=1e3,
             help="defocus phase of the synthetic probe at its disk's edge (default 0: the real, point-symmetric disk "
                  "under which a patch and its twin image fit the same pattern)"),
+    Setting("--data-npz", "data", str, None, metavar="FILE",
+            help="train on a measured dataset file (PtychoPINN's NPZ: diff3d or diffraction, probeGuess, xcoords, "
+                 "ycoords) instead of the simulation: its patterns, probe, positions and N; the verdict then needs no "
+                 "ground truth (agreement across seeds)"),
+    Setting("--test-data-npz", "data", str, None, metavar="FILE",
+            help="the test split of --data-npz as a file of its own (default: a held-out scan region, --test-fraction)"),
+    Setting("--test-fraction", "data", float, DATA.test_fraction, metavar="SHARE", low=0.01, high=0.9,
+            help=f"share of --data-npz's positions held out for testing: the last in x (default {DATA.test_fraction})"),
     Setting("--cache-dir", "data", Path, None, "dataset cache folder (default $HARNESS_CACHE_DIR or fixtures/.cache)"),
     Setting("--profile", "data", str, RUN_PROFILE,
             f"{RUN_PROFILE} (default: the data and epochs the flags mean) | quick | smoke | auto (paper on a GPU, "

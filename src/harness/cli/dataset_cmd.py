@@ -8,7 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data import get_dataset
+from ..data.measured import amplitude_scale
 from ..data.ptycho_npz import MeasuredDataset, read_ptycho_npz, simulated_as_ptycho_npz, write_ptycho_npz
+from ..data.scan import scan_step
 from ..data.simulation import resolve_probe
 from ..evaluate.fit_reference import constant_object_misfit, poisson_floor_from_counts
 from ..fsutil import atomic_save, ensure_writable_dirs, place_file
@@ -22,9 +24,6 @@ def add_parser(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="build or verify the simulated dataset cache")
     add_flags(parser, ("data",))
     parser.add_argument("--output-dir", default=None, help="place train.npz and test.npz here (links to the cache)")
-    parser.add_argument("--data-npz", default=None, metavar="FILE",
-                        help="summarise a measured dataset file instead (PtychoPINN's NPZ: diff3d or diffraction, "
-                             "probeGuess, xcoords, ycoords): patterns, counts or amplitudes, photons, scan, probe")
     parser.add_argument("--write-ptycho-npz", default=None, metavar="DIR",
                         help="also write the simulated splits in that format, DIR/train.npz and DIR/test.npz, with their "
                              "true object patches kept aside in DIR/train_truth.npz and DIR/test_truth.npz (key Y)")
@@ -60,6 +59,7 @@ def measured_summary_lines(data: MeasuredDataset) -> list[str]:
         f"dataset file {data.path} (content sha256 {data.digest[:16]})",
         f"  patterns: {data.n_patterns} of {data.N}×{data.N}, stored as {data.stored}",
         f"  values: {data.domain.how}",
+        f"  for training: {amplitude_scale(data, normalize_probe(data.probe))[1]}",
         "  photons per pattern: " + (f"mean {photons.mean():.4g} (min {photons.min():.4g}, max {photons.max():.4g})"
                                      if photons is not None else "unknown (the values are not counts)"),
         f"  positions: x {x.min():.1f} to {x.max():.1f} px, y {y.min():.1f} to {y.max():.1f} px; "
@@ -81,15 +81,6 @@ def fit_references_line(data: MeasuredDataset) -> str:
             f"{constant_object_misfit(data.diffraction, probe):.4g}; {floor}")
 
 
-def scan_step(x: np.ndarray, y: np.ndarray) -> float:
-    from scipy.spatial import cKDTree
-
-    if x.size < 2:
-        return float("nan")
-    distances, _ = cKDTree(np.column_stack([x, y])).query(np.column_stack([x, y]), k=2)
-    return float(np.median(distances[:, 1]))
-
-
 def write_field_files(dataset, folder: Path) -> None:
     """Both splits as the field's files, as a measured dataset would come, with the truth in files of its own."""
     for split in ("train", "test"):
@@ -101,7 +92,9 @@ def write_field_files(dataset, folder: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.data_npz is not None:
-        print("\n".join(measured_summary_lines(read_ptycho_npz(args.data_npz))))
+        for path, flag in ((args.data_npz, "--data-npz"), (args.test_data_npz, "--test-data-npz")):
+            if path is not None:
+                print("\n".join(measured_summary_lines(read_ptycho_npz(path, flag))))
         return 0
     check_numbers(args)
     profile = load_profile(args.profile)

@@ -11,6 +11,7 @@ from ..fsutil import ensure_writable_dir
 from ..settings import NUMBERS, int_list
 from ..study import load_studies, records_from_json_report, records_from_runs_dir
 from ..study.aggregate import aggregate
+from ..study.agreement import with_agreement
 from ..study.definitions import STUDIES
 from ..study.design import DESIGN_OPTIONS, add_design_options, make_design
 from ..study.records import FoundRecords, merged
@@ -64,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
                                                 for option in DESIGN_OPTIONS}, f"{studies.source} [design]")
     seeds = int_list(args.seeds, "--seeds", *NUMBERS["--seed"][:2])
     plan = {study: studies.planned_seeds(study, design, seeds) for study in STUDIES}
-    summaries = aggregate(records, design=design, seeds=plan, count_unfinished_as_crash=args.count_unfinished_as_crash)
+    summaries = aggregate(with_agreement(records), design=design, seeds=plan,
+                          count_unfinished_as_crash=args.count_unfinished_as_crash)
     for summary in summaries.values():
         if summary and excluded:
             summary["excluded_records"] = excluded

@@ -16,6 +16,7 @@ from ..run.launch import Launch, launch_group
 from ..run.reuse import another_run_in
 from ..run.tracking import check_tracker
 from ..settings import add_flags
+from ..study.agreement import with_agreement
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .run_args import run_folders
 
@@ -31,8 +32,12 @@ def verdict_line(record) -> str:
     head = f"{record.arm} depth {record.depth} seed {record.seed}"
     if record.outcome in ("oom", "infeasible"):
         return f"{head}: {record.outcome}{reused} — {record.message}  [{where}]"
-    amp_ssim = "n/a" if record.amp_ssim is None else f"{record.amp_ssim:.3f}"
-    return (f"{head}: {record.label}{reused}  amp_ssim {amp_ssim} (floor {record.collapse_floor:.3f})"
+    if record.amp_ssim is not None and record.collapse_floor is not None:
+        scores = f"amp_ssim {record.amp_ssim:.3f} (floor {record.collapse_floor:.3f})"
+    else:  # measured data: no truth to score against, the fit against the data's own references
+        scores = "fit error " + ("n/a" if record.fit_error is None else f"{record.fit_error:.4f}") + (
+            f" (constant object {record.fit_constant_object:.4f})" if record.fit_constant_object is not None else "")
+    return (f"{head}: {record.label}{reused}  {scores}"
             f"  best val {record.best_val_loss}  {record.wall_s:.1f} s  [{where}]"
             + (f"\n  {record.explanation}" if record.explanation else ""))
 
@@ -40,9 +45,11 @@ def verdict_line(record) -> str:
 def profile_line(config) -> str:
     """What the run will train on, before anything else: the profile decides data size and epochs."""
     data = config.data
-    return (f"profile {config.profile}: {data.n_train_patches} training and {data.n_test_patches} test patches of "
-            f"{data.N}×{data.N}, {config.train.epochs} epochs, {config.architecture} depth {config.depth}, "
-            f"seed {config.seed}, device {config.device}")
+    patches = (f"the patterns of {data.data_npz} (" + (f"tested on {data.test_data_npz}" if data.test_data_npz else
+                                                        f"its last {data.test_fraction:g} of positions in x held out")
+               + ")" if data.measured else f"{data.n_train_patches} training and {data.n_test_patches} test patches")
+    return (f"profile {config.profile}: {patches} of {data.N}×{data.N}, {config.train.epochs} epochs, "
+            f"{config.architecture} depth {config.depth}, seed {config.seed}, device {config.device}")
 
 
 def _check_user_generators(configs) -> None:
@@ -73,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
                     logger=logger)
     progress = Progress.for_terminal(sys.stderr)  # a step bar on a terminal; flushed lines in a log
     # SIGTERM (a scheduler's preemption) and SIGINT end the run after its current step, with a checkpoint.
+    finished = []
     with stop_request.signals_caught():
         for group in make_groups(configs, args.group_size):
             for config in group:
@@ -85,4 +93,9 @@ def run(args: argparse.Namespace) -> int:
                 return REQUEUE_EXIT_STATUS
             for record in records:
                 print(verdict_line(record), flush=True)
+            finished += records
+    for before, after in zip(finished, with_agreement(finished)):
+        if after is not before:   # a fitting run on measured data, judged against the other seeds of this command
+            print(f"{after.arm} depth {after.depth} seed {after.seed} across the seeds: {after.label}\n"
+                  f"  {after.explanation}", flush=True)
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..fsutil import DiskFull, exclusive_lock, full_disk
+from .measured import check_measured, measured_splits
 from .params import DatasetParams
 from .simulation import content_hash, resolve_probe, simulate
 
@@ -54,6 +55,10 @@ class Dataset:
     @property
     def metadata(self) -> dict:
         return json.loads(str(self.train["metadata"]))
+
+    @property
+    def measured(self) -> bool:
+        return self.params.measured
 
 
 def _load_split(path: Path) -> dict[str, np.ndarray]:
@@ -101,8 +106,12 @@ def get_dataset(params: DatasetParams, cache_dir: str | Path | None = None) -> D
     """The dataset for these parameters: from the cache when a valid entry exists, else built."""
     global build_count
     params.validate()
-    _, probe_digest = resolve_probe(params)  # bad probe files fail here, before the cache is touched
-    key = params.cache_key(probe_digest)
+    if params.measured:
+        check_measured(params)   # a file that is not a dataset fails here, before the cache is touched
+        key, build = params.cache_key(), measured_splits
+    else:
+        _, probe_digest = resolve_probe(params)  # bad probe files fail here, before the cache is touched
+        key, build = params.cache_key(probe_digest), simulate
     cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     directory = cache_dir / key
 
@@ -122,7 +131,7 @@ def get_dataset(params: DatasetParams, cache_dir: str | Path | None = None) -> D
         with exclusive_lock(cache_dir / f"{key}.lock"):
             splits = cached()  # another worker may have built it while we waited
             if splits is None:
-                _write_entry(directory, simulate(params))
+                _write_entry(directory, build(params))
                 build_count += 1
                 built = True
                 splits = _load_entry(directory)

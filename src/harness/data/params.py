@@ -13,8 +13,12 @@ from ..fsutil import content_digest
 # Bump when the simulation changes what it produces for the same parameters: old cache entries
 # then get a new key and are never mistaken for current data.
 GENERATOR_VERSION = "grid-lines-1"
+MEASURED_VERSION = "ptycho-npz-1"     # the same for how a measured file becomes the cached splits (data/measured.py)
 # Parameters added later, with the default that reproduces the data generated before they existed.
-ADDED_LATER = {"probe_defocus": 0.0, "probe_source": "disk"}
+ADDED_LATER = {"probe_defocus": 0.0, "probe_source": "disk", "data_npz": None, "test_data_npz": None,
+               "test_fraction": 0.2}
+# The data of a measured file: the flags that name the simulation's object and probe do not apply to it.
+MEASURED_EXCLUDES = ("--probe-npz", "--probe-defocus", "--probe-source")
 
 
 def patches_per_axis(size: int, patch: int, stride: int) -> int:
@@ -43,11 +47,24 @@ class DatasetParams:
     # A probe preset of fixtures/probes.toml (physics/probe_presets.py). The zone plate's |P| is
     # point-asymmetric, so the twin image does not fit the data exactly; `disk` has an exact twin.
     probe_source: str = "fzp"
+    # A measured dataset (PtychoPINN's NPZ: data/ptycho_npz.py) instead of the simulation: its patterns, probe and
+    # positions; the test split is a second file, else the scan region of the last `test_fraction` of positions in x.
+    data_npz: str | None = None
+    test_data_npz: str | None = None
+    test_fraction: float = 0.2
+
+    @property
+    def measured(self) -> bool:
+        return self.data_npz is not None
 
     def validate(self) -> None:
         """Raise UsageError (naming the flag) for settings the simulation cannot honour."""
         if self.N < 8 or self.N % 2:
             raise UsageError("--N", self.N, "must be an even patch size of at least 8")
+        if self.test_data_npz is not None and self.data_npz is None:
+            raise UsageError("--test-data-npz", self.test_data_npz, "is the test split of --data-npz: give that too")
+        if not 0 < self.test_fraction < 1:
+            raise UsageError("--test-fraction", self.test_fraction, "must be a share of the positions between 0 and 1")
         if self.gridsize != 1:
             raise UsageError("--gridsize", self.gridsize, "only gridsize 1 is supported")
         if self.object_size < self.N:
@@ -86,6 +103,8 @@ class DatasetParams:
 
     def probe_description(self) -> dict:
         """The probe in config.json: the preset and its parameters, or the file."""
+        if self.data_npz is not None:
+            return {"file": self.data_npz, "key": "probeGuess"}
         if self.probe_npz is not None:
             return {"file": self.probe_npz}
         from ..physics.probe_presets import preset
@@ -107,6 +126,10 @@ class DatasetParams:
     def identity(self) -> dict:
         """Every parameter, except settings added after the first release while they hold their default
         (which reproduces the data of before): cache keys and run hashes of earlier runs stay valid."""
+        if self.measured:   # the file's content is the data: the simulation's settings do not apply
+            return {"N": self.N, "data_npz": probe_file_identity(str(self.data_npz)),
+                    "test_data_npz": None if self.test_data_npz is None else probe_file_identity(self.test_data_npz),
+                    "test_fraction": None if self.test_data_npz is not None else self.test_fraction}
         identity = {key: value for key, value in self.as_dict().items()
                     if not (key in ADDED_LATER and value == ADDED_LATER[key])}
         if "probe_source" in identity:  # a preset enters with its parameters: editing them changes the key
@@ -121,8 +144,9 @@ class DatasetParams:
         A probe file enters through the digest of its content, not its path.
         """
         identity = self.identity()
-        identity["probe_npz"] = probe_digest
-        identity["generator_version"] = GENERATOR_VERSION
+        if not self.measured:
+            identity["probe_npz"] = probe_digest
+        identity["generator_version"] = MEASURED_VERSION if self.measured else GENERATOR_VERSION
         blob = json.dumps(identity, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:20]
 
@@ -130,6 +154,8 @@ class DatasetParams:
 def probe_label(data: dict) -> str:
     """The probe of a config.json's `data`: the preset's name, or `file NAME` for a probe file. Folders
     written before presets existed used the disk."""
+    if data.get("data_npz"):
+        return f"data {Path(data['data_npz']).name}"
     if data.get("probe_npz"):
         return f"file {Path(data['probe_npz']).name}"
     return data.get("probe_source", ADDED_LATER["probe_source"])
@@ -140,7 +166,7 @@ def file_digest(path: str | Path) -> str:
 
 
 def probe_file_identity(path: str) -> str:
-    """A probe file in a run's identity: its content's digest (a replaced file is another run), the path when it
+    """A probe or data file in a run's identity: its content's digest (a replaced file is another run), the path when it
     cannot be read (configure refuses such a file before any run)."""
     try:
         return "sha256:" + content_digest(path)

@@ -48,3 +48,14 @@ def stitch_at_positions(patches: np.ndarray, xcoords: np.ndarray, ycoords: np.nd
         count[top:top + tile, left:left + tile] += 1
     covered = count > 0
     return np.where(covered, total / np.maximum(count, 1), 0), covered
+
+
+def scan_step(xcoords: np.ndarray, ycoords: np.ndarray) -> float:
+    """The median distance from a position to its nearest other position, in pixels (nan for one position)."""
+    from scipy.spatial import cKDTree
+
+    if xcoords.size < 2:
+        return float("nan")
+    points = np.column_stack([xcoords, ycoords])
+    distances, _ = cKDTree(points).query(points, k=2)
+    return float(np.median(distances[:, 1]))

@@ -18,6 +18,7 @@ consensus and no run is judged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class SeedAgreement:
     with_consensus: float
     with_twin: float
     label: str        # "agrees", "wrong_solution", "twin_image", or "no_consensus"
+    consensus_seed: int | None = None   # the medoid's seed
 
 
 def point_reflected_conjugate(image: np.ndarray) -> np.ndarray:
@@ -56,20 +58,28 @@ def registered_agreement(image: np.ndarray, reference: np.ndarray) -> float:
 def consensus_labels(reconstructions: dict[int, np.ndarray], agrees: float = AGREES,
                      twin_margin: float = TWIN_MARGIN) -> list[SeedAgreement]:
     """Each fitting run's agreement with the consensus and with its twin, and what that makes it (see above)."""
-    seeds = sorted(reconstructions)
+    return labels_from_agreements(
+        sorted(reconstructions), lambda a, b: registered_agreement(reconstructions[a], reconstructions[b]),
+        lambda a, b: registered_agreement(reconstructions[a], point_reflected_conjugate(reconstructions[b])),
+        agrees, twin_margin)
+
+
+def labels_from_agreements(seeds: list[int], agreement_of: Callable[[int, int], float],
+                           twin_agreement_of: Callable[[int, int], float], agrees: float = AGREES,
+                           twin_margin: float = TWIN_MARGIN) -> list[SeedAgreement]:
+    """`consensus_labels` from the agreements themselves: agreement_of(a, b), run a registered onto run b, and
+    twin_agreement_of(a, b), run a onto b's point-reflected conjugate (so that a caller can keep them)."""
     if len(seeds) < MIN_RUNS:
         return [SeedAgreement(seed, float("nan"), float("nan"), "no_consensus") for seed in seeds]
-    pairs = {(a, b): registered_agreement(reconstructions[a], reconstructions[b]) for a in seeds for b in seeds if a != b}
+    pairs = {(a, b): agreement_of(a, b) for a in seeds for b in seeds if a != b}
     medoid = max(seeds, key=lambda s: (np.median([pairs[(s, other)] for other in seeds if other != s]), -s))
-    consensus = reconstructions[medoid]
-    twin = point_reflected_conjugate(consensus)
     results = []
     for seed in seeds:
         direct = 1.0 if seed == medoid else pairs[(seed, medoid)]
-        reflected = registered_agreement(reconstructions[seed], twin)
-        results.append(SeedAgreement(seed, direct, reflected, _label(direct, reflected, agrees, twin_margin)))
+        reflected = twin_agreement_of(seed, medoid)
+        results.append(SeedAgreement(seed, direct, reflected, _label(direct, reflected, agrees, twin_margin), medoid))
     if sum(result.label == "agrees" for result in results) * 2 <= len(results):   # no majority: no consensus
-        return [SeedAgreement(r.seed, r.with_consensus, r.with_twin, "no_consensus") for r in results]
+        return [SeedAgreement(r.seed, r.with_consensus, r.with_twin, "no_consensus", medoid) for r in results]
     return results
 
 

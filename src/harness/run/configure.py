@@ -11,6 +11,7 @@ import sys
 import numpy as np
 import torch
 
+from ..data.measured import patch_size
 from ..data.params import DatasetParams
 from ..data.simulation import resolve_probe
 from ..environment import native_bf16_cpu, resolve_device
@@ -32,7 +33,9 @@ from .config import RunConfig
 def scaled(args: argparse.Namespace, profile: Profile | None) -> argparse.Namespace:
     """The flags with the model and patch scale filled in where none was given: the profile's, else the
     records' defaults (see Profile.scale). A flag given on the command line or in a study table wins."""
-    values = {"N": (profile and profile.patch_size) or DATA.N,
+    measured = getattr(args, "data_npz", None)
+    values = {"N": (patch_size(DatasetParams(data_npz=measured, test_data_npz=args.test_data_npz)) if measured else
+                    (profile and profile.patch_size) or DATA.N),
               "fno_width": (profile and profile.width) or MODEL.width,
               "torch_max_hidden_channels": (profile and profile.max_hidden_channels) or MODEL.max_hidden_channels}
     filled = argparse.Namespace(**vars(args))
@@ -43,6 +46,8 @@ def scaled(args: argparse.Namespace, profile: Profile | None) -> argparse.Namesp
 
 
 def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
+    if args.data_npz is not None:
+        return measured_params(args)
     args = scaled(args, profile)
     return DatasetParams(
         N=args.N,
@@ -58,7 +63,22 @@ def dataset_params(args: argparse.Namespace, profile: Profile) -> DatasetParams:
         n_lines=profile.n_lines,
         train_stride=profile.train_stride if args.train_stride is None else args.train_stride,
         test_stride=profile.test_stride if args.test_stride is None else args.test_stride,
+        test_data_npz=args.test_data_npz,   # without --data-npz: refused by validate, never ignored
     )
+
+
+def measured_params(args: argparse.Namespace) -> DatasetParams:
+    """The data of a measured file (UsageError naming a flag that names another probe or another patch size)."""
+    given = {"--probe-npz": args.probe_npz, "--probe-source": args.probe_source,
+             "--probe-defocus": args.probe_defocus or None, "--objects-per-seed": args.objects_per_seed or None}
+    for flag, value in given.items():
+        if value is not None:
+            raise UsageError(flag, value, "does not apply to --data-npz: the file holds the data and its probe")
+    params = DatasetParams(data_npz=args.data_npz, test_data_npz=args.test_data_npz, test_fraction=args.test_fraction)
+    n = patch_size(params)
+    if args.N is not None and args.N != n:
+        raise UsageError("--N", args.N, f"differs from the {n}×{n} patterns of --data-npz {args.data_npz}")
+    return dataclasses.replace(params, N=n)
 
 
 def probe_source(args: argparse.Namespace) -> str:
@@ -136,7 +156,8 @@ def run_configs(args: argparse.Namespace) -> list:
     plans = model_plans(args, profile)
     params = dataset_params(args, profile)
     params.validate()
-    resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
+    if not params.measured:
+        resolve_probe(params)  # a bad probe file is bad input, refused before any folder is made
     seeds = run_seeds(args)
     train = train_config(args, profile, seeds[0])
     device = check_device(args.device)

@@ -117,22 +117,32 @@ class RunFolder:
     def save_model(self, model: torch.nn.Module) -> None:
         atomic_save(self / "model.pt", lambda temporary: torch.save(model.state_dict(), temporary))
 
-    def save_reconstruction(self, reconstruction: np.ndarray, truth: np.ndarray,
-                            patch_correlations: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """The stitched reconstruction and its truth, and the per-patch twin-image correlations
-        (direct, reflected) that the stitched image cannot show."""
+    def save_reconstruction(self, reconstruction: np.ndarray, truth: np.ndarray | None,
+                            patch_correlations: tuple[np.ndarray, np.ndarray] | None = None,
+                            object_patches: np.ndarray | None = None, probe: np.ndarray | None = None) -> None:
+        """The stitched reconstruction and its truth (none for measured data: then the predicted test patches, which
+        the agreement across seeds reads for a twin, and the normalised probe they were lit by), and the per-patch
+        twin-image correlations (direct, reflected) that the stitched image cannot show."""
         extra = {} if patch_correlations is None else dict(zip(CORRELATION_KEYS, patch_correlations))
+        if truth is not None:
+            extra["ground_truth"] = truth
+        if object_patches is not None:
+            extra["object_patches"] = object_patches.astype(np.complex64)
+        if probe is not None:
+            extra["probe"] = probe.astype(np.complex64)
         atomic_save(self / "recon.npz",
-                    lambda temporary: np.savez(temporary, reconstruction=reconstruction, ground_truth=truth,
-                                                       **extra))  # type: ignore[arg-type]  # the stubs misread **
+                    lambda temporary: np.savez(temporary, reconstruction=reconstruction,
+                                               **extra))  # type: ignore[arg-type]  # the stubs misread **
 
-    def load_reconstruction(self) -> tuple[np.ndarray, np.ndarray]:
+    def load_reconstruction(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """(reconstruction, truth); the truth is None for a run on measured data."""
         path = self / "recon.npz"
         if not path.is_file():
             raise NotARunFolder(f"{self.path} has no recon.npz")
         try:
             with np.load(path, allow_pickle=False) as archive:
-                return archive["reconstruction"], archive["ground_truth"]
+                truth = archive["ground_truth"] if "ground_truth" in archive.files else None
+                return archive["reconstruction"], truth
         except Exception as exc:  # truncated or foreign archives: zip, key or format errors
             raise NotARunFolder(f"{path} is not readable ({type(exc).__name__}: {exc})") from None
 

@@ -9,17 +9,22 @@ import numpy as np
 from ..fsutil import atomic_save
 
 
-def save_reconstruction_png(path: Path, reconstruction: np.ndarray, truth: np.ndarray, title: str) -> None:
+def save_reconstruction_png(path: Path, reconstruction: np.ndarray, truth: np.ndarray | None, title: str) -> None:
+    """Amplitude and phase beside the truth's; without a truth (measured data) the reconstruction alone."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, 2, figsize=(7, 7), constrained_layout=True)
-    panels = [
-        (np.abs(truth), "truth amplitude"), (np.nan_to_num(np.abs(reconstruction)), "reconstructed amplitude"),
-        (np.angle(truth), "truth phase"), (np.nan_to_num(np.angle(reconstruction)), "reconstructed phase"),
-    ]
+    reconstructed = [(np.nan_to_num(np.abs(reconstruction)), "reconstructed amplitude"),
+                     (np.nan_to_num(np.angle(reconstruction)), "reconstructed phase")]
+    if truth is None:
+        figure, axes = plt.subplots(1, 2, figsize=(7, 3.8), constrained_layout=True)
+        panels = reconstructed
+    else:
+        figure, axes = plt.subplots(2, 2, figsize=(7, 7), constrained_layout=True)
+        panels = [(np.abs(truth), "truth amplitude"), reconstructed[0], (np.angle(truth), "truth phase"),
+                  reconstructed[1]]
     for axis, (image, label) in zip(axes.ravel(), panels):
         shown = axis.imshow(image, cmap="gray" if "amplitude" in label else "twilight")
         axis.set_title(label, fontsize=9)

@@ -13,13 +13,16 @@ import numpy as np
 
 from ..data.params import probe_label
 from ..environment import run_environment
-from ..evaluate import fit_references, mean_reconstruction_metrics, patch_correlations, predict_patches, twin_evidence
+from ..evaluate import mean_reconstruction_metrics, predict_patches, twin_evidence
 from ..physics.probe import probe_symmetry
 from ..verdict import VERDICT_VERSION, Evidence, detect
 from .config import RunConfig
 from .folder import NotARunFolder, RunFolder
 from .plot import save_reconstruction_png
 from .record import CLASSIFIED, RECORDED_METRICS, VERDICT_FIELDS, Identity, RunRecord, finite_or_none, json_ready
+
+# What a run on measured data keeps in metrics.json beside the recorded metrics, read again by a re-derived verdict.
+MEASURED_METRICS = ("overlap_consistency", "overlap_consistency_twin")
 
 
 def start_folder(config: RunConfig, folder: RunFolder) -> None:
@@ -45,10 +48,11 @@ def add_val_losses(metrics: dict, epochs: list[dict]) -> dict:
 
 
 def classify(history: dict, metrics: dict, reconstruction: np.ndarray, *, twin: dict | None = None,
-             loss_mode: str | None = "mae") -> dict:
+             loss_mode: str | None = "mae", measured: bool = False) -> dict:
     """The verdict's fields of a record and the metrics kept beside them; metrics must hold the val losses
     (add_val_losses)."""
-    verdict = detect(Evidence.of(history, metrics, np.abs(reconstruction), twin=twin, loss_mode=loss_mode))
+    verdict = detect(Evidence.of(history, metrics, np.abs(reconstruction), twin=twin, loss_mode=loss_mode,
+                                 measured=measured))
     fields = verdict.as_record()
     return {**fields, "peak_amp_ssim": finite_or_none(verdict.peak_amp_ssim), "evidence": json_ready(fields["evidence"]),
             **{key: finite_or_none(metrics.get(key)) for key in RECORDED_METRICS}}
@@ -59,18 +63,20 @@ def record_trained_run(config: RunConfig, folder: RunFolder, evaluation, model, 
     """evaluate → verdict → files: one trained run's history, metrics, weights and reconstruction written
     to its folder, and its record (not yet written: stats.json comes last, once the group is done)."""
     clock = time.perf_counter()
-    test, probe = evaluation.dataset.test, evaluation.probe
     # The last validation pass already predicted the test split with the final weights.
     object_patches = history.last_object_patches
     if object_patches is None:
         object_patches = predict_patches(model, evaluation.data.test_x, config.train.infer_batch_size)
     reconstruction, metrics = evaluation.evaluate(object_patches)
     metrics = add_val_losses(metrics, history.epochs)
-    metrics.update(fit_references(test["diffraction"][..., 0], test["Y_I"][..., 0], test["Y_phi"][..., 0], probe))
-    correlations = patch_correlations(object_patches, test["Y_I"][..., 0], probe)
-    verdict = classify(history.as_dict(), metrics, reconstruction,
-                       twin=twin_evidence(*correlations, symmetry=probe_symmetry(probe)),
-                       loss_mode=config.train.loss_mode)
+    metrics.update(evaluation.fit_references())
+    correlations = evaluation.twin_correlations(object_patches)
+    twin = None if correlations is None else twin_evidence(correlations[0], correlations[1],
+                                                            symmetry=probe_symmetry(evaluation.probe))
+    verdict = classify(history.as_dict(), metrics, reconstruction, twin=twin, loss_mode=config.train.loss_mode,
+                       measured=evaluation.measured)
+    if "object_guess_agreement" in metrics:   # kept with the evidence: a reference reconstruction, not the truth
+        verdict["evidence"]["object_guess_agreement"] = finite_or_none(metrics["object_guess_agreement"])
     timings["evaluate_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
@@ -82,10 +88,13 @@ def record_trained_run(config: RunConfig, folder: RunFolder, evaluation, model, 
     folder.write_json("history.json", history.as_dict())
     folder.write_json("metrics.json", {key: finite_or_none(value) for key, value in metrics.items()})
     folder.save_model(model)
-    folder.save_reconstruction(reconstruction, truth, correlations)
-    save_reconstruction_png(folder / "recon.png", reconstruction[0], truth[0],
-                            f"{config.arm_name} depth {config.depth} seed {config.seed}: {record.label}"
-                            f" (amp SSIM {metrics['amp_ssim']:.3f}, floor {metrics['collapse_floor']:.3f})")
+    folder.save_reconstruction(reconstruction, truth, correlations,
+                               **({"object_patches": object_patches, "probe": evaluation.probe} if evaluation.measured
+                                  else {}))
+    scores = (f"amp SSIM {metrics['amp_ssim']:.3f}, floor {metrics['collapse_floor']:.3f}" if truth is not None else
+              f"fit error {record.fit_error:.3f}" if record.fit_error is not None else "no fit error")
+    save_reconstruction_png(folder / "recon.png", reconstruction[0], None if truth is None else truth[0],
+                            f"{config.arm_name} depth {config.depth} seed {config.seed}: {record.label} ({scores})")
     timings["write_s"] = time.perf_counter() - clock
     return record
 
@@ -103,11 +112,14 @@ def rederived_verdict(folder: RunFolder) -> dict:
         raise NotARunFolder(f"{folder / 'history.json'} does not hold a run's epochs")
     reconstruction, truth = folder.load_reconstruction()
     recorded = folder.read_json("metrics.json") if (folder / "metrics.json").is_file() else {}
-    metrics = add_val_losses(mean_reconstruction_metrics(reconstruction, truth), history["epochs"])
-    metrics.update({key: recorded[key] for key in RECORDED_METRICS if key not in metrics and key in recorded})
+    measured = truth is None
+    metrics = add_val_losses({} if truth is None else mean_reconstruction_metrics(reconstruction, truth),
+                             history["epochs"])
+    metrics.update({key: recorded[key] for key in (*RECORDED_METRICS, *MEASURED_METRICS)
+                    if key not in metrics and key in recorded})
     correlations = folder.load_patch_correlations()
     return classify(history, metrics, reconstruction, twin=twin_evidence(*correlations) if correlations else None,
-                    loss_mode=config.get("train", {}).get("loss_mode", "mae"))
+                    loss_mode=config.get("train", {}).get("loss_mode", "mae"), measured=measured)
 
 
 def rederived_record(folder: RunFolder) -> RunRecord:

@@ -69,7 +69,8 @@ def probes_of(records: list[RunRecord]) -> list[dict]:
     for record in records:
         name = record.probe or "not recorded"
         twin = (record.evidence or {}).get("twin") or {}
-        known = probes.setdefault(name, {"probe": name, "asymmetry": None, "exact_twin": None})
+        known = probes.setdefault(name, {"probe": name, "asymmetry": None, "exact_twin": None,
+                                         "measured": bool((record.evidence or {}).get("measured"))})
         if known["asymmetry"] is None and twin.get("probe_asymmetry") is not None:
             known.update(asymmetry=twin["probe_asymmetry"], exact_twin=twin.get("exact_twin"))
     return [probes[name] for name in sorted(probes)]

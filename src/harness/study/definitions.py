@@ -145,9 +145,11 @@ def load_studies(path: str | Path | None = None) -> Studies:
 
 
 def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: int, profile: str,
-                   epochs: int | None = None, device: str = "auto", threads: int | None = None):
+                   epochs: int | None = None, device: str = "auto", threads: int | None = None,
+                   data_files: dict[str, str] | None = None):
     """The RunConfig of one study test, checked exactly as `harness run` checks its flags. An arm variant
-    `ARM@PROBE` is the arm with its probe set to the preset PROBE."""
+    `ARM@PROBE` is the arm with its probe set to the preset PROBE; data_files (`data-npz`, `test-data-npz`) put
+    every arm on a measured dataset."""
     name, (arm, probe) = arm, split_variant(arm)
     if arm not in studies.arms:
         raise UsageError("--arms", arm, f"unknown arm (known: {', '.join(studies.arms)})")
@@ -155,6 +157,7 @@ def run_config_for(studies: Studies, *, study: str, arm: str, depth: int, seed: 
                 "device": device, "study": study, "arm": name}
     if probe is not None:
         settings["probe-source"] = probe
+    settings.update(data_files or {})
     if epochs is not None:
         settings["torch-epochs"] = epochs
     if threads is not None:

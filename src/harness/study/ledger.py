@@ -14,6 +14,7 @@ from ..run import RunFolder, RunRecord
 from ..run.recording import refreshed_record
 from ..run.reuse import another_run_in
 from .aggregate import crash_hunt_summary
+from .agreement import with_agreement
 from .decisions import depth_decision, outcomes_in_plan, shootout_decisions
 from .definitions import CRASH_HUNT, SHOOTOUT
 from .plan import StudyPlan
@@ -61,7 +62,7 @@ class Ledger:
         """The finished records of this case's cell: its depth, or at the shootout's depth every arm."""
         arms = [case.arm] if case.study == CRASH_HUNT else self.plan.shootout_arms()
         cells = [dataclasses.replace(case, arm=arm, seed=seed) for arm in arms for seed in self.plan.seeds(case.study)]
-        return [record for cell in cells if (record := self.record(cell)) is not None]
+        return with_agreement([record for cell in cells if (record := self.record(cell)) is not None])
 
     def skip_reason(self, case: StudyCase) -> str | None:
         """Why this case need not train: its depth or comparison was decided from runs before its seed (a
@@ -143,8 +144,8 @@ class Ledger:
         if summary is not None and "design" in summary:  # one written before the studies decided is no decision
             return summary, f"{reports_dir}/crash_hunt_summary.json"
         wanted = {(case.depth, case.seed) for case in self.plan.cases(CRASH_HUNT)}
-        records = [r for r in records_from_runs_dir(self.runs_dir).records
-                   if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted]
+        records = with_agreement([r for r in records_from_runs_dir(self.runs_dir).records
+                                  if r.study == CRASH_HUNT and (r.depth, r.seed) in wanted])
         summary = crash_hunt_summary(records, design=self.plan.design, seeds=self.plan.seeds(CRASH_HUNT))
         decided = {d["depth"] for d in summary["depths"]} == {depth for depth, _ in wanted} and all(
             d["decision"]["decision"] != "pending" for d in summary["depths"])

@@ -36,6 +36,8 @@ class StudyOptions:
     group_size: int | None = None
     hunt_arm: str | None = None
     probes: list[str] | None = None              # --probe-source disk,fzp: every arm once per probe preset
+    data_npz: str | None = None                  # --data-npz: every run on a measured file (its test split beside)
+    test_data_npz: str | None = None
     fail_on: list[str] = field(default_factory=list)   # --fail-on crashy,worse: decisions that fail the session
     design: dict = field(default_factory=dict)   # the design options given (see study/design.py)
 
@@ -73,6 +75,8 @@ class StudyOptions:
             group_size=option("--group-size"),
             hunt_arm=option("--hunt-arm"),
             probes=_probes(option("--probe-source")),
+            data_npz=option("--data-npz"),
+            test_data_npz=option("--test-data-npz"),
             fail_on=_gates(option("--fail-on")),
             design=design,
         )

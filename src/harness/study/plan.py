@@ -91,7 +91,14 @@ class StudyPlan:
             raise ValueError(f"{case.test_id}: the shootout's depth is not known yet")
         return run_config_for(self.studies, study=case.study, arm=case.arm, depth=case.depth,
                               seed=case.seed if seed is None else seed, profile=self.options.profile,
-                              epochs=self.options.epochs, device=device, threads=threads)
+                              epochs=self.options.epochs, device=device, threads=threads,
+                              data_files=self.data_files)
+
+    @property
+    def data_files(self) -> dict[str, str]:
+        """The measured dataset the options put every run on (none: the arms' own data)."""
+        files = {"data-npz": self.options.data_npz, "test-data-npz": self.options.test_data_npz}
+        return {key: path for key, path in files.items() if path is not None}
 
     def check_configurations(self) -> None:
         """Every run the studies could train, configured once (UsageError for a bad fixture value or option): a

@@ -298,14 +298,15 @@ def reconstructions_plot(study: str, summary: dict, path: Path) -> Path:
     figure, axes = plt.subplots(1, len(loaded) + 1, figsize=(3.6 * (len(loaded) + 1), 3.8), constrained_layout=True,
                                 squeeze=False)
     axes = axes[0]
-    if truth is None:
+    if not loaded:
         _no_data(axes[0], "no data: no reconstruction on disk")
         return _save(figure, path)
     # one colour scale for every panel, so that a brighter or flatter reconstruction reads as such
-    shown = [np.abs(truth[0]), *[np.nan_to_num(amplitude, posinf=0.0, neginf=0.0) for _, _, amplitude in loaded]]
+    shown = [np.abs(truth[0]) if truth is not None else np.zeros((1, 1)),
+             *[np.nan_to_num(amplitude, posinf=0.0, neginf=0.0) for _, _, amplitude in loaded]]
     top = max(float(np.percentile(image, 99.5)) for image in shown) or 1.0
     image = axes[0].imshow(shown[0], cmap="gray", vmin=0.0, vmax=top)
-    axes[0].set_title("ground truth amplitude", fontsize=9)
+    axes[0].set_title("ground truth amplitude" if truth is not None else "no ground truth (measured data)", fontsize=9)
     axes[0].axis("off")
     for axis, (title, row, _), amplitude in zip(axes[1:], loaded, shown[1:]):
         axis.imshow(amplitude, cmap="gray", vmin=0.0, vmax=top)

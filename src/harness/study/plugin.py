@@ -20,6 +20,7 @@ from ..run.record import CLASSIFIED, UNRECORDED, RunRecord
 from ..settings import STUDY_PROFILE
 from ..train.interrupt import REQUEUE_EXIT_STATUS, RunInterrupted, stop_request
 from .aggregate import aggregate
+from .agreement import with_agreement
 from .definitions import CRASH_HUNT, SHOOTOUT, STUDIES
 from .design import add_design_options
 from .gate import gate_failures
@@ -46,6 +47,11 @@ def pytest_addoption(parser):
                     "arms in fixtures/studies.toml [arm_sets], e.g. architectures (default: [shootout] arms)")
     group.addoption("--probe-source", default=None, help="run every arm once per probe preset, e.g. disk,fzp (the "
                     "probe as a study factor; default: the arms' own probe)")
+    group.addoption("--data-npz", default=None, metavar="FILE",
+                    help="train every run on a measured dataset file (PtychoPINN's NPZ) instead of the simulation; a "
+                         "run's object is then judged by its agreement with the other seeds (no ground truth)")
+    group.addoption("--test-data-npz", default=None, metavar="FILE",
+                    help="the test split of --data-npz as a file of its own (default: its last positions in x)")
     group.addoption("--hunt-arm", default=None, help="the arm whose depths the crash hunt sweeps (default: "
                     "[crash_hunt] arm), e.g. fno-vanilla")
     group.addoption("--crash-depth", type=int, default=None, help="shootout depth (default: the crash hunt's)")
@@ -357,7 +363,7 @@ class StudyRecorder:
             reports_dir = self.config.stash[SESSION_KEY].options.reports_dir
             print(f"stability: every {' and '.join(skipped)} test of this session errored: its reports in {reports_dir} "
                   "were left as they were", file=sys.stderr)
-        self.records = records
+        self.records = with_agreement(records)   # runs on measured data judged across their seeds
         if not self.records:
             return
         study_session = self.config.stash[SESSION_KEY]

@@ -22,6 +22,16 @@ from .design import Design
 from .operating import crash_hunt_characteristics, shootout_characteristics
 from .plots import study_plots
 
+MEASURED_NOTE = (
+    "**Measured data, no ground truth.** A run fits when its fit error against the test patterns removes 65 % of a "
+    "constant object's misfit above the Poisson floor estimated from the counts (above zero when the photons are "
+    "unknown). Whether it reconstructs the object is read from the seeds: each fitting run is registered (shift, "
+    "phase ramp, global phase) onto the medoid of the fitting runs of its configuration up to its seed (the first "
+    "three while fewer) and compared by amplitude correlation; below 0.80 it is a wrong_solution, a twin_image when "
+    "it agrees with the medoid's point-reflected conjugate instead; no majority, or fewer than three fitting runs, "
+    "leaves it inconclusive. What this cannot tell: if most seeds converge to the same wrong object, that object is "
+    "the consensus and its runs count as ok; an objectGuess in the file is another method's reconstruction, "
+    "reported beside each run (`evidence.object_guess_agreement`), not the truth.")
 VERDICT_NOTE = (
     "P_crash counts classified runs only: ok, or crashed (nonfinite; collapsed = constant output; "
     "wrong_solution = fits the measured data yet reconstructs no better than a constant image, named twin_image "
@@ -283,7 +293,8 @@ def markdown_report(study: str, summary: dict, env: dict, plots: list[str]) -> s
         f"- runs computed on: {env.get('run_devices') or 'not recorded'}",
         *([f"- **{len(summary['excluded_records'])} run record(s) excluded as invalid**: "
            + "; ".join(summary["excluded_records"])] if summary.get("excluded_records") else []),
-        "", VERDICT_NOTE, "", PORTABILITY_NOTE, "", "## Counts", "", "",
+        "", VERDICT_NOTE, "", *([MEASURED_NOTE, ""] if any(p.get("measured") for p in summary.get("probes") or [])
+                                else []), PORTABILITY_NOTE, "", "## Counts", "", "",
     ]
     body = crash_hunt_table(summary) if study == CRASH_HUNT else shootout_tables(summary)
     body += ("\n\n## Survival over epochs\n\nKaplan–Meier: a crashed run fails at its onset epoch, ok (and "

@@ -34,6 +34,8 @@ def fit_threshold(metrics: dict) -> float:
     """The fit error below which a run fits the data: from the run's own noise floor and constant-object
     error when recorded, else the paper-data value."""
     noise, constant = metrics.get("fit_noise_floor"), metrics.get("fit_constant_object")
+    if is_finite(constant) and not is_finite(noise) and metrics.get("measured"):
+        noise = 0.0     # photons unknown: the whole of the constant object's misfit counts (the stricter limit)
     if is_finite(noise) and is_finite(constant) and constant > noise:
         return noise + (1 - FIT_FRACTION) * (constant - noise)
     return FIT_ERROR
@@ -59,10 +61,12 @@ class Evidence:
     fit_limit: float
     final_val_loss: float | None
     twin: dict | None
+    measured: bool = False          # measured data: no ground truth, the object is judged across seeds
+    overlap: dict | None = None     # measured data: the patches' overlap consistency, as predicted and as twins
 
     @classmethod
     def of(cls, history: dict, metrics: dict, reconstruction_amplitude: np.ndarray | None, *,
-           twin: dict | None = None, loss_mode: str | None = "mae") -> "Evidence":
+           twin: dict | None = None, loss_mode: str | None = "mae", measured: bool = False) -> "Evidence":
         """history: History as a dict (`nonfinite`, `epochs` with per-epoch amp_ssim, amp_cv, val_fit_error);
         metrics: `amp_ssim`, `collapse_floor`, `final_val_loss` (and optionally `final_fit_error`, else the last
         epoch's); reconstruction_amplitude: |recon| (None when none could be made); twin: the per-patch
@@ -75,7 +79,10 @@ class Evidence:
         return cls(trajectory=trajectory, nonfinite=history.get("nonfinite"), reconstructed=made,
                    amp_cv=amplitude_cv(reconstruction_amplitude) if reconstruction_amplitude is not None else math.nan,
                    amp_ssim=metrics.get("amp_ssim"), floor=metrics.get("collapse_floor"), fit_error=fit_error,
-                   fit_limit=fit_threshold(metrics), final_val_loss=metrics.get("final_val_loss"), twin=twin)
+                   fit_limit=fit_threshold({**metrics, "measured": measured}),
+                   final_val_loss=metrics.get("final_val_loss"), twin=twin, measured=measured,
+                   overlap={"direct": metrics.get("overlap_consistency"), "twin": metrics.get("overlap_consistency_twin")}
+                   if measured else None)
 
     @property
     def scored(self) -> bool:
@@ -135,6 +142,8 @@ class Evidence:
             "fits": bool(self.fits),
             "twin": self.twin,
             "twin_named": twin_named(self.twin),
+            "measured": self.measured,
+            "overlap_consistency": self.overlap,
             "thresholds": {"collapse_cv": COLLAPSE_CV, "floor_margin": FLOOR_MARGIN,
                            "reconstructed_margin": RECONSTRUCTED_MARGIN, "fit_fraction": FIT_FRACTION,
                            "twin_margin": TWIN_MARGIN, "twin_min_correlation": TWIN_MIN_CORRELATION},
@@ -206,9 +215,24 @@ def no_better_than_constant_finding(evidence: Evidence) -> Finding | None:
     return None
 
 
+def patchwise_twin_finding(evidence: Evidence) -> Finding | None:
+    """Measured data: a fitting run whose patches agree with each other where the scan overlaps better once each is
+    replaced by its own twin — each patch fits its pattern with the twin (see evaluate/overlap.py)."""
+    overlap = evidence.overlap
+    if not evidence.measured or not evidence.fits or not overlap:
+        return None
+    direct, twin = overlap.get("direct"), overlap.get("twin")
+    if not (is_finite(direct) and is_finite(twin) and twin > direct):
+        return None
+    return Finding("twin_image", evidence.trajectory.n_epochs or None,
+                   f"fits the data (fit error {evidence.fit_error:.3f} ≤ {evidence.fit_limit:.3f}) with each patch's twin: "
+                   f"where the scan overlaps, its patches agree {direct:.2f} as predicted and {twin:.2f} once each is "
+                   "point-reflected and conjugated")
+
+
 # The rules in the order they are read; a later rule is read only when none before it found a failure
 # (a run that produced NaN or a constant output has no reconstruction worth comparing with the object).
-RULES = ((nonfinite_finding, collapsed_finding), (no_better_than_constant_finding,))
+RULES = ((nonfinite_finding, collapsed_finding), (no_better_than_constant_finding, patchwise_twin_finding))
 
 
 def findings_of(evidence: Evidence) -> list[Finding]:
@@ -263,6 +287,10 @@ def detect(evidence: Evidence) -> Verdict:
         onset_step = next((f.onset_step for f in findings if f.onset_step is not None), None)
         learned_before_failure = evidence.learned_before(onset_epoch)[0]
         explanation = "; ".join(f.text for f in findings)
+    elif evidence.measured and evidence.fits:
+        outcome = "ok"
+        explanation = (f"fits the data (fit error {fit_error:.3f} ≤ {evidence.fit_limit:.3f}); whether it "
+                       f"reconstructs the object is read from its agreement with the other seeds")
     elif evidence.reconstructs or (evidence.fits and evidence.scored):
         outcome = "ok"
         explanation = (f"reconstructs: amp_ssim {amp_ssim:.3f} (floor {floor:.3f})"
@@ -271,7 +299,7 @@ def detect(evidence: Evidence) -> Verdict:
         outcome = "inconclusive"
         fit_text = (f"fit error {fit_error:.3f} > {evidence.fit_limit:.3f}" if is_finite(fit_error)
                     else "fit error not recorded")
-        ssim_text = "no amp_ssim"
+        ssim_text = "no ground truth (measured data)" if evidence.measured else "no amp_ssim"
         if evidence.scored:
             floor = evidence.ssim_and_floor()[1]
             ssim_text = f"amp_ssim {amp_ssim:.3f} < floor + {RECONSTRUCTED_MARGIN} ({floor + RECONSTRUCTED_MARGIN:.3f})"

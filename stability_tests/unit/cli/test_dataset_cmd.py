@@ -65,13 +65,14 @@ def test_a_measured_file_is_summarised_before_any_training(tmp_path, capsys, tin
     params, scale = tiny_dataset.params, float(tiny_dataset.test["intensity_scale"])
     assert out[1] == "  patterns: 81 of 32×32, stored as 'diff3d' float32 (M, N, N)"
     assert out[2].startswith(f"  values: amplitudes √k·{1 / scale:.6g} of whole counts k: photon scale {scale:.6g}")
-    assert out[4] == (f"  positions: x 16.0 to {16.0 + 8 * params.test_stride:.1f} px, y 16.0 to "
+    assert out[3] == "  for training: amplitudes of counts: used as they are"   # the simulation's own units
+    assert out[5] == (f"  positions: x 16.0 to {16.0 + 8 * params.test_stride:.1f} px, y 16.0 to "
                       f"{16.0 + 8 * params.test_stride:.1f} px; step {params.test_stride:.2f} px (median distance to "
                       "the nearest other position)")
-    assert out[5].startswith("  probe: |P| is point-asymmetric")      # the tiny data's probe is the default zone plate
-    assert out[6] == "  objectGuess: none" and out[8:] == ["  note: 'probeGuess' holds 3 probe modes: the first is used"]
+    assert out[6].startswith("  probe: |P| is point-asymmetric")      # the tiny data's probe is the default zone plate
+    assert out[7] == "  objectGuess: none" and out[9:] == ["  note: 'probeGuess' holds 3 probe modes: the first is used"]
     # the references from the data alone: the Poisson floor is the true object's misfit, the constant far above it
-    constant, floor = (float(part.rsplit(" ", 1)[1]) for part in out[7].split(": ", 1)[1].split("; "))
+    constant, floor = (float(part.rsplit(" ", 1)[1]) for part in out[8].split(": ", 1)[1].split("; "))
     test = tiny_dataset.test
     truth = fit_references(test["diffraction"][..., 0], test["Y_I"][..., 0], test["Y_phi"][..., 0],
                            normalize_probe(np.asarray(test["probeGuess"])))

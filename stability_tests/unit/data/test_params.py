@@ -15,7 +15,9 @@ CHANGES = {"N": 16, "set_phi": False, "nimgs_train": 2, "nimgs_test": 2, "nphoto
 
 
 def test_every_parameter_changes_the_cache_key_and_the_probe_file_enters_by_its_digest():
-    assert set(CHANGES) | {"gridsize", "probe_npz"} == {f.name for f in dataclasses.fields(DatasetParams)}
+    # a measured file's settings replace the simulation's: test_measured.py and test_configure.py follow them
+    measured = {"data_npz", "test_data_npz", "test_fraction"}
+    assert set(CHANGES) | {"gridsize", "probe_npz"} | measured == {f.name for f in dataclasses.fields(DatasetParams)}
     keys = {name: dataclasses.replace(BASE, **{name: value}).cache_key() for name, value in CHANGES.items()}
     assert len(set(keys.values()) | {BASE.cache_key()}) == len(CHANGES) + 1
     assert BASE.cache_key("digest-a") != BASE.cache_key("digest-b")

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from harness.data import DatasetParams
+from harness.data.params import ADDED_LATER
 from harness.data.simulation import resolve_probe
 from harness.errors import UsageError
 from harness.evaluate.twin import ENERGY_SHARE, twin_region
@@ -25,7 +26,7 @@ def test_the_disk_preset_is_todays_probe_and_keeps_todays_keys():
     np.testing.assert_array_equal(resolve_probe(DatasetParams(probe_source="disk"))[0], make_synthetic_probe(64))
     np.testing.assert_array_equal(resolve_probe(DatasetParams(probe_source="ideal_disk"))[0], make_synthetic_probe(64))
     assert DatasetParams(probe_source="disk").identity() == {k: v for k, v in DatasetParams().as_dict().items()
-                                                             if k not in ("probe_source", "probe_defocus")}
+                                                             if k not in ADDED_LATER}
     assert DatasetParams(probe_source="fzp").cache_key() != DatasetParams(probe_source="disk").cache_key()
 
 

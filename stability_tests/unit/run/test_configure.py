@@ -254,3 +254,28 @@ def test_objects_per_seed_give_each_seed_its_own_draw_and_the_same_seed_the_same
     assert first.cache_key() != second.cache_key() != shared[0].data.cache_key()
     objects = [_split_arrays(data, 1, data.test_stride, data.test_seed)["Y"] for data in (first, second)]
     assert not np.allclose(objects[0], objects[1])               # other objects, not only other keys
+
+
+def test_a_measured_file_gives_the_runs_its_patch_size_and_its_content_their_hash(tmp_path, tiny_dataset):
+    from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
+
+    arrays, _ = simulated_as_ptycho_npz(tiny_dataset, "test")
+    write_ptycho_npz(tmp_path / "data.npz", **arrays)
+    base = ("--profile", "quick", "--device", "cpu", "--data-npz", str(tmp_path / "data.npz"))
+    (config,) = configs(*base)
+    # the quick profile's patch size is 32 too: the file's N wins over a profile of another size
+    assert config.data.measured and config.data.N == config.model.n == 32
+    assert configs("--profile", "paper", "--device", "cpu", "--data-npz", str(tmp_path / "data.npz"))[0].model.n == 32
+    first = config.config_hash
+    assert configs(*base, "--test-fraction", "0.3")[0].config_hash != first
+    arrays["diffraction"] = arrays["diffraction"][::-1].copy()
+    write_ptycho_npz(tmp_path / "data.npz", **arrays)
+    assert configs(*base)[0].config_hash != first     # the file's content, not its path
+    for flags, named in ((["--probe-source", "disk"], "--probe-source disk"), (["--N", "64"], "--N 64"),
+                         (["--probe-defocus", "1"], "--probe-defocus 1.0"), (["--objects-per-seed"], "--objects-per-seed")):
+        with pytest.raises(UsageError, match=named):
+            configs(*base, *flags)
+    with pytest.raises(UsageError, match="--data-npz"):
+        configs("--profile", "quick", "--device", "cpu", "--data-npz", str(tmp_path / "missing.npz"))
+    with pytest.raises(UsageError, match="--test-data-npz"):
+        configs("--profile", "quick", "--device", "cpu", "--test-data-npz", str(tmp_path / "data.npz"))[0].data.validate()

@@ -9,7 +9,8 @@ DEFAULTS = {"--profile": "smoke", "--depths": None, "--seeds": None, "--n-seeds"
             "--device": "auto", "--cache-dir": None, "--count-unfinished-as-crash": False, "--threads-per-run": 1,
             "--group-size": None, "--design": None, "--max-seeds": None, "--seed-batch": None, "--p0": None,
             "--p1": None, "--alpha": None, "--beta": None, "--futility": None, "--comparison-test": None,
-            "--hunt-arm": None, "--probe-source": None, "--fail-on": None, "--logger": "csv"}
+            "--hunt-arm": None, "--probe-source": None, "--fail-on": None, "--logger": "csv", "--data-npz": None,
+            "--test-data-npz": None}
 
 
 class PytestOptions:

@@ -4,6 +4,7 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.cli.main import main
@@ -493,3 +494,33 @@ def test_a_sequential_session_hands_tests_to_xdist_workers_one_at_a_time(study_o
     assert configured("sequential").maxschedchunk == 1
     assert configured("fixed").maxschedchunk is None   # a fixed matrix keeps xdist's chunks
     assert configured("fixed", **{"--group-size": 2}).dist == "loadgroup"   # a group's seeds stay on one worker
+
+
+@SESSIONS
+def test_a_crash_hunt_on_a_measured_file_end_to_end(study_dir, tiny_dataset):
+    from harness.data.ptycho_npz import simulated_as_ptycho_npz, write_ptycho_npz
+
+    for split in ("train", "test"):
+        arrays, _ = simulated_as_ptycho_npz(tiny_dataset, split)
+        write_ptycho_npz(study_dir.path / f"{split}.npz", **arrays)
+    common = ["-m", "crashhunt", "--profile", "smoke", "--depths", "2", "-p", "no:cacheprovider"]
+    missing = study_dir.runpytest_inprocess(*common, "--data-npz", "missing.npz")
+    assert missing.ret == pytest.ExitCode.USAGE_ERROR and not (study_dir.path / "runs").exists()
+    missing.stderr.fnmatch_lines(["*--data-npz*missing.npz*file not found*"])
+    files = ["--data-npz", "train.npz", "--test-data-npz", "test.npz"]
+    result = study_dir.runpytest_inprocess(*common, *files, "--runs-dir", "runs", "--reports-dir", "reports")
+    result.assert_outcomes(passed=2)
+    folder = study_dir.path / "runs" / "crash_hunt" / "control" / "depth2_seed11"
+    config = json.loads((folder / "config.json").read_text())
+    assert config["data"]["data_npz"] == "train.npz" and config["probe"] == {"file": "train.npz", "key": "probeGuess"}
+    stats = json.loads((folder / "stats.json").read_text())
+    assert stats["probe"] == "data train.npz" and stats["evidence"]["measured"] and stats["amp_ssim"] is None
+    assert stats["fit_constant_object"] > stats["fit_noise_floor"] > 0      # references from the data alone
+    with np.load(folder / "recon.npz") as archive:
+        assert "ground_truth" not in archive.files and archive["object_patches"].shape == (81, 32, 32)
+    summary = _summary(study_dir.path / "reports", "crash_hunt_summary.json")
+    assert summary["probes"] == [{"probe": "data train.npz", "asymmetry": None, "exact_twin": None, "measured": True}]
+    assert "Measured data, no ground truth" in (study_dir.path / "reports" / "crash_hunt_report.md").read_text()
+    assert main(["report", "--runs-dir", str(study_dir.path / "runs"), "--design", "fixed",
+                 "--reports-dir", str(study_dir.path / "rebuilt")]) == 0
+    assert _summary(study_dir.path / "rebuilt", "crash_hunt_summary.json") == summary

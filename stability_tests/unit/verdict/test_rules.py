@@ -266,7 +266,7 @@ def test_each_rule_finds_its_own_failure_and_nothing_in_a_healthy_run():
     from harness.verdict.rules import RULES, collapsed_finding, no_better_than_constant_finding, nonfinite_finding
 
     healthy = evidence_of(reference_history("20260128"))
-    assert [rule(healthy) for tier in RULES for rule in tier] == [None, None, None]
+    assert [rule(healthy) for tier in RULES for rule in tier] == [None] * sum(map(len, RULES)) and len(RULES[1]) == 2
     blown_up = evidence_of(history_of([0.5, 0.6], [0.09, 0.08],
                                       nonfinite={"step": 40, "epoch": 1, "what": "loss"}))
     finding = nonfinite_finding(blown_up)
@@ -296,3 +296,41 @@ def test_a_run_record_holds_every_field_of_the_verdict():
     assert set(record_fields()) <= {f.name for f in fields(RunRecord)}
     verdict = detect_from_evidence(evidence_of(reference_history("20260129")))
     assert set(verdict.as_record()) == set(record_fields()) and verdict.as_record()["crashed"] is True
+
+
+# --- measured data: no ground truth; the fit against the data's own references, the object across seeds ---
+
+def measured_verdict(val_loss, amplitude=VARIED, noise=0.02, constant=0.30, amp_cv=None, nonfinite=None,
+                     overlap=(0.7, 0.1)):
+    history = {"nonfinite": nonfinite, "epochs": [{"epoch": i, "val_loss": v, "amp_cv": c} for i, (v, c) in
+                                                  enumerate(zip(val_loss, amp_cv or [0.5] * len(val_loss)))]}
+    metrics = {"final_val_loss": val_loss[-1], "fit_noise_floor": noise, "fit_constant_object": constant,
+               "overlap_consistency": overlap[0], "overlap_consistency_twin": overlap[1]}
+    return detect(history, metrics, amplitude, measured=True)
+
+
+def test_a_measured_run_that_fits_is_ok_until_its_seeds_judge_its_object_and_one_that_does_not_is_inconclusive():
+    limit = 0.02 + (1 - FIT_FRACTION) * (0.30 - 0.02)
+    fits = measured_verdict([0.2, 0.1, limit - 0.001])
+    assert fits.outcome == "ok" and fits.evidence["measured"] and "agreement with the other seeds" in fits.explanation
+    short = measured_verdict([0.2, 0.15, limit + 0.001])
+    assert short.outcome == "inconclusive" and "no ground truth" in short.explanation
+    # nonfinite and collapsed need no truth: the same rules
+    assert measured_verdict([0.2, 0.1], nonfinite={"step": 3, "epoch": 0, "what": "loss"}).reasons == ("nonfinite",)
+    assert measured_verdict([0.2, 0.05], amplitude=np.full((20, 20), 0.7), amp_cv=[0.5, 1e-4]).reasons == ("collapsed",)
+
+
+def test_without_the_photons_the_whole_of_the_constant_object_s_misfit_counts():
+    assert fit_threshold({"fit_noise_floor": None, "fit_constant_object": 0.3, "measured": True}) == pytest.approx(
+        (1 - FIT_FRACTION) * 0.3)
+    assert fit_threshold({"fit_noise_floor": None, "fit_constant_object": 0.3}) == FIT_ERROR  # an old simulated run
+    assert measured_verdict([0.2, 0.1], noise=None).evidence["fit_threshold"] == pytest.approx((1 - FIT_FRACTION) * 0.3)
+
+
+def test_a_measured_run_that_fits_with_each_patch_s_twin_is_a_twin_image_on_its_own():
+    twin = measured_verdict([0.2, 0.1, 0.05], overlap=(0.3, 0.6))
+    assert twin.reasons == ("twin_image",) and twin.onset_epoch == 3 and "point-reflected" in twin.explanation
+    assert twin.evidence["overlap_consistency"] == {"direct": 0.3, "twin": 0.6}
+    assert measured_verdict([0.2, 0.1, 0.05], overlap=(0.6, 0.3)).outcome == "ok"
+    assert measured_verdict([0.2, 0.1, 0.05], overlap=(float("nan"), float("nan"))).outcome == "ok"  # no overlap
+    assert measured_verdict([0.3, 0.25, 0.2], overlap=(0.3, 0.6)).outcome == "inconclusive"   # not fitting: no twin
