@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluate.consensus import (
+    AGREES,
     MIN_RUNS,
     SeedAgreement,
     labels_from_agreements,
@@ -29,11 +30,29 @@ from ..evaluate.consensus import (
 from ..run import RunFolder, RunRecord
 from ..run.folder import NotARunFolder
 from ..verdict.rules import twin_named
+from ..verdict.thresholds import OVERLAP_TWIN_MARGIN
+from ..verdict.trajectory import is_finite
 
 
 def awaits_agreement(record: RunRecord) -> bool:
     """A run on measured data that fits: its verdict is read across seeds."""
-    return record.outcome == "ok" and bool((record.evidence or {}).get("measured")) and record.run_dir is not None
+    return record.outcome == "ok" and _unjudged_measured(record)
+
+
+def may_follow(record: RunRecord) -> bool:
+    """A run on measured data that does not fit (under-trained): it reconstructs if it agrees with the consensus of
+    the fitting runs, as a simulated run that reconstructs is `ok` without fitting."""
+    if record.outcome != "inconclusive" or not _unjudged_measured(record):
+        return False
+    overlap = (record.evidence or {}).get("overlap_consistency") or {}
+    direct, twin = overlap.get("direct"), overlap.get("twin")
+    # patches whose twins agree better where the scan overlaps reconstruct no object, whatever the stitched image
+    return not (is_finite(direct) and is_finite(twin) and twin >= direct + OVERLAP_TWIN_MARGIN)
+
+
+def _unjudged_measured(record: RunRecord) -> bool:
+    evidence = record.evidence or {}
+    return bool(evidence.get("measured")) and "agreement" not in evidence and record.run_dir is not None
 
 
 def with_agreement(records: list[RunRecord]) -> list[RunRecord]:
@@ -42,11 +61,43 @@ def with_agreement(records: list[RunRecord]) -> list[RunRecord]:
         return record.study, record.arm, record.depth or 0
 
     judged: dict[int, RunRecord] = {}
-    waiting = sorted((r for r in records if awaits_agreement(r)), key=lambda r: (*cell(r), r.seed))
+    waiting = sorted((r for r in records if awaits_agreement(r) or may_follow(r)), key=lambda r: (*cell(r), r.seed))
     for _, group in groupby(waiting, key=cell):
-        for record, result in judge(list(group)):
+        members = list(group)
+        fitting = [r for r in members if awaits_agreement(r)]
+        for record, result in judge(fitting):
             judged[id(record)] = judged_record(record, result)
+        for record, agreement in followers(fitting, [r for r in members if may_follow(r)]):
+            judged[id(record)] = record.replace(
+                outcome="ok", evidence={**(record.evidence or {}), "agreement": {
+                    "label": "agrees", "with_consensus": agreement[0], "consensus_seed": agreement[1]}},
+                explanation=f"{record.explanation.split(':')[0] if record.explanation else 'under-trained'}, yet "
+                            f"reconstructs the seeds' object: agreement {agreement[0]:.2f} with the consensus of the "
+                            f"fitting seeds (seed {agreement[1]})")
     return [judged.get(id(record), record) for record in records]
+
+
+def followers(fitting: list[RunRecord], others: list[RunRecord]) -> list[tuple[RunRecord, tuple[float, int]]]:
+    """The runs that do not fit but agree with the consensus of the fitting runs up to their seed (the first MIN_RUNS
+    while fewer), each with its agreement and the consensus's seed."""
+    readable = [record for record in fitting if _image(record) is not None]
+    by_seed = {record.seed: record for record in readable}
+    agreeing = []
+    for record in others:
+        basis = [r.seed for r in readable if r.seed <= record.seed] or []
+        basis = [r.seed for r in readable[:max(len(basis), MIN_RUNS)]]
+        if len(basis) < MIN_RUNS or _image(record) is None:
+            continue
+        labels = labels_from_agreements(
+            basis, lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
+            lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
+        medoid = labels[0].consensus_seed
+        if medoid is None or labels[0].label == "no_consensus":
+            continue
+        value = _agreement(_key(record), _key(by_seed[medoid]), False)
+        if value >= AGREES:
+            agreeing.append((record, (value, medoid)))
+    return agreeing
 
 
 def judge(fitting: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:

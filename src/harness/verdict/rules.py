@@ -21,6 +21,7 @@ from .thresholds import (
     FLOOR_MARGIN,
     HEURISTIC_SSIM,
     HEURISTIC_VAL_LOSS,
+    OVERLAP_TWIN_MARGIN,
     RECONSTRUCTED_MARGIN,
     TWIN_MARGIN,
     TWIN_MIN_CORRELATION,
@@ -222,7 +223,7 @@ def patchwise_twin_finding(evidence: Evidence) -> Finding | None:
     if not evidence.measured or not evidence.fits or not overlap:
         return None
     direct, twin = overlap.get("direct"), overlap.get("twin")
-    if not (is_finite(direct) and is_finite(twin) and twin > direct):
+    if not (is_finite(direct) and is_finite(twin) and twin >= direct + OVERLAP_TWIN_MARGIN):
         return None
     return Finding("twin_image", evidence.trajectory.n_epochs or None,
                    f"fits the data (fit error {evidence.fit_error:.3f} ≤ {evidence.fit_limit:.3f}) with each patch's twin: "

@@ -119,3 +119,21 @@ def test_a_run_whose_patches_are_each_the_reflected_conjugate_of_the_consensus_r
     judged = with_agreement(records)
     assert [(r.outcome, r.reasons) for r in judged] == [("ok", ())] * 3 + [("crashed", ("twin_image",))]
     assert judged[3].evidence["agreement"]["with_consensus"] < 0.8    # the stitched mosaic alone says: wrong object
+
+
+def test_a_run_that_does_not_fit_but_shows_the_fitting_seeds_object_reconstructs_it(tmp_path):
+    """As a simulated run that reconstructs is ok without fitting: an under-trained run that agrees with the
+    consensus of the fitting runs; one that shows another object, or whose patches are twins where the scan
+    overlaps, stays inconclusive (it never fit: no crash)."""
+    truth = _object(8)
+    records = [_record(tmp_path, seed, truth) for seed in (1, 2, 3)]
+    follows = _record(tmp_path, 4, truth, outcome="inconclusive")
+    other = _record(tmp_path, 5, _object(98), outcome="inconclusive")
+    twins = _record(tmp_path, 6, truth, outcome="inconclusive")
+    twins = twins.replace(evidence={**twins.evidence, "overlap_consistency": {"direct": 0.2, "twin": 0.6}})
+    judged = with_agreement([*records, follows, other, twins])
+    assert [r.outcome for r in judged] == ["ok"] * 4 + ["inconclusive", "inconclusive"]
+    assert "yet reconstructs the seeds' object" in judged[3].explanation
+    assert judged[3].evidence["agreement"]["with_consensus"] > 0.95
+    # fewer fitting runs than a consensus needs: nothing to follow
+    assert [r.outcome for r in with_agreement([records[0], records[1], follows])][2] == "inconclusive"

@@ -14,6 +14,7 @@ from harness.evaluate import collapse_floor, reconstruction_metrics
 from harness.evaluate.metrics import trim
 from harness.verdict import COLLAPSE_CV, FIT_ERROR, FIT_FRACTION, FLOOR_MARGIN, RECONSTRUCTED_MARGIN, Evidence, fit_threshold
 from harness.verdict import detect as detect_from_evidence
+from harness.verdict.thresholds import OVERLAP_TWIN_MARGIN
 
 EMPTY_HISTORY = {"nonfinite": None, "epochs": []}
 REFERENCE = json.loads((Path(__file__).parents[2] / "data" / "paper_h200_depth4.json").read_text())
@@ -332,5 +333,6 @@ def test_a_measured_run_that_fits_with_each_patch_s_twin_is_a_twin_image_on_its_
     assert twin.reasons == ("twin_image",) and twin.onset_epoch == 3 and "point-reflected" in twin.explanation
     assert twin.evidence["overlap_consistency"] == {"direct": 0.3, "twin": 0.6}
     assert measured_verdict([0.2, 0.1, 0.05], overlap=(0.6, 0.3)).outcome == "ok"
+    assert measured_verdict([0.2, 0.1, 0.05], overlap=(0.40, 0.40 + OVERLAP_TWIN_MARGIN / 2)).outcome == "ok"
     assert measured_verdict([0.2, 0.1, 0.05], overlap=(float("nan"), float("nan"))).outcome == "ok"  # no overlap
     assert measured_verdict([0.3, 0.25, 0.2], overlap=(0.3, 0.6)).outcome == "inconclusive"   # not fitting: no twin
