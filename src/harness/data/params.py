@@ -17,8 +17,6 @@ MEASURED_VERSION = "ptycho-npz-1"     # the same for how a measured file becomes
 # Parameters added later, with the default that reproduces the data generated before they existed.
 ADDED_LATER = {"probe_defocus": 0.0, "probe_source": "disk", "data_npz": None, "test_data_npz": None,
                "test_fraction": 0.2}
-# The data of a measured file: the flags that name the simulation's object and probe do not apply to it.
-MEASURED_EXCLUDES = ("--probe-npz", "--probe-defocus", "--probe-source")
 
 
 def patches_per_axis(size: int, patch: int, stride: int) -> int:

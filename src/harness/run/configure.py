@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import torch
 
-from ..data.measured import patch_size
+from ..data.measured import check_measured, patch_size
 from ..data.params import DatasetParams
 from ..data.simulation import resolve_probe
 from ..environment import native_bf16_cpu, resolve_device
@@ -75,10 +75,9 @@ def measured_params(args: argparse.Namespace) -> DatasetParams:
         if value is not None:
             raise UsageError(flag, value, "does not apply to --data-npz: the file holds the data and its probe")
     params = DatasetParams(data_npz=args.data_npz, test_data_npz=args.test_data_npz, test_fraction=args.test_fraction)
-    n = patch_size(params)
-    if args.N is not None and args.N != n:
-        raise UsageError("--N", args.N, f"differs from the {n}×{n} patterns of --data-npz {args.data_npz}")
-    return dataclasses.replace(params, N=n)
+    params = dataclasses.replace(params, N=patch_size(params) if args.N is None else args.N)
+    check_measured(params)
+    return params
 
 
 def probe_source(args: argparse.Namespace) -> str:

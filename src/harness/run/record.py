@@ -153,7 +153,8 @@ class RunRecord:
                 "amp_ssim": self.amp_ssim, "fit_error": self.fit_error, "crashed": self.crashed,
                 "reasons": list(self.reasons), "onset_epoch": self.onset_epoch, "peak_amp_ssim": self.peak_amp_ssim,
                 "peak_epoch": self.peak_epoch, "run_dir": self.run_dir, "collapse_floor": self.collapse_floor,
-                "fit_noise_floor": self.fit_noise_floor, "fit_constant_object": self.fit_constant_object}
+                "fit_noise_floor": self.fit_noise_floor, "fit_constant_object": self.fit_constant_object,
+                "measured": bool((self.evidence or {}).get("measured"))}   # its fit line is drawn as fit_threshold does
 
     # --- the JSON form --------------------------------------------------------------------------------
 

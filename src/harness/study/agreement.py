@@ -29,9 +29,7 @@ from ..evaluate.consensus import (
 )
 from ..run import RunFolder, RunRecord
 from ..run.folder import NotARunFolder
-from ..verdict.rules import twin_named
-from ..verdict.thresholds import OVERLAP_TWIN_MARGIN
-from ..verdict.trajectory import is_finite
+from ..verdict.rules import overlap_names_twin, twin_named
 
 
 def awaits_agreement(record: RunRecord) -> bool:
@@ -42,12 +40,9 @@ def awaits_agreement(record: RunRecord) -> bool:
 def may_follow(record: RunRecord) -> bool:
     """A run on measured data that does not fit (under-trained): it reconstructs if it agrees with the consensus of
     the fitting runs, as a simulated run that reconstructs is `ok` without fitting."""
-    if record.outcome != "inconclusive" or not _unjudged_measured(record):
-        return False
-    overlap = (record.evidence or {}).get("overlap_consistency") or {}
-    direct, twin = overlap.get("direct"), overlap.get("twin")
     # patches whose twins agree better where the scan overlaps reconstruct no object, whatever the stitched image
-    return not (is_finite(direct) and is_finite(twin) and twin >= direct + OVERLAP_TWIN_MARGIN)
+    return (record.outcome == "inconclusive" and _unjudged_measured(record)
+            and not overlap_names_twin((record.evidence or {}).get("overlap_consistency")))
 
 
 def _unjudged_measured(record: RunRecord) -> bool:
@@ -81,20 +76,15 @@ def followers(fitting: list[RunRecord], others: list[RunRecord]) -> list[tuple[R
     """The runs that do not fit but agree with the consensus of the fitting runs up to their seed (the first MIN_RUNS
     while fewer), each with its agreement and the consensus's seed."""
     readable = [record for record in fitting if _image(record) is not None]
-    by_seed = {record.seed: record for record in readable}
     agreeing = []
     for record in others:
-        basis = [r.seed for r in readable if r.seed <= record.seed] or []
-        basis = [r.seed for r in readable[:max(len(basis), MIN_RUNS)]]
-        if len(basis) < MIN_RUNS or _image(record) is None:
+        if _image(record) is None:
             continue
-        labels = labels_from_agreements(
-            basis, lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
-            lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
+        labels = _labels_up_to(readable, record.seed)
+        if not labels or labels[0].label == "no_consensus" or labels[0].consensus_seed is None:
+            continue
         medoid = labels[0].consensus_seed
-        if medoid is None or labels[0].label == "no_consensus":
-            continue
-        value = _agreement(_key(record), _key(by_seed[medoid]), False)
+        value = _agreement(_key(record), _key(next(r for r in readable if r.seed == medoid)), False)
         if value >= AGREES:
             agreeing.append((record, (value, medoid)))
     return agreeing
@@ -109,15 +99,21 @@ def judge(fitting: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:
         if record not in readable:
             results.append((record, SeedAgreement(record.seed, float("nan"), float("nan"), "no_consensus")))
             continue
-        basis = [r.seed for r in readable[:max(readable.index(record) + 1, MIN_RUNS)]]
-        labels = labels_from_agreements(
-            basis, lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
-            lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
-        result = next(label for label in labels if label.seed == record.seed)
+        result = next(label for label in _labels_up_to(readable, record.seed) if label.seed == record.seed)
         if result.label == "wrong_solution" and result.consensus_seed is not None:
             result = _patchwise_twin(result, record, by_seed[result.consensus_seed])
         results.append((record, result))
     return results
+
+
+def _labels_up_to(readable: list[RunRecord], seed: int) -> list[SeedAgreement]:
+    """The consensus labels of the readable fitting runs (in seed order) up to `seed`, the first MIN_RUNS while
+    fewer: the basis that makes a verdict independent of later seeds."""
+    by_seed = {record.seed: record for record in readable}
+    count = sum(record.seed <= seed for record in readable)
+    return labels_from_agreements([r.seed for r in readable[:max(count, MIN_RUNS)]],
+                                  lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
+                                  lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
 
 
 def _patchwise_twin(result: SeedAgreement, record: RunRecord, consensus: RunRecord) -> SeedAgreement:

@@ -216,15 +216,21 @@ def no_better_than_constant_finding(evidence: Evidence) -> Finding | None:
     return None
 
 
+def overlap_names_twin(overlap: dict | None) -> bool:
+    """The patches, each replaced by its own twin, agree where the scan overlaps by OVERLAP_TWIN_MARGIN more than as
+    predicted ({"direct", "twin"}: evaluate/overlap.py's overlap_evidence)."""
+    direct, twin = (overlap or {}).get("direct"), (overlap or {}).get("twin")
+    return is_finite(direct) and is_finite(twin) and twin >= direct + OVERLAP_TWIN_MARGIN
+
+
 def patchwise_twin_finding(evidence: Evidence) -> Finding | None:
     """Measured data: a fitting run whose patches agree with each other where the scan overlaps better once each is
     replaced by its own twin — each patch fits its pattern with the twin (see evaluate/overlap.py)."""
     overlap = evidence.overlap
-    if not evidence.measured or not evidence.fits or not overlap:
+    if not evidence.measured or not evidence.fits or not overlap_names_twin(overlap):
         return None
-    direct, twin = overlap.get("direct"), overlap.get("twin")
-    if not (is_finite(direct) and is_finite(twin) and twin >= direct + OVERLAP_TWIN_MARGIN):
-        return None
+    assert overlap is not None
+    direct, twin = overlap["direct"], overlap["twin"]
     return Finding("twin_image", evidence.trajectory.n_epochs or None,
                    f"fits the data (fit error {evidence.fit_error:.3f} ≤ {evidence.fit_limit:.3f}) with each patch's twin: "
                    f"where the scan overlaps, its patches agree {direct:.2f} as predicted and {twin:.2f} once each is "

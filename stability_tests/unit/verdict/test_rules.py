@@ -326,6 +326,12 @@ def test_without_the_photons_the_whole_of_the_constant_object_s_misfit_counts():
         (1 - FIT_FRACTION) * 0.3)
     assert fit_threshold({"fit_noise_floor": None, "fit_constant_object": 0.3}) == FIT_ERROR  # an old simulated run
     assert measured_verdict([0.2, 0.1], noise=None).evidence["fit_threshold"] == pytest.approx((1 - FIT_FRACTION) * 0.3)
+    # the shootout report's table draws each run's fit line from its row: the same line for a measured run
+    from harness.run import RunRecord
+
+    row = RunRecord(study="shootout", arm="control", architecture="hybrid", depth=4, seed=1, outcome="ok",
+                    fit_constant_object=0.3, evidence={"measured": True}).row()
+    assert fit_threshold(row) == pytest.approx((1 - FIT_FRACTION) * 0.3)
 
 
 def test_a_measured_run_that_fits_with_each_patch_s_twin_is_a_twin_image_on_its_own():
