@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
                 print(verdict_line(record), flush=True)
             finished += records
     for before, after in zip(finished, with_agreement(finished)):
-        if after is not before:   # a fitting run on measured data, judged against the other seeds of this command
+        if after is not before:   # a trained run on measured data, judged against the other seeds of this command
             print(f"{after.arm} depth {after.depth} seed {after.seed} across the seeds: {after.label}\n"
                   f"  {after.explanation}", flush=True)
     return 0

@@ -7,12 +7,13 @@ phase: `alignment.py`) onto the *medoid* — the fitting run with the highest me
 which no outlier can move — and compared by the amplitude correlation there (`agreement`, blind to the phase a
 network's patches each carry with their own offset). A run that agrees with it is taken to reconstruct; one that
 agrees with the medoid's point-reflected conjugate instead (by a margin) is a `twin_image`; one that agrees with
-neither is a `wrong_solution`. Runs that do not fit the data are not judged here.
+neither is a `wrong_solution`. Which runs take part, and what a label means for a run that does not fit the data,
+is `study/agreement.py`'s to say.
 
 What this cannot tell: if most seeds converge to the same wrong object, it is the consensus, and the runs that
 found it are called reconstructing (only ground truth, or another method's reconstruction as a reference, can
-say otherwise); with fewer than MIN_RUNS fitting runs, or no majority agreeing with the medoid, there is no
-consensus and no run is judged.
+say otherwise); with fewer than MIN_RUNS runs, or no majority agreeing with the medoid, there is no consensus and
+no run is judged.
 """
 
 from __future__ import annotations

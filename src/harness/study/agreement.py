@@ -1,11 +1,13 @@
-"""The verdict of runs on measured data, completed across seeds: a run that fits the data is judged by its
-agreement with the other seeds of its configuration (`evaluate/consensus.py`) — `ok` when it agrees with their
-consensus, `crashed` (`wrong_solution`, `twin_image`) when it does not, `inconclusive` when there is no consensus.
+"""The verdict of runs on measured data, completed across seeds: the runs of a configuration that trained (they fit
+the data, or they are under-trained but not overlap twins) are compared with each other (`evaluate/consensus.py`). A
+fitting run is `ok` when it agrees with their consensus, `crashed` (`wrong_solution`, `twin_image`) when it does not,
+`inconclusive` when there is no consensus; an under-trained run that agrees reconstructs (`ok`), else it stays
+`inconclusive` (it never fit: no crash). A consensus that no fitting run agrees with is none.
 
-Reproducible under a sequential design: the seeds are read in order, and the run at position i among the fitting
-runs is judged against the fitting runs up to it (the first MIN_RUNS while there are fewer), so adding later seeds
-never changes an earlier run's verdict once MIN_RUNS fitting runs exist. Runs on simulated data, and measured runs
-that do not fit, pass unchanged.
+Reproducible under a sequential design: the seeds are read in order, and the run at position i among the trained
+runs is judged against the trained runs up to it (the first MIN_RUNS while there are fewer), so adding later seeds
+never changes an earlier run's verdict once MIN_RUNS trained runs exist. Runs on simulated data, and measured runs
+that crashed or are overlap twins, pass unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 from ..evaluate.consensus import (
-    AGREES,
     MIN_RUNS,
     SeedAgreement,
     labels_from_agreements,
@@ -38,8 +39,8 @@ def awaits_agreement(record: RunRecord) -> bool:
 
 
 def may_follow(record: RunRecord) -> bool:
-    """A run on measured data that does not fit (under-trained): it reconstructs if it agrees with the consensus of
-    the fitting runs, as a simulated run that reconstructs is `ok` without fitting."""
+    """A run on measured data that does not fit (under-trained): it takes part in the consensus, and reconstructs if it
+    agrees with it, as a simulated run that reconstructs is `ok` without fitting."""
     # patches whose twins agree better where the scan overlaps reconstruct no object, whatever the stitched image
     return (record.outcome == "inconclusive" and _unjudged_measured(record)
             and not overlap_names_twin((record.evidence or {}).get("overlap_consistency")))
@@ -51,51 +52,29 @@ def _unjudged_measured(record: RunRecord) -> bool:
 
 
 def with_agreement(records: list[RunRecord]) -> list[RunRecord]:
-    """The records with every fitting measured run judged against the other seeds of its configuration."""
+    """The records with every measured run that trained (it fits, or it may follow) judged against the other seeds of
+    its configuration."""
     def cell(record: RunRecord) -> tuple:
         return record.study, record.arm, record.depth or 0
 
     judged: dict[int, RunRecord] = {}
     waiting = sorted((r for r in records if awaits_agreement(r) or may_follow(r)), key=lambda r: (*cell(r), r.seed))
     for _, group in groupby(waiting, key=cell):
-        members = list(group)
-        fitting = [r for r in members if awaits_agreement(r)]
-        for record, result in judge(fitting):
-            judged[id(record)] = judged_record(record, result)
-        for record, agreement in followers(fitting, [r for r in members if may_follow(r)]):
-            judged[id(record)] = record.replace(
-                outcome="ok", evidence={**(record.evidence or {}), "agreement": {
-                    "label": "agrees", "with_consensus": agreement[0], "consensus_seed": agreement[1]}},
-                explanation=f"{record.explanation.split(':')[0] if record.explanation else 'under-trained'}, yet "
-                            f"reconstructs the seeds' object: agreement {agreement[0]:.2f} with the consensus of the "
-                            f"fitting seeds (seed {agreement[1]})")
+        for record, result in judge(list(group)):
+            if awaits_agreement(record):
+                judged[id(record)] = judged_record(record, result)
+            elif result.label == "agrees":
+                judged[id(record)] = followed_record(record, result)
     return [judged.get(id(record), record) for record in records]
 
 
-def followers(fitting: list[RunRecord], others: list[RunRecord]) -> list[tuple[RunRecord, tuple[float, int]]]:
-    """The runs that do not fit but agree with the consensus of the fitting runs up to their seed (the first MIN_RUNS
-    while fewer), each with its agreement and the consensus's seed."""
-    readable = [record for record in fitting if _image(record) is not None]
-    agreeing = []
-    for record in others:
-        if _image(record) is None:
-            continue
-        labels = _labels_up_to(readable, record.seed)
-        if not labels or labels[0].label == "no_consensus" or labels[0].consensus_seed is None:
-            continue
-        medoid = labels[0].consensus_seed
-        value = _agreement(_key(record), _key(next(r for r in readable if r.seed == medoid)), False)
-        if value >= AGREES:
-            agreeing.append((record, (value, medoid)))
-    return agreeing
-
-
-def judge(fitting: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:
-    """Each fitting run of one configuration (in seed order) with its agreement against the runs up to it."""
-    readable = [record for record in fitting if _image(record) is not None]
+def judge(trained: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:
+    """Each trained run of one configuration (in seed order) with its agreement against the trained runs up to it;
+    a consensus that no fitting run agrees with is none (runs that never fit show no object to hold them to)."""
+    readable = [record for record in trained if _image(record) is not None]
     by_seed = {record.seed: record for record in readable}
     results = []
-    for record in fitting:
+    for record in trained:
         if record not in readable:
             results.append((record, SeedAgreement(record.seed, float("nan"), float("nan"), "no_consensus")))
             continue
@@ -107,13 +86,16 @@ def judge(fitting: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:
 
 
 def _labels_up_to(readable: list[RunRecord], seed: int) -> list[SeedAgreement]:
-    """The consensus labels of the readable fitting runs (in seed order) up to `seed`, the first MIN_RUNS while
+    """The consensus labels of the readable trained runs (in seed order) up to `seed`, the first MIN_RUNS while
     fewer: the basis that makes a verdict independent of later seeds."""
     by_seed = {record.seed: record for record in readable}
     count = sum(record.seed <= seed for record in readable)
-    return labels_from_agreements([r.seed for r in readable[:max(count, MIN_RUNS)]],
-                                  lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
-                                  lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
+    labels = labels_from_agreements([r.seed for r in readable[:max(count, MIN_RUNS)]],
+                                    lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), False),
+                                    lambda a, b: _agreement(_key(by_seed[a]), _key(by_seed[b]), True))
+    if any(label.label == "agrees" and awaits_agreement(by_seed[label.seed]) for label in labels):
+        return labels
+    return [dataclasses.replace(label, label="no_consensus") for label in labels]
 
 
 def _patchwise_twin(result: SeedAgreement, record: RunRecord, consensus: RunRecord) -> SeedAgreement:
@@ -125,23 +107,37 @@ def _patchwise_twin(result: SeedAgreement, record: RunRecord, consensus: RunReco
 
 def judged_record(record: RunRecord, result: SeedAgreement) -> RunRecord:
     """The record with the agreement's verdict: its outcome, reasons and words, and the agreement in its evidence."""
-    evidence = {**(record.evidence or {}), "agreement": {
-        "label": result.label, "with_consensus": _finite(result.with_consensus), "with_twin": _finite(result.with_twin),
-        "consensus_seed": result.consensus_seed}}
+    evidence = _with_agreement_evidence(record, result)
     said = (f"agreement {result.with_consensus:.2f} with the consensus of the seeds (seed {result.consensus_seed}), "
             f"{result.with_twin:.2f} with its point-reflected conjugate")
     fits = record.explanation.split(";")[0] if record.explanation else "fits the data"
     if result.label == "agrees":
         return record.replace(evidence=evidence, explanation=f"{fits}; {said}: reconstructs the seeds' object")
     if result.label == "no_consensus":
-        why = ("no majority of the fitting seeds agrees" if np.isfinite(result.with_consensus)
-               else f"fewer than {MIN_RUNS} fitting runs (or its reconstruction unreadable)")
+        why = ("no majority of the trained seeds agrees, or no fitting seed among them" if np.isfinite(result.with_consensus)
+               else f"fewer than {MIN_RUNS} trained runs, or its reconstruction unreadable")
         return record.replace(outcome="inconclusive", evidence=evidence,
                               explanation=f"{fits}; no consensus across seeds to judge its object by ({why})")
     what = ("the twin image of the seeds' object" if result.label == "twin_image"
             else "another object than the seeds' consensus")
     return record.replace(outcome="crashed", crashed=True, reasons=(result.label,), onset_epoch=record.n_epochs,
                           evidence=evidence, explanation=f"{fits} but reconstructs {what}: {said}")
+
+
+def followed_record(record: RunRecord, result: SeedAgreement) -> RunRecord:
+    """An under-trained run that agrees with the consensus: it reconstructs the seeds' object without fitting."""
+    evidence = _with_agreement_evidence(record, result)
+    under_trained = record.explanation.split(":")[0] if record.explanation else "under-trained"
+    return record.replace(outcome="ok", evidence=evidence,
+                          explanation=f"{under_trained}, yet reconstructs the seeds' object: agreement "
+                                      f"{result.with_consensus:.2f} with the consensus of the seeds "
+                                      f"(seed {result.consensus_seed})")
+
+
+def _with_agreement_evidence(record: RunRecord, result: SeedAgreement) -> dict:
+    return {**(record.evidence or {}), "agreement": {
+        "label": result.label, "with_consensus": _finite(result.with_consensus), "with_twin": _finite(result.with_twin),
+        "consensus_seed": result.consensus_seed}}
 
 
 def _finite(value: float) -> float | None:

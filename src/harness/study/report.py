@@ -25,11 +25,13 @@ from .plots import study_plots
 MEASURED_NOTE = (
     "**Measured data, no ground truth.** A run fits when its fit error against the test patterns removes 65 % of a "
     "constant object's misfit above the Poisson floor estimated from the counts (above zero when the photons are "
-    "unknown). Whether it reconstructs the object is read from the seeds: each fitting run is registered (shift, "
-    "phase ramp, global phase) onto the medoid of the fitting runs of its configuration up to its seed (the first "
-    "three while fewer) and compared by amplitude correlation; below 0.80 it is a wrong_solution, a twin_image when "
-    "it agrees with the medoid's point-reflected conjugate instead; no majority, or fewer than three fitting runs, "
-    "leaves it inconclusive. What this cannot tell: if most seeds converge to the same wrong object, that object is "
+    "unknown). Whether it reconstructs the object is read from the seeds: each run that trained (fits, or "
+    "under-trained and not an overlap twin) is registered (shift, phase ramp, global phase) onto the medoid of the "
+    "trained runs of its configuration up to its seed (the first three while fewer) and compared by amplitude "
+    "correlation; a fitting run below 0.80 is a wrong_solution, a twin_image when it agrees with the medoid's "
+    "point-reflected conjugate instead; an under-trained run at 0.80 or above reconstructs (ok). No majority, fewer "
+    "than three trained runs, or no fitting run among those agreeing leaves the fitting runs inconclusive. "
+    "What this cannot tell: if most seeds converge to the same wrong object, that object is "
     "the consensus and its runs count as ok; an objectGuess in the file is another method's reconstruction, "
     "reported beside each run (`evidence.object_guess_agreement`), not the truth.")
 VERDICT_NOTE = (
