@@ -79,8 +79,8 @@ def judge(trained: list[RunRecord]) -> list[tuple[RunRecord, SeedAgreement]]:
             results.append((record, SeedAgreement(record.seed, float("nan"), float("nan"), "no_consensus")))
             continue
         result = next(label for label in _labels_up_to(readable, record.seed) if label.seed == record.seed)
-        if result.label == "wrong_solution" and result.consensus_seed is not None:
-            result = _patchwise_twin(result, record, by_seed[result.consensus_seed])
+        if result.label == "wrong_solution" and result.consensus_seed is not None and awaits_agreement(record):
+            result = _patchwise_twin(result, record, by_seed[result.consensus_seed])   # only a fitting run is named
         results.append((record, result))
     return results
 
