@@ -2,8 +2,8 @@
 
 With measured data there is no ground truth to grade a run that fits the diffraction: it may have found the
 object, or a wrong one that fits as well (the twin image under a point-symmetric probe, or another). What
-can be measured is whether the runs that fit the data agree. Each is registered (shift, phase ramp, global
-phase: `alignment.py`) onto the *medoid* — the fitting run with the highest median agreement with the others,
+can be measured is whether the runs of a configuration agree. Each is registered (shift, phase ramp, global
+phase: `alignment.py`) onto the *medoid* — the run with the highest median agreement with the others,
 which no outlier can move — and compared by the amplitude correlation there (`agreement`, blind to the phase a
 network's patches each carry with their own offset). A run that agrees with it is taken to reconstruct; one that
 agrees with the medoid's point-reflected conjugate instead (by a margin) is a `twin_image`; one that agrees with
@@ -58,7 +58,7 @@ def registered_agreement(image: np.ndarray, reference: np.ndarray) -> float:
 
 def consensus_labels(reconstructions: dict[int, np.ndarray], agrees: float = AGREES,
                      twin_margin: float = TWIN_MARGIN) -> list[SeedAgreement]:
-    """Each fitting run's agreement with the consensus and with its twin, and what that makes it (see above)."""
+    """Each run's agreement with the consensus and with its twin, and what that makes it (see above)."""
     return labels_from_agreements(
         sorted(reconstructions), lambda a, b: registered_agreement(reconstructions[a], reconstructions[b]),
         lambda a, b: registered_agreement(reconstructions[a], point_reflected_conjugate(reconstructions[b])),
